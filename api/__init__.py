@@ -1,0 +1,63 @@
+"""The web application: JSON API under /api/v1 and the public pages.
+
+``create_app`` is built from small named steps; it touches no database and starts no
+scheduler (``credit-registry serve`` starts the in-process jobs; production runs
+``credit-registry scheduler``).  ``gunicorn 'api:create_app()'`` works.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+
+from registry.config import Config, load_config
+from registry.runtime import Runtime
+
+
+def create_app(
+    config: Config | Mapping[str, Any] | None = None, *, runtime: Runtime | None = None
+) -> Flask:
+    """Build the WSGI application.  ``config`` may be a ready :class:`Config` or a mapping
+    of overrides applied on top of the usual layers (tests)."""
+    if runtime is None:
+        if config is None or isinstance(config, Mapping):
+            config = load_config(overrides=config)
+        runtime = Runtime(config)
+    app = Flask(__name__)
+    _configure(app, runtime)
+    _register_errors(app)
+    _register_blueprints(app)
+    return app
+
+
+def _configure(app: Flask, runtime: Runtime) -> None:
+    cfg = runtime.config
+    app.extensions["registry"] = runtime
+    app.config.update(
+        SECRET_KEY=cfg.security.secret_key,
+        MAX_CONTENT_LENGTH=cfg.api.max_upload_mb * 1024 * 1024,
+        JSON_AS_ASCII=False,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=cfg.security.session_cookie_secure,
+    )
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    from api.context import close_db
+
+    app.teardown_appcontext(close_db)
+
+
+def _register_errors(app: Flask) -> None:
+    from api.errors import register_error_handlers
+
+    register_error_handlers(app)
+
+
+def _register_blueprints(app: Flask) -> None:
+    from api.ops import blp as ops
+    from api.web import blp as web
+
+    app.register_blueprint(ops)
+    app.register_blueprint(web)

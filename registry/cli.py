@@ -1,0 +1,322 @@
+"""The ``credit-registry`` command line: one thin command per operation.
+
+Each command builds a :class:`~registry.runtime.Runtime` from the configuration layers,
+calls a domain operation in one unit of work, and prints a short result.  Expected
+failures (bad configuration, database down, malformed input) end with a one-line
+``Error: …`` and exit status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+from registry.codes import CodeError
+from registry.config import ConfigError, load_config
+from registry.db import DatabaseUnavailable, check_connection
+from registry.runtime import Runtime
+
+log = logging.getLogger("registry")
+
+
+class UserError(click.ClickException):
+    """An expected failure with a one-line message."""
+
+    exit_code = 2
+
+
+def fail(message: str) -> NoReturn:
+    raise UserError(message)
+
+
+def _runtime(ctx: click.Context) -> Runtime:
+    obj = ctx.ensure_object(dict)
+    if "runtime" not in obj:
+        try:
+            obj["runtime"] = Runtime(load_config(obj.get("config_path")))
+        except ConfigError as exc:
+            fail(f"configuration: {exc}")
+        ctx.call_on_close(obj["runtime"].dispose)
+    return obj["runtime"]
+
+
+def _connected(ctx: click.Context) -> Runtime:
+    rt = _runtime(ctx)
+    try:
+        check_connection(rt.engine)
+    except DatabaseUnavailable as exc:
+        fail(str(exc))
+    return rt
+
+
+def _not_yet(name: str) -> NoReturn:
+    fail(f"'{name}' is not yet available in this version")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    envvar="REGISTRY_CONFIG",
+    help="Configuration file (default: ./config.yaml).",
+)
+@click.option("-v", "--verbose", is_flag=True, help="Log more.")
+@click.version_option(package_name="credit-registry")
+@click.pass_context
+def cli(ctx: click.Context, config_path: str | None, verbose: bool) -> None:
+    """Registry of administrative penalties and dishonesty lists (统一社会信用代码),
+    with a joint-punishment rules engine and public disclosure."""
+    ctx.ensure_object(dict)["config_path"] = config_path
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    # Alembic narrates every plugin and migration step at INFO; init prints its own summary.
+    logging.getLogger("alembic").setLevel(logging.DEBUG if verbose else logging.WARNING)
+
+
+# --- schema and demo data ------------------------------------------------------------
+
+
+@cli.command()
+@click.option(
+    "--demo",
+    "demo",
+    type=click.IntRange(min=0),
+    default=0,
+    metavar="N",
+    help="Also load N synthetic penalty records and run the rules.",
+)
+@click.pass_context
+def init(ctx: click.Context, demo: int) -> None:
+    """Create or upgrade the schema (Alembic migrations); optionally load demo data."""
+    from registry import migrate
+
+    rt = _connected(ctx)
+    before, after = migrate.upgrade(rt.engine)
+    if before == after:
+        click.echo(f"schema is up to date (revision {after})")
+    else:
+        click.echo(f"schema upgraded from {before or 'empty'} to {after}")
+    if demo:
+        from registry.demo_load import load_demo
+
+        summary = load_demo(rt, demo)
+        click.echo(summary)
+
+
+@cli.command("demo-data")
+@click.option("--records", type=click.IntRange(min=1), required=True, help="How many records.")
+@click.option("--out", type=click.Path(dir_okay=False, writable=True), required=True)
+@click.option(
+    "--format", "fmt", type=click.Choice(["csv", "jsonl", "xlsx"]), default="csv", show_default=True
+)
+@click.option("--seed", type=int, default=2026, show_default=True)
+@click.option("--encoding", default="gb18030", show_default=True, help="CSV encoding.")
+def demo_data(records: int, out: str, fmt: str, seed: int, encoding: str) -> None:
+    """Write a synthetic penalty file in the national layout (GB18030 CSV by default)."""
+    from registry import demo
+
+    n = demo.write_file(Path(out), records, fmt, seed=seed, encoding=encoding)
+    click.echo(f"wrote {n} records to {out} ({fmt})")
+
+
+# --- service -------------------------------------------------------------------------
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, type=int, show_default=True)
+@click.option("--no-scheduler", is_flag=True, help="Do not run the scheduled jobs in-process.")
+@click.pass_context
+def serve(ctx: click.Context, host: str, port: int, no_scheduler: bool) -> None:
+    """Serve the JSON API and the public pages (and, on the embedded setup, the jobs)."""
+    from api import create_app
+
+    rt = _connected(ctx)
+    app = create_app(runtime=rt)
+    scheduler = None
+    if rt.config.scheduler.in_serve and not no_scheduler:
+        try:
+            from registry.scheduler import start_background
+        except ImportError:
+            start_background = None
+        if start_background is not None:
+            scheduler = start_background(rt)
+    click.echo(f"serving on http://{host}:{port}/  (Ctrl-C to stop)")
+    try:
+        app.run(host=host, port=port, threaded=True, use_reloader=False)
+    finally:
+        if scheduler is not None:
+            scheduler.shutdown(wait=False)
+
+
+@cli.command()
+@click.pass_context
+def scheduler(ctx: click.Context) -> None:
+    """Run the scheduled jobs in the foreground (one per deployment; two are safe)."""
+    _not_yet("scheduler")
+
+
+# --- data in and out -----------------------------------------------------------------
+
+
+@cli.command("import")
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--authority", help="USCC of the authority whose records these are.")
+@click.option("--format", "fmt", type=click.Choice(["csv", "xlsx", "jsonl"]))
+@click.option("--report", type=click.Path(dir_okay=False), help="CSV of rejected rows.")
+@click.option("--strict", is_flag=True, help="Any rejected row rejects the whole file.")
+@click.option("--dry-run", is_flag=True, help="Validate and report only.")
+@click.pass_context
+def import_(
+    ctx: click.Context,
+    files: tuple[str, ...],
+    authority: str | None,
+    fmt: str | None,
+    report: str | None,
+    strict: bool,
+    dry_run: bool,
+) -> None:
+    """Ingest penalty records from files in the national layout."""
+    _not_yet("import")
+
+
+@cli.command()
+@click.option("--scope", type=click.Choice(["public", "full"]), default="public", show_default=True)
+@click.option(
+    "--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True
+)
+@click.option("--since", "cursor", help="Cursor printed by the previous export.")
+@click.option("--out", type=click.Path(dir_okay=False), help="Output file (default: stdout).")
+@click.pass_context
+def export(ctx: click.Context, scope: str, fmt: str, cursor: str | None, out: str | None) -> None:
+    """Export disclosed data (public) or every record (full)."""
+    _not_yet("export")
+
+
+# --- rules ---------------------------------------------------------------------------
+
+
+@cli.command()
+@click.argument("codes", nargs=-1)
+@click.option("--all", "all_", is_flag=True, help="Every entity.")
+@click.option("--dry-run", is_flag=True, help="Print what would change; change nothing.")
+@click.option("--as-of", "as_of", type=click.DateTime(["%Y-%m-%d"]), help="Evaluate as of DATE.")
+@click.option(
+    "--rules",
+    "pack_path",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Candidate rule pack (with --dry-run: preview a pack change).",
+)
+@click.pass_context
+def evaluate(
+    ctx: click.Context,
+    codes: tuple[str, ...],
+    all_: bool,
+    dry_run: bool,
+    as_of: Any,
+    pack_path: str | None,
+) -> None:
+    """Run the rules for some entities or all of them."""
+    _not_yet("evaluate")
+
+
+@cli.group()
+def rules() -> None:
+    """Rule packs."""
+
+
+@rules.command("check")
+@click.argument("path", required=False, type=click.Path(exists=True, dir_okay=False))
+@click.pass_context
+def rules_check(ctx: click.Context, path: str | None) -> None:
+    """Validate a rule pack and run the examples it carries."""
+    _not_yet("rules check")
+
+
+# --- tokens and audit ----------------------------------------------------------------
+
+
+@cli.group()
+def token() -> None:
+    """API tokens."""
+
+
+@token.command("create")
+@click.option("--role", type=click.Choice(["regulator", "department", "admin"]), required=True)
+@click.option("--name", required=True, help="Whose token this is.")
+@click.option("--authority", help="USCC of the authority (required for regulators).")
+@click.pass_context
+def token_create(ctx: click.Context, role: str, name: str, authority: str | None) -> None:
+    """Print a new API token, alone on standard output, once; only its hash is stored."""
+    from registry.tokens import TokenError, create_token
+
+    rt = _connected(ctx)
+    try:
+        with rt.unit_of_work() as session:
+            secret = create_token(session, role=role, name=name, authority=authority, actor="cli")
+    except (TokenError, CodeError) as exc:
+        fail(f"token: {exc}")
+    click.echo(secret)
+
+
+@cli.group()
+def audit() -> None:
+    """The audit trail."""
+
+
+@audit.command("verify")
+@click.pass_context
+def audit_verify(ctx: click.Context) -> None:
+    """Check the audit trail's hash chain end to end; exit 1 on any break."""
+    from registry.audit import verify_chain
+
+    rt = _connected(ctx)
+    with rt.unit_of_work() as session:
+        count, broken = verify_chain(session)
+    if broken is not None:
+        click.echo(
+            f"audit chain BROKEN at entry {broken.entry_id}: {broken.reason} "
+            f"({count} entries before it verified)",
+            err=True,
+        )
+        sys.exit(1)
+    click.echo(f"audit chain intact: {count} entries verified")
+
+
+def main() -> None:
+    """Console entry point: expected errors become one line, never a traceback."""
+    try:
+        cli.main(standalone_mode=False, prog_name="credit-registry")
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except ConfigError as exc:
+        click.echo(f"Error: configuration: {exc}", err=True)
+        sys.exit(2)
+    except DatabaseUnavailable as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(2)
+    except CodeError as exc:
+        click.echo(f"Error: {exc.message}", err=True)
+        sys.exit(2)
+    except Exception as exc:  # a database dropping mid-command, for example
+        from sqlalchemy.exc import DBAPIError, OperationalError
+
+        if isinstance(exc, OperationalError | DBAPIError):
+            reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
+            click.echo(f"Error: database: {reason}", err=True)
+            sys.exit(2)
+        raise

@@ -1,0 +1,168 @@
+"""The storage seam: engines, sessions and the few places SQLite and PostgreSQL differ.
+
+Everything engine-specific (connection set-up, locks, bulk paths) is decided here or
+asks :func:`is_postgres`, so the rest of the code base is written once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, select, text
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from registry import clock
+from registry.config import Config
+
+
+class DatabaseUnavailable(RuntimeError):
+    """The database cannot be reached; the message says which one (without a password)."""
+
+
+def safe_url(url: str) -> str:
+    """The URL with any password hidden, for messages and logs."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return url.split("@")[-1]
+
+
+def make_engine(config: Config) -> Engine:
+    """Create the engine for the configured database (no connection is made yet)."""
+    url = config.database_url
+    if url.startswith("sqlite"):
+        path = url.removeprefix("sqlite:///")
+        if path and ":memory:" not in path:
+            from pathlib import Path
+
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(
+            url, echo=config.database.echo, connect_args={"timeout": 30, "check_same_thread": False}
+        )
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+            # Autocommit at the driver level; SQLAlchemy's events below issue BEGIN
+            # IMMEDIATE so writers queue on the lock instead of failing mid-transaction.
+            dbapi_conn.isolation_level = None
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _sqlite_begin(conn: Any) -> None:
+            # Writers take the write lock at BEGIN so they queue on busy_timeout instead
+            # of failing when a read transaction would have to upgrade; readers stay
+            # deferred so they never block anyone (WAL).
+            immediate = conn.get_execution_options().get("sqlite_immediate", False)
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+        return engine
+
+    timeout = config.database.statement_timeout_ms
+    return create_engine(
+        url,
+        echo=config.database.echo,
+        pool_size=config.database.pool_size,
+        max_overflow=config.database.pool_size,
+        pool_pre_ping=True,
+        pool_timeout=config.database.connect_timeout_s,
+        connect_args={
+            "connect_timeout": config.database.connect_timeout_s,
+            "options": f"-c statement_timeout={timeout} -c timezone=UTC",
+            "application_name": "credit-registry",
+        },
+    )
+
+
+def is_postgres(bind: Engine | Session | Any) -> bool:
+    engine = bind.get_bind() if isinstance(bind, Session) else bind
+    return engine.dialect.name == "postgresql"
+
+
+def make_session_factory(engine: Engine, *, write: bool = False) -> sessionmaker[Session]:
+    """Sessions for reading, or (``write=True``) for a unit of work that writes: on
+    SQLite those take the database write lock when their transaction begins."""
+    bind = engine.execution_options(sqlite_immediate=True) if write else engine
+    return sessionmaker(bind=bind, expire_on_commit=False)
+
+
+@contextlib.contextmanager
+def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """One transaction: commit on success, roll back on any exception.  Domain functions
+    called inside only flush; this is the one place that commits."""
+    session = factory()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def check_connection(engine: Engine) -> None:
+    """Raise :class:`DatabaseUnavailable` with a one-line reason if the database is down."""
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except (OperationalError, DBAPIError) as exc:
+        reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
+        raise DatabaseUnavailable(
+            f"cannot reach the database {safe_url(str(engine.url))}: {reason}"
+        ) from exc
+
+
+def _lock_id(name: str) -> int:
+    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+
+
+def try_job_lock(session: Session, name: str, holder: str, lease: timedelta) -> bool:
+    """Take the named job lock for this transaction, or return False if another process
+    holds it.  PostgreSQL: a transaction-level advisory lock (released at commit or
+    rollback, also when the holder dies).  SQLite: a lease row in ``job_locks`` (the
+    write lock SQLite takes for BEGIN IMMEDIATE makes the check-and-set atomic)."""
+    if is_postgres(session):
+        return bool(
+            session.execute(
+                text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": _lock_id(name)}
+            ).scalar()
+        )
+    from registry.models import JobLock
+
+    now = clock.now()
+    row = session.execute(select(JobLock).where(JobLock.name == name)).scalar_one_or_none()
+    if row is None:
+        session.add(JobLock(name=name, holder=holder, locked_until=now + lease))
+        session.flush()
+        return True
+    if row.locked_until is not None and row.locked_until > now and row.holder != holder:
+        return False
+    row.holder = holder
+    row.locked_until = now + lease
+    session.flush()
+    return True
+
+
+def release_job_lock(session: Session, name: str, holder: str) -> None:
+    """Release a SQLite lease early (PostgreSQL's advisory lock ends with the transaction)."""
+    if is_postgres(session):
+        return
+    from registry.models import JobLock
+
+    row = session.get(JobLock, name)
+    if row is not None and row.holder == holder:
+        row.locked_until = None
+        row.last_run_at = clock.now()
+        session.flush()

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Set up a virtualenv, create the embedded SQLite registry with demo data, and serve it
+# on http://127.0.0.1:8000/ (API under /api/v1, docs at /api/docs).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3}
+VENV=${REGISTRY_VENV:-.venv}
+RECORDS=${DEMO_RECORDS:-2000}
+
+if [ ! -x "$VENV/bin/python" ]; then
+  "$PY" -m venv "$VENV"
+fi
+"$VENV/bin/python" -m pip install --quiet --upgrade pip
+"$VENV/bin/python" -m pip install --quiet -e .
+
+if [ ! -f data/registry.sqlite3 ]; then
+  "$VENV/bin/credit-registry" init --demo "$RECORDS"
+else
+  "$VENV/bin/credit-registry" init
+fi
+exec "$VENV/bin/credit-registry" serve "$@"

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Set up a virtualenv and run the whole test suite.
+#   ./scripts/test.sh                 SQLite; PostgreSQL too when REGISTRY_TEST_POSTGRES_URL is set
+#   ./scripts/test.sh -k sanctions    extra arguments go to pytest
+# The browser tests need Debian's chromium and fonts-noto-cjk: installed here when
+# missing and we are root with apt-get (as in CI); otherwise those tests are skipped.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3}
+VENV=${REGISTRY_VENV:-.venv}
+
+if [ ! -x "$VENV/bin/python" ]; then
+  "$PY" -m venv "$VENV"
+fi
+"$VENV/bin/python" -m pip install --quiet --upgrade pip
+"$VENV/bin/python" -m pip install --quiet -e '.[test]'
+
+if ! { [ -x /usr/bin/chromium ] && fc-list 2>/dev/null | grep -qi 'Noto Sans CJK'; }; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "installing Debian packages chromium and fonts-noto-cjk for the browser tests"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null
+  else
+    echo "note: /usr/bin/chromium or fonts-noto-cjk missing and not root: browser tests will be skipped"
+  fi
+fi
+
+exec "$VENV/bin/python" -m pytest "$@"

@@ -1,0 +1,138 @@
+"""The command line's foundation: help, init, tokens, audit verify, one-line errors."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from sqlalchemy import select, text, update
+
+from registry.models import ApiToken, AuditEntry
+from registry.tokens import hash_token, resolve_token
+
+COMMANDS = [
+    "init",
+    "serve",
+    "import",
+    "evaluate",
+    "rules",
+    "scheduler",
+    "export",
+    "token",
+    "audit",
+    "demo-data",
+]
+
+
+def _console(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    import os
+
+    return subprocess.run(
+        [sys.executable, "-c", "from registry.cli import main; main()", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=60,
+        check=False,
+    )
+
+
+def test_help_lists_every_command():
+    result = _console("--help")
+    assert result.returncode == 0
+    for name in COMMANDS:
+        assert f"  {name} " in result.stdout
+
+
+def test_init_twice_and_token_and_audit(invoke, session):
+    first = invoke("init")
+    assert first.exit_code == 0, first.output
+    second = invoke("init")
+    assert second.exit_code == 0
+    assert "up to date" in second.output
+
+    created = invoke("token", "create", "--role", "department", "--name", "财政部门")
+    assert created.exit_code == 0
+    secret = created.output.strip()
+    assert "\n" not in secret
+    assert secret.startswith("cr_")
+    row = session.execute(select(ApiToken)).scalar_one()
+    assert row.token_hash == hash_token(secret)
+    assert secret not in (row.prefix + row.name + row.token_hash)
+    assert resolve_token(session, secret).role == "department"
+
+    ok = invoke("audit", "verify")
+    assert ok.exit_code == 0, ok.output
+    assert "1 entries verified" in ok.output
+
+
+def test_audit_verify_fails_on_a_tampered_row(invoke, rt):
+    for name in ("a", "b", "c"):
+        assert invoke("token", "create", "--role", "admin", "--name", name).exit_code == 0
+    assert invoke("audit", "verify").exit_code == 0
+    with rt.engine.begin() as conn:
+        second = conn.execute(
+            select(AuditEntry.id).order_by(AuditEntry.id).offset(1).limit(1)
+        ).scalar()
+        conn.execute(update(AuditEntry).where(AuditEntry.id == second).values(actor="someone else"))
+    result = invoke("audit", "verify")
+    assert result.exit_code == 1
+    assert f"BROKEN at entry {second}" in result.output
+
+
+def test_audit_verify_fails_on_a_deleted_row(invoke, rt):
+    for name in ("a", "b", "c"):
+        assert invoke("token", "create", "--role", "admin", "--name", name).exit_code == 0
+    with rt.engine.begin() as conn:
+        second = conn.execute(
+            select(AuditEntry.id).order_by(AuditEntry.id).offset(1).limit(1)
+        ).scalar()
+        conn.execute(text("DELETE FROM audit_log WHERE id = :i"), {"i": second})
+    result = invoke("audit", "verify")
+    assert result.exit_code == 1
+    assert "BROKEN" in result.output
+
+
+def test_bad_configuration_is_one_line(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("database: {urll: x}\n", encoding="utf-8")
+    result = _console("--config", str(bad), "init")
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0
+    assert "unknown key 'database.urll'" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_unreachable_database_is_one_line():
+    result = _console(
+        "init", env={"REGISTRY_DATABASE_URL": "postgresql+psycopg2://postgres@127.0.0.1:1/none"}
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0
+    assert "cannot reach the database" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_malformed_code_is_one_line(tmp_path):
+    url = f"sqlite:///{tmp_path / 'r.sqlite3'}"
+    assert _console("init", env={"REGISTRY_DATABASE_URL": url}).returncode == 0
+    result = _console(
+        "token",
+        "create",
+        "--role",
+        "regulator",
+        "--name",
+        "x",
+        "--authority",
+        "9144030019220382O6",
+        env={"REGISTRY_DATABASE_URL": url},
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0
+    assert "第17位" in result.stderr or "字符" in result.stderr
+
+
+def test_regulator_token_needs_an_authority(invoke):
+    result = invoke("token", "create", "--role", "regulator", "--name", "x")
+    assert result.exit_code == 2
+    assert "bound to an authority" in result.output
