@@ -14,6 +14,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from registry.db import DatabaseUnavailable
+from registry.errors import DomainError
 
 log = logging.getLogger("api")
 
@@ -92,6 +93,10 @@ def error_response(status: int, code: str, message: str, details: Any = None):
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(ApiError)
     def _api_error(exc: ApiError):
+        return error_response(exc.status, exc.code, exc.message, exc.details)
+
+    @app.errorhandler(DomainError)
+    def _domain_error(exc: DomainError):  # noqa: ANN202
         return error_response(exc.status, exc.code, exc.message, exc.details)
 
     @app.errorhandler(HTTPException)
