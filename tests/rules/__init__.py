@@ -1,0 +1,1 @@
+"""Pure tests of the rules package: no database, no Flask."""
