@@ -1,0 +1,54 @@
+"""Small helpers for the database-backed importer tests (they use the lead's fixtures:
+``rt``, ``session``, ``invoke`` — each test runs on SQLite and on PostgreSQL)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import text
+
+from registry.runtime import Runtime
+
+TABLES = (
+    "penalties",
+    "penalty_versions",
+    "entities",
+    "entity_names",
+    "persons",
+    "person_links",
+    "changes",
+    "dirty_entities",
+    "audit_log",
+    "import_batches",
+)
+
+
+def counts(rt: Runtime) -> dict[str, int]:
+    with rt.sessions() as s:
+        return {t: s.execute(text(f"SELECT count(*) FROM {t}")).scalar_one() for t in TABLES}
+
+
+def report_rows(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8", newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def jsonl(text_: str) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in text_.splitlines() if line.strip()]
+
+
+def csv_rows(text_: str) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(text_)))
+
+
+def empty_registry(rt: Runtime) -> None:
+    """Remove every row (a fresh, empty registry on the same schema)."""
+    from registry.models import Base
+
+    with rt.engine.begin() as conn:
+        for table in reversed(Base.metadata.sorted_tables):
+            conn.execute(table.delete())
