@@ -161,7 +161,12 @@ def serve(ctx: click.Context, host: str, port: int, no_scheduler: bool) -> None:
 @click.pass_context
 def scheduler(ctx: click.Context) -> None:
     """Run the scheduled jobs in the foreground (one per deployment; two are safe)."""
-    _not_yet("scheduler")
+    from registry.scheduler import run_foreground
+
+    rt = _connected(ctx)
+    click.echo("scheduler running; stop with Ctrl-C or SIGTERM", err=True)
+    run_foreground(rt)
+    click.echo("scheduler stopped", err=True)
 
 
 # --- data in and out -----------------------------------------------------------------
@@ -184,8 +189,49 @@ def import_(
     strict: bool,
     dry_run: bool,
 ) -> None:
-    """Ingest penalty records from files in the national layout."""
-    _not_yet("import")
+    """Ingest penalty records from files in the national layout.
+
+    Prints accepted / updated / unchanged / rejected counts per file; every rejected row
+    goes to the report (CSV line,field,reason).  Exit status is non-zero only on a fatal
+    error or, under --strict, when a file has a rejected row."""
+    from importers.run import ReportWriter, import_file, progress_bar, report_path
+
+    rt = _connected(ctx)
+    status = 0
+    for path in files:
+        target = report_path(rt.config, path, report, several=len(files) > 1)
+        writer = ReportWriter(target, lazy=report is None)
+        try:
+            with progress_bar(Path(path).name) as progress:
+                summary = import_file(
+                    rt,
+                    path,
+                    fmt=fmt,
+                    authority=authority,
+                    strict=strict,
+                    dry_run=dry_run,
+                    report=writer,
+                    actor=f"cli:{Path(path).name}",
+                    progress=progress,
+                )
+        finally:
+            writer.close()
+        for warning in summary.warnings:
+            click.echo(f"{path}: warning: {warning}", err=True)
+        if summary.fatal:
+            click.echo(f"{path}: Error: {summary.fatal}", err=True)
+            status = 2
+            continue
+        click.echo(f"{path}: {summary.counts()}")
+        if summary.rejected:
+            click.echo(f"{path}: {summary.problems} problem(s) reported in {target}")
+        if dry_run:
+            click.echo(f"{path}: dry run: nothing was written")
+        elif strict and summary.rejected:
+            click.echo(f"{path}: strict: the file was refused, nothing was written")
+            status = max(status, 1)
+    if status:
+        sys.exit(status)
 
 
 @cli.command()
@@ -197,8 +243,28 @@ def import_(
 @click.option("--out", type=click.Path(dir_okay=False), help="Output file (default: stdout).")
 @click.pass_context
 def export(ctx: click.Context, scope: str, fmt: str, cursor: str | None, out: str | None) -> None:
-    """Export disclosed data (public) or every record (full)."""
-    _not_yet("export")
+    """Export disclosed data (public) or every record (full).
+
+    The cursor for the next incremental export (--since) is printed at the end (on
+    standard error when the records go to standard output)."""
+    from registry.errors import Invalid
+    from registry.export import export_penalties
+
+    rt = _connected(ctx)
+    handle = open(out, "w", encoding="utf-8", newline="") if out else None  # noqa: SIM115
+    target = handle or sys.stdout
+    try:
+        with rt.sessions() as session, session.begin():
+            result = export_penalties(session, target, scope=scope, fmt=fmt, since=cursor)
+    except Invalid as exc:
+        fail(exc.message)
+    finally:
+        if handle is not None:
+            handle.close()
+    note = f"exported {result.count} record(s)"
+    if result.withdrawn:
+        note += f", {result.withdrawn} withdrawn"
+    click.echo(f"{note}; next cursor: {result.cursor}", err=out is None)
 
 
 # --- rules ---------------------------------------------------------------------------
@@ -224,8 +290,46 @@ def evaluate(
     as_of: Any,
     pack_path: str | None,
 ) -> None:
-    """Run the rules for some entities or all of them."""
-    _not_yet("evaluate")
+    """Run the rules for some entities (codes, or P:<person key>), all of them (--all),
+    or, with neither, the subjects queued by writes.  --dry-run (with --rules: for a
+    candidate pack) prints what would change — for the codes given, else for everyone —
+    and changes nothing."""
+    import os
+
+    from registry import evaluation
+    from rules import PackError, load_pack
+
+    if all_ and codes:
+        fail("give --all or codes, not both")
+    if pack_path and not dry_run:
+        fail(
+            "--rules previews a candidate pack and needs --dry-run; to adopt a pack, "
+            "name it in config.yaml (rules.packs)"
+        )
+    try:
+        keys = [evaluation.normalise_subject(code) for code in codes]
+    except CodeError as exc:
+        fail(exc.message)
+    day = as_of.date() if as_of is not None else None
+    rt = _connected(ctx)
+    if dry_run:
+        try:
+            candidate = load_pack(pack_path) if pack_path else None
+        except PackError as exc:
+            fail(f"rule pack: {exc}")
+        report = evaluation.preview(rt, candidate, as_of=day, subject_keys=keys or None)
+        click.echo(report.render())
+        return
+    if keys:
+        summary = evaluation.evaluate_now(rt, keys, as_of=day, actor="cli")
+    elif all_:
+        with evaluation.progress_bar("evaluate") as progress:
+            summary = evaluation.evaluate_all(
+                rt, as_of=day, actor="cli", progress=progress, workers=os.cpu_count() or 1
+            )
+    else:
+        summary = evaluation.evaluate_dirty(rt, actor="cli")
+    click.echo(summary.describe())
 
 
 @cli.group()
@@ -237,8 +341,24 @@ def rules() -> None:
 @click.argument("path", required=False, type=click.Path(exists=True, dir_okay=False))
 @click.pass_context
 def rules_check(ctx: click.Context, path: str | None) -> None:
-    """Validate a rule pack and run the examples it carries."""
-    _not_yet("rules check")
+    """Validate a rule pack and run the examples it carries (default: the active pack);
+    exit status 1 when it has problems."""
+    from rules import check_pack, load_pack
+
+    target = Path(path) if path else _runtime(ctx).config.rule_pack_paths()[0]
+    problems = check_pack(target)
+    for problem in problems:
+        click.echo(problem)
+    if problems:
+        click.echo(f"{len(problems)} problem(s) in {target}", err=True)
+        sys.exit(1)
+    pack = load_pack(target)
+    examples = (
+        sum(len(rule.examples) for rule in pack.rules)
+        + sum(len(alert.examples) for alert in pack.alerts)
+        + len(pack.examples)
+    )
+    click.echo(f"OK: {len(pack.rules)} rules, {examples} examples passed, version {pack.version}")
 
 
 # --- tokens and audit ----------------------------------------------------------------
