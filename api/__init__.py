@@ -45,8 +45,12 @@ def _configure(app: Flask, runtime: Runtime) -> None:
     )
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     from api.context import close_db
+    from api.limiter import init_limiter
+    from api.metrics import init_metrics
 
     app.teardown_appcontext(close_db)
+    init_metrics(app)
+    init_limiter(app, runtime)
 
 
 def _register_errors(app: Flask) -> None:
@@ -56,8 +60,28 @@ def _register_errors(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from api import alerts, imports, lists, penalties, public_api, repairs, sanctions, subscriptions
+    from api.docs import blp as docs
+    from api.docs import make_api
+    from api.limiter import limit_blueprint
+    from api.metrics import blp as metrics
     from api.ops import blp as ops
     from api.web import blp as web
 
     app.register_blueprint(ops)
+    app.register_blueprint(metrics)
     app.register_blueprint(web)
+    app.register_blueprint(docs)
+    api = make_api(app)
+    limit_blueprint(app, public_api.blp)
+    for module in (
+        public_api,
+        sanctions,
+        subscriptions,
+        penalties,
+        imports,
+        lists,
+        repairs,
+        alerts,
+    ):
+        api.register_blueprint(module.blp)

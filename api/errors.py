@@ -14,16 +14,14 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from registry.db import DatabaseUnavailable
-from registry.errors import DomainError
+from registry.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 
 log = logging.getLogger("api")
 
 
-class ApiError(Exception):
-    """An error with an HTTP status, a stable machine code and a message for people."""
-
-    status = 400
-    code = "bad_request"
+class ApiError(DomainError):
+    """An HTTP-level error (malformed request, size limits…) with an explicit status and
+    code; domain failures use registry.errors, re-exported here for the views."""
 
     def __init__(
         self,
@@ -33,33 +31,18 @@ class ApiError(Exception):
         status: int | None = None,
         code: str | None = None,
     ) -> None:
-        super().__init__(message)
-        self.message = message
-        self.details = details
+        super().__init__(message, details)
         if status is not None:
             self.status = status
         if code is not None:
             self.code = code
 
 
-class NotFound(ApiError):
-    status, code = 404, "not_found"
-
-
-class Conflict(ApiError):
-    status, code = 409, "conflict"
-
-
-class Invalid(ApiError):
-    status, code = 422, "invalid"
-
-
-class Forbidden(ApiError):
-    status, code = 403, "forbidden"
-
-
-class Unauthorized(ApiError):
+class Unauthorized(DomainError):
     status, code = 401, "unauthorized"
+
+
+__all__ = ["ApiError", "Conflict", "Forbidden", "Invalid", "NotFound", "Unauthorized"]
 
 
 HTTP_CODES = {
@@ -91,12 +74,8 @@ def error_response(status: int, code: str, message: str, details: Any = None):
 
 
 def register_error_handlers(app: Flask) -> None:
-    @app.errorhandler(ApiError)
-    def _api_error(exc: ApiError):
-        return error_response(exc.status, exc.code, exc.message, exc.details)
-
     @app.errorhandler(DomainError)
-    def _domain_error(exc: DomainError):  # noqa: ANN202
+    def _domain_error(exc: DomainError):
         return error_response(exc.status, exc.code, exc.message, exc.details)
 
     @app.errorhandler(HTTPException)

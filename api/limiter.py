@@ -1,0 +1,64 @@
+"""Rate limiting of the public API (flask-limiter), per client address.
+
+The limit is ``api.public_rate_limit`` (environment ``REGISTRY_PUBLIC_RATE_LIMIT``,
+default ``120/minute``), counted in ``api.rate_limit_storage`` (``memory://`` counts per
+process; point several workers at one store, e.g. ``redis://…``, to share the count).
+A client over the limit gets the one error shape with status 429 and ``Retry-After``
+(seconds).  Only the public blueprint is limited; token holders are not.
+"""
+
+from __future__ import annotations
+
+import time
+
+from flask import Flask, current_app
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from limits import parse_many
+from werkzeug.exceptions import TooManyRequests
+
+from registry.config import ConfigError
+from registry.runtime import Runtime
+
+EXTENSION = "registry_limiter"
+
+
+def _public_limit() -> str:
+    return current_app.extensions["registry"].config.api.public_rate_limit
+
+
+def _breached(request_limit) -> None:
+    """Answer 429 with ``Retry-After`` (seconds until the window resets) in the one
+    error shape (api.errors handles werkzeug's TooManyRequests)."""
+    retry = max(1, int(request_limit.reset_at - time.time()))
+    raise TooManyRequests(
+        description=f"too many requests: at most {request_limit.limit}; retry in {retry} s",
+        retry_after=retry,
+    )
+
+
+def init_limiter(app: Flask, runtime: Runtime) -> Limiter:
+    """One limiter per application (its own counters), configured from the runtime."""
+    cfg = runtime.config.api
+    try:
+        parse_many(cfg.public_rate_limit)
+    except ValueError as exc:
+        raise ConfigError(
+            f"api.public_rate_limit: {cfg.public_rate_limit!r} is not a rate limit "
+            "(e.g. 120/minute)"
+        ) from exc
+    limiter = Limiter(
+        get_remote_address,
+        storage_uri=cfg.rate_limit_storage,
+        headers_enabled=False,
+        on_breach=_breached,
+        key_prefix="credit-registry",
+    )
+    limiter.init_app(app)
+    app.extensions[EXTENSION] = limiter
+    return limiter
+
+
+def limit_blueprint(app: Flask, blueprint) -> None:
+    """Apply the public limit to every route of ``blueprint`` (call before registering)."""
+    app.extensions[EXTENSION].limit(_public_limit)(blueprint)

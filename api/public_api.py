@@ -1,0 +1,183 @@
+"""The public API: disclosed data only, no token, rate-limited per client.
+
+What is public is decided in one place, :mod:`registry.public` (disclosure windows,
+confirmed entries on public lists, no ID numbers, natural persons' names masked); this
+blueprint parses, calls and serialises.  Every successful GET carries an `ETag` (a
+conditional GET with `If-None-Match` answers 304) and `Cache-Control`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, request
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from api.context import db, runtime
+from api.errors import ApiError, NotFound
+from api.schemas import (
+    ERROR_EXAMPLES,
+    EXAMPLE_USCC,
+    ChangesArgsSchema,
+    ChangesSchema,
+    ErrorSchema,
+    PublicArgsSchema,
+    PublicEntitySchema,
+    PublicPageArgsSchema,
+    PublishedListPageSchema,
+    SearchArgsSchema,
+    SearchPageSchema,
+    documents_errors,
+)
+from registry.codes import CodeError, normalise
+from registry.public import changes_since, public_profile, published_list, search_entities
+
+blp = Blueprint(
+    "public",
+    __name__,
+    url_prefix="/api/v1/public",
+    description="Public, no token: disclosed penalties and list status (rate-limited per "
+    "client; ETag and Cache-Control on every answer).",
+)
+
+#: Disclosed data changes at most a few times a day; a minute of caching is harmless.
+CACHE_CONTROL = "public, max-age=60"
+CACHE_HEADERS = {
+    "ETag": {"description": "entity tag of the answer", "schema": {"type": "string"}},
+    "Cache-Control": {"description": CACHE_CONTROL, "schema": {"type": "string"}},
+}
+
+
+@blp.after_request
+def _cacheable(response: Response) -> Response:
+    if request.method == "GET" and response.status_code == 200:
+        response.headers["Cache-Control"] = CACHE_CONTROL
+        response.add_etag()
+        response.make_conditional(request)
+    return response
+
+
+def _not_modified(func: Any) -> Any:
+    return blp.alt_response(304, description="not modified (If-None-Match matched the ETag)")(
+        blp.alt_response(
+            429,
+            schema=ErrorSchema,
+            description="rate limited; Retry-After (seconds) says when to come back",
+            headers={"Retry-After": {"schema": {"type": "integer"}}},
+            example={"error": ERROR_EXAMPLES[429]},
+        )(func)
+    )
+
+
+@blp.route("/entities/<string:uscc>")
+class Entity(MethodView):
+    @blp.arguments(PublicArgsSchema, location="query")
+    @blp.response(
+        200,
+        PublicEntitySchema,
+        headers=CACHE_HEADERS,
+        example={
+            "uscc": EXAMPLE_USCC,
+            "name": "深圳市华鑫科技有限公司",
+            "party_type": "organisation",
+            "region": "广东省深圳市南山区",
+            "division_code": "440305",
+            "registration_authority": "工商",
+            "entity_type": "企业",
+            "lists": [
+                {
+                    "id": 7,
+                    "list_type": "samr_serious",
+                    "title": "市场监督管理严重违法失信名单",
+                    "since": "2026-06-01",
+                    "until": "2029-06-01",
+                }
+            ],
+            "penalties": [],
+            "as_of": "2026-11-29",
+        },
+    )
+    @documents_errors(blp, 400, 404, 422, 503)
+    @_not_modified
+    def get(self, args: dict[str, Any], uscc: str) -> dict[str, Any]:
+        """The disclosed profile of an entity
+
+        Code, name, region (from positions 3-8 of the code), current list memberships
+        and the penalties inside their disclosure window.  A malformed code is 400 with
+        the failed check in `details.check` (length, character, authority, division,
+        body_check, check); a well-formed unknown code is 404."""
+        try:
+            profile = public_profile(db(), uscc, args.get("as_of"), pack=runtime().pack)
+        except CodeError as exc:
+            raise ApiError(
+                exc.message,
+                details={"uscc": uscc, "check": exc.check},
+                status=400,
+                code="malformed_code",
+            ) from None
+        if profile is None:
+            raise NotFound("该统一社会信用代码不在登记簿中", details={"uscc": uscc})
+        return profile
+
+
+@blp.route("/search")
+class Search(MethodView):
+    @blp.arguments(SearchArgsSchema, location="query")
+    @blp.response(200, SearchPageSchema, headers=CACHE_HEADERS)
+    @documents_errors(blp, 422, 503)
+    @_not_modified
+    def get(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Search entities by name or code prefix
+
+        Name: characters (substring, forgiving the legal-form suffix), pinyin or
+        initials; code: any prefix.  Paginated."""
+        if not normalise(args["q"]):
+            # Only spaces and hyphens: nothing to look for (and registry.search cannot
+            # take it yet: analyse_query indexes the empty normalised code).
+            return {"items": [], "page": args["page"], "per_page": args["per_page"], "total": 0}
+        items, total = search_entities(
+            db(),
+            args["q"],
+            args["page"],
+            args["per_page"],
+            as_of=args.get("as_of"),
+            pack=runtime().pack,
+        )
+        return {"items": items, "page": args["page"], "per_page": args["per_page"], "total": total}
+
+
+@blp.route("/lists/<string:list_type>/entries")
+class PublishedList(MethodView):
+    @blp.arguments(PublicPageArgsSchema, location="query")
+    @blp.response(200, PublishedListPageSchema, headers=CACHE_HEADERS)
+    @documents_errors(blp, 404, 422, 503)
+    @_not_modified
+    def get(self, args: dict[str, Any], list_type: str) -> dict[str, Any]:
+        """A published list: entries binding today (or `as_of`), newest first"""
+        items, total = published_list(
+            db(), list_type, args["page"], args["per_page"], args.get("as_of"), pack=runtime().pack
+        )
+        return {
+            "list_type": list_type,
+            "items": items,
+            "page": args["page"],
+            "per_page": args["per_page"],
+            "total": total,
+        }
+
+
+@blp.route("/changes")
+class Changes(MethodView):
+    @blp.arguments(ChangesArgsSchema, location="query")
+    @blp.response(200, ChangesSchema, headers=CACHE_HEADERS)
+    @documents_errors(blp, 400, 422, 503)
+    @_not_modified
+    def get(self, args: dict[str, Any]) -> dict[str, Any]:
+        """The change feed of disclosed data, for sync
+
+        Oldest first from the opaque `cursor` (none: from the start); pass
+        `next_cursor` next time.  `disclosed: false` with `record: null` means the
+        record left the public view: drop it from a mirror."""
+        items, cursor = changes_since(db(), args.get("cursor"), args["limit"], pack=runtime().pack)
+        return {"items": items, "next_cursor": cursor}

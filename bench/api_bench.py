@@ -1,0 +1,553 @@
+"""Public lookups under load, against PostgreSQL's own rate for the same queries.
+
+    python bench/api_bench.py                      # 1,000,000 penalty records
+    python bench/api_bench.py --records 100000 --duration 10
+
+Creates a fresh database ``apibench_<random>`` on the server (``--server``), loads
+``--records`` penalty records for ``records/2`` entities (two each, all disclosed), puts 5%
+of the entities on ``samr_serious`` with the decision behind each entry — everything with
+``COPY`` and set-based SQL — then measures, in one run:
+
+- **app**: ``gunicorn 'api:create_app()'`` serving ``GET /api/v1/public/entities/<uscc>``
+  for random known codes, driven by ``wrk`` (``apt-get install wrk``) from a separate
+  process: lookups/s, p50 and p99 latency;
+- **postgres**: ``pgbench`` running the very SQL the lookup runs (entity by code, its
+  list entries in force, its disclosed penalties), prepared, same number of clients:
+  lookups/s — the ceiling the app is compared with;
+- **batch**: ``POST /api/v1/sanctions/check`` with 1,000 codes (5% listed), median and
+  worst of ``--batches`` calls.
+
+Prints the figures, the app/postgres ratio and the targets (ratio ≥ 30%, p99 < 50 ms,
+batch < 200 ms); drops the database unless ``--keep``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import http.client
+import io
+import json
+import os
+import random
+import re
+import secrets
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+DEFAULT_SERVER = "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
+DIVISIONS = ("440305", "110105", "310115", "330106", "510107", "420111", "320106", "370202")
+LISTED_SHARE = 0.05
+TODAY = date(2026, 11, 29)
+
+
+# --- data ------------------------------------------------------------------------------
+
+
+def _copy(conn, table: str, columns: list[str], rows) -> None:
+    """COPY rows (tuples) into ``table`` in chunks of 100k."""
+    cursor = conn.cursor()
+    chunk: list[tuple] = []
+
+    def flush() -> None:
+        buffer = io.StringIO()
+        csv.writer(buffer, lineterminator="\n").writerows(chunk)
+        buffer.seek(0)
+        cursor.copy_expert(
+            f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv)", buffer
+        )
+        chunk.clear()
+
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) >= 100_000:
+            flush()
+    if chunk:
+        flush()
+    cursor.close()
+
+
+def load(url: str, records: int, seed: int = 2026) -> list[str]:
+    """Load the data set; returns the entity codes (the first 5% are listed)."""
+    import psycopg2
+
+    from registry.demo import make_uscc
+
+    rng = random.Random(seed)
+    entities = max(1, records // 2)
+    codes: list[str] = []
+    seen: set[str] = set()
+    while len(codes) < entities:
+        code = make_uscc(rng, rng.choice(DIVISIONS), "9", "1")
+        if code not in seen:
+            seen.add(code)
+            codes.append(code)
+    authority = make_uscc(rng, "440305", "1", "1")
+    now = datetime.now(UTC).isoformat()
+    dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    conn = psycopg2.connect(dsn)
+    try:
+        _copy(
+            conn,
+            "entities",
+            [
+                "uscc",
+                "name",
+                "party_type",
+                "division_code",
+                "province_code",
+                "created_at",
+                "updated_at",
+            ],
+            (
+                (c, f"测试企业{i}有限公司", "organisation", c[2:8], c[2:4], now, now)
+                for i, c in enumerate(codes)
+            ),
+        )
+
+        def penalties():
+            for i in range(records):
+                code = codes[i % entities]
+                decided = TODAY - timedelta(days=30 + (i * 7) % 900)
+                number = f"深市监罚〔{decided.year}〕{i}号"
+                yield (
+                    code,
+                    code,
+                    f"测试企业{i % entities}有限公司",
+                    "organisation",
+                    "王伟",
+                    number,
+                    "发布虚假广告",
+                    "经查，当事人发布虚假广告。",
+                    "《中华人民共和国广告法》第五十五条",
+                    '["罚款"]',
+                    "罚款5万元",
+                    "5",
+                    decided.isoformat(),
+                    "2099-12-31",
+                    "深圳市市场监督管理局",
+                    authority,
+                    "false",
+                    "false",
+                    "active",
+                    "1",
+                    secrets.token_hex(8),
+                    "general",
+                    (decided + timedelta(days=3 * 365)).isoformat(),
+                    now,
+                    now,
+                )
+
+        _copy(
+            conn,
+            "penalties",
+            [
+                "subject_key",
+                "uscc",
+                "party_name",
+                "party_type",
+                "legal_representative",
+                "decision_number",
+                "violation_type",
+                "facts",
+                "basis",
+                "categories",
+                "content",
+                "fine_wan",
+                "decided_on",
+                "valid_until",
+                "authority",
+                "authority_uscc",
+                "transferred_to_police",
+                "aggravated",
+                "status",
+                "version",
+                "content_hash",
+                "severity",
+                "disclosure_until",
+                "created_at",
+                "updated_at",
+            ],
+            penalties(),
+        )
+        listed = codes[: max(1, int(entities * LISTED_SHARE))]
+        since = TODAY - timedelta(days=200)
+        _copy(
+            conn,
+            "list_entries",
+            [
+                "uscc",
+                "list_type",
+                "status",
+                "rule_id",
+                "pack_version",
+                "authority_uscc",
+                "basis_penalty_ids",
+                "proposed_on",
+                "since",
+                "until",
+                "created_at",
+                "updated_at",
+            ],
+            (
+                (
+                    c,
+                    "samr_serious",
+                    "active",
+                    "heavy-penalty",
+                    "bench",
+                    authority,
+                    "[]",
+                    since.isoformat(),
+                    since.isoformat(),
+                    (since + timedelta(days=3 * 365)).isoformat(),
+                    now,
+                    now,
+                )
+                for c in listed
+            ),
+        )
+        with conn.cursor() as cur:
+            cur.execute(
+                """
+                INSERT INTO decisions (uscc, rule_id, rule_title, pack_version, outcome, list_type,
+                                       list_entry_id, basis_penalty_ids, facts, trace, decided_at)
+                SELECT le.uscc, 'heavy-penalty', '知识产权侵权、假冒伪劣违法行为受到较重行政处罚',
+                       'bench', 'propose', le.list_type, le.id,
+                       jsonb_build_array(
+                           (SELECT min(p.id) FROM penalties p WHERE p.uscc = le.uscc)),
+                       '{}'::jsonb, '{}'::jsonb, now()
+                FROM list_entries le
+                """
+            )
+            cur.execute("CREATE TABLE bench_codes (n integer PRIMARY KEY, uscc text NOT NULL)")
+        _copy(conn, "bench_codes", ["n", "uscc"], ((i + 1, c) for i, c in enumerate(codes)))
+        conn.commit()
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            cur.execute("VACUUM ANALYZE")
+    finally:
+        conn.close()
+    return codes
+
+
+# --- measuring -------------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_gunicorn(url: str, port: int, workers: int, threads: int) -> subprocess.Popen:
+    env = {
+        **os.environ,
+        "REGISTRY_DATABASE_URL": url,
+        "REGISTRY_PUBLIC_RATE_LIMIT": "1000000000/minute",
+        "REGISTRY_CONFIG": str(ROOT / "config.yaml"),
+    }
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--workers",
+            str(workers),
+            "--threads",
+            str(threads),
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+            "api:create_app()",
+        ],
+        cwd=ROOT,
+        env=env,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            conn.request("GET", "/healthz")
+            if conn.getresponse().status == 200:
+                return proc
+        except OSError:
+            time.sleep(0.2)
+    proc.terminate()
+    raise RuntimeError("gunicorn did not start")
+
+
+def stop(proc: subprocess.Popen) -> None:
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
+def _seconds(value: str) -> float:
+    number = float(re.match(r"[\d.]+", value).group(0))
+    if value.endswith("us"):
+        return number / 1e6
+    if value.endswith("ms"):
+        return number / 1e3
+    if value.endswith("m"):
+        return number * 60
+    return number
+
+
+def run_wrk(port: int, codes_file: Path, duration: int, connections: int, threads: int) -> dict:
+    script = codes_file.with_suffix(".lua")
+    script.write_text(
+        f"""
+local codes = {{}}
+for line in io.lines("{codes_file}") do codes[#codes + 1] = line end
+math.randomseed(os.time())
+request = function()
+  return wrk.format("GET", "/api/v1/public/entities/" .. codes[math.random(#codes)])
+end
+local bad = 0
+response = function(status, headers, body)
+  if status ~= 200 then bad = bad + 1 end
+end
+done = function(summary, latency, requests)
+  io.write(string.format("JSON {{\\"p50\\": %d, \\"p99\\": %d, \\"requests\\": %d, "
+    .. "\\"errors\\": %d, \\"non200\\": %d}}\\n", latency:percentile(50), latency:percentile(99),
+    summary.requests, summary.errors.status + summary.errors.connect + summary.errors.read
+    + summary.errors.write + summary.errors.timeout, summary.errors.status))
+end
+""",
+        encoding="utf-8",
+    )
+    out = subprocess.run(
+        [
+            "wrk",
+            f"-t{threads}",
+            f"-c{connections}",
+            f"-d{duration}s",
+            "--latency",
+            "-s",
+            str(script),
+            f"http://127.0.0.1:{port}",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    stats = json.loads(out.split("JSON ", 1)[1].splitlines()[0])
+    return {
+        "rate": rate,
+        "p50_ms": stats["p50"] / 1000,
+        "p99_ms": stats["p99"] / 1000,
+        "requests": stats["requests"],
+        "errors": stats["errors"],
+    }
+
+
+PGBENCH_SCRIPT = """\
+\\set n random(1, {entities})
+SELECT uscc AS code FROM bench_codes WHERE n = :n \\gset
+SELECT * FROM entities WHERE uscc = :code;
+SELECT * FROM list_entries WHERE uscc = :code
+  AND list_type IN ('samr_serious', 'ip_serious', 'abnormal_operations')
+  AND status IN ('active', 'removed') AND since IS NOT NULL AND since <= '{today}'
+  AND (until IS NULL OR until >= '{today}') AND (ended_on IS NULL OR ended_on > '{today}')
+  ORDER BY since, id;
+SELECT * FROM penalties WHERE uscc = :code
+  AND (status = 'active' OR (status = 'revoked' AND revoked_on IS NOT NULL
+       AND revoked_on > '{today}'))
+  AND disclosure_until IS NOT NULL AND decided_on <= '{today}' AND disclosure_until >= '{today}'
+  AND (repaired_on IS NULL OR repaired_on > '{today}')
+  ORDER BY decided_on DESC, id DESC;
+"""
+
+
+def run_pgbench(url: str, entities: int, duration: int, clients: int, threads: int) -> dict:
+    parts = make_url(url)
+    script = Path(tempfile.mkstemp(suffix=".sql")[1])
+    script.write_text(PGBENCH_SCRIPT.format(entities=entities, today=TODAY.isoformat()))
+    env = {**os.environ}
+    if parts.password:
+        env["PGPASSWORD"] = parts.password
+    out = subprocess.run(
+        [
+            "pgbench",
+            "-n",
+            "-M",
+            "prepared",
+            "-c",
+            str(clients),
+            "-j",
+            str(threads),
+            "-T",
+            str(duration),
+            "-f",
+            str(script),
+            "-h",
+            parts.host or "127.0.0.1",
+            "-p",
+            str(parts.port or 5432),
+            "-U",
+            parts.username or "postgres",
+            parts.database,
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    ).stdout
+    script.unlink()
+    tps = float(re.search(r"tps = ([\d.]+)", out).group(1))
+    latency = re.search(r"latency average = ([\d.]+) ms", out)
+    return {"rate": tps, "latency_avg_ms": float(latency.group(1)) if latency else None}
+
+
+def time_batches(url: str, port: int, codes: list[str], batches: int) -> dict:
+    from registry.config import load_config
+    from registry.runtime import Runtime
+    from registry.tokens import create_token
+
+    rt = Runtime(load_config(overrides={"database": {"url": url}}, environ={}))
+    with rt.unit_of_work() as session:
+        token = create_token(
+            session, role="department", name="bench", authority=None, actor="bench"
+        )
+    rt.dispose()
+    rng = random.Random(7)
+    listed = codes[: max(1, int(len(codes) * LISTED_SHARE))]
+    times = []
+    sanctioned = 0
+    for _ in range(batches):
+        batch = rng.sample(listed, 50) + rng.sample(codes, 950)
+        rng.shuffle(batch)
+        body = json.dumps({"codes": batch}).encode()
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        start = time.perf_counter()
+        conn.request(
+            "POST",
+            "/api/v1/sanctions/check",
+            body=body,
+            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+        )
+        resp = conn.getresponse()
+        payload = resp.read()
+        times.append((time.perf_counter() - start) * 1000)
+        conn.close()
+        if resp.status != 200:
+            raise RuntimeError(f"batch check answered {resp.status}: {payload[:300]!r}")
+        sanctioned = sum(1 for r in json.loads(payload)["results"] if r["sanctioned"])
+    return {
+        "median_ms": statistics.median(times),
+        "max_ms": max(times),
+        "sanctioned_in_last": sanctioned,
+    }
+
+
+# --- the run ---------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--records", type=int, default=1_000_000)
+    parser.add_argument("--server", default=os.environ.get("REGISTRY_BENCH_SERVER", DEFAULT_SERVER))
+    parser.add_argument("--duration", type=int, default=15, help="seconds per measurement")
+    parser.add_argument("--connections", type=int, default=8, help="concurrent clients")
+    parser.add_argument("--workers", type=int, default=(os.cpu_count() or 1) * 2)
+    parser.add_argument("--threads", type=int, default=1, help="gunicorn threads per worker")
+    parser.add_argument("--batches", type=int, default=10)
+    parser.add_argument("--keep", action="store_true", help="keep the database")
+    args = parser.parse_args(argv)
+    if shutil.which("wrk") is None or shutil.which("pgbench") is None:
+        print("needs wrk and pgbench: apt-get install -y wrk postgresql-contrib", file=sys.stderr)
+        return 2
+
+    name = f"apibench_{secrets.token_hex(3)}"
+    server = create_engine(args.server, isolation_level="AUTOCOMMIT")
+    with server.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(args.server).set(database=name).render_as_string(hide_password=False)
+    proc = None
+    try:
+        from registry import migrate
+        from registry.config import load_config
+        from registry.runtime import Runtime
+
+        rt = Runtime(load_config(overrides={"database": {"url": url}}, environ={}))
+        migrate.upgrade(rt.engine)
+        rt.dispose()
+        start = time.perf_counter()
+        codes = load(url, args.records)
+        print(
+            f"loaded {args.records:,} records, {len(codes):,} entities in "
+            f"{time.perf_counter() - start:.1f} s",
+            flush=True,
+        )
+        codes_file = Path(tempfile.mkstemp(suffix=".txt")[1])
+        codes_file.write_text("\n".join(codes) + "\n")
+
+        port = _free_port()
+        proc = start_gunicorn(url, port, args.workers, args.threads)
+        run_wrk(port, codes_file, 3, args.connections, 2)  # warm-up
+        app = run_wrk(port, codes_file, args.duration, args.connections, 2)
+        batch = time_batches(url, port, codes, args.batches)
+        stop(proc)
+        proc = None
+        pg = run_pgbench(url, len(codes), args.duration, args.connections, 2)
+        codes_file.unlink()
+        codes_file.with_suffix(".lua").unlink()
+
+        ratio = app["rate"] / pg["rate"]
+        print(
+            f"app (gunicorn {args.workers}w×{args.threads}t, wrk {args.connections} conns): "
+            f"{app['rate']:,.0f} lookups/s, p50 {app['p50_ms']:.1f} ms, "
+            f"p99 {app['p99_ms']:.1f} ms, {app['errors']} errors"
+        )
+        print(
+            f"postgres (pgbench, same SQL, {args.connections} clients): {pg['rate']:,.0f} lookups/s"
+        )
+        print(f"ratio app/postgres: {ratio:.1%}  (target ≥ 30%)")
+        print(f"p99: {app['p99_ms']:.1f} ms  (target < 50 ms)")
+        print(
+            f"batch check of 1,000 codes: median {batch['median_ms']:.0f} ms, "
+            f"worst {batch['max_ms']:.0f} ms  (target < 200 ms)"
+        )
+        ok = ratio >= 0.30 and app["p99_ms"] < 50 and batch["median_ms"] < 200
+        print("targets met" if ok else "targets NOT met")
+        return 0
+    finally:
+        if proc is not None:
+            stop(proc)
+        if not args.keep:
+            with server.connect() as conn:
+                conn.execute(
+                    text(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"
+                    ),
+                    {"n": name},
+                )
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        else:
+            print(f"kept database {name}")
+        server.dispose()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
