@@ -1,14 +1,281 @@
-"""Public web pages (server-rendered, Chinese, no JavaScript needed)."""
+"""Public web pages (server-rendered, Chinese, no JavaScript needed).
+
+Every value shown comes from :mod:`registry.public`, the same read model the public JSON
+API uses, so a page can never show what the API would hide.  Templates autoescape every
+value; the security headers below forbid inline scripts and styles and framing on every
+response of the application.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from datetime import date
+from math import ceil
+from typing import Any
+
+from flask import (
+    Blueprint,
+    Response,
+    redirect,
+    render_template,
+    request,
+    send_from_directory,
+    url_for,
+)
+from markupsafe import Markup, escape
+from sqlalchemy.exc import OperationalError
+
+from api.context import db, runtime
+from registry import clock
+from registry.codes import CodeError, normalise, validate_uscc
+from registry.db import DatabaseUnavailable
+from registry.errors import NotFound
+from registry.public import (
+    public_lists,
+    public_profile,
+    published_list,
+    search_entities,
+)
+from registry.search import analyse_query, split_match
 
 blp = Blueprint(
     "web", __name__, template_folder="templates", static_folder="static", static_url_path="/static"
 )
 
+SEARCH_PER_PAGE = 20
+LIST_PER_PAGE = 50
+
+#: No inline script or style anywhere, nothing from another origin, no framing.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; "
+    "font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+    "frame-ancestors 'none'"
+)
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "strict-origin-when-cross-origin",
+    "X-Frame-Options": "DENY",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=(), payment=()",
+}
+
+SEVERITY_LABELS = {"minor": "轻微", "general": "一般", "serious": "严重"}
+PARTY_TYPE_LABELS = {
+    "organisation": "法人及非法人组织",
+    "natural_person": "自然人",
+    "individual_business": "个体工商户",
+}
+CHECK_LABELS = {
+    "length": "长度检查",
+    "character": "字符检查",
+    "authority": "登记管理部门代码检查（第1位）",
+    "division": "行政区划码检查（第3-8位）",
+    "body_check": "主体标识码校验（第17位）",
+    "check": "校验码检查（第18位）",
+}
+
+
+# --- application-wide hooks ----------------------------------------------------------
+
+
+@blp.after_app_request
+def _security_headers(response: Response) -> Response:
+    """The security headers on every response (a view may set a stricter one first)."""
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    return response
+
+
+@blp.app_template_filter("cn_date")
+def cn_date(value: str | date | None) -> str:
+    """``2026-11-29`` → ``2026年11月29日``; empty for no date."""
+    if not value:
+        return ""
+    day = value if isinstance(value, date) else date.fromisoformat(str(value))
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
+@blp.app_template_filter("wan")
+def wan(value: str | None) -> str:
+    """An amount in 万元 for people, or a dash."""
+    return "—" if value in (None, "") else f"{value} 万元"
+
+
+@blp.app_template_filter("severity_label")
+def severity_label(value: str | None) -> str:
+    return SEVERITY_LABELS.get(value or "", value or "—")
+
+
+@blp.app_template_filter("party_type_label")
+def party_type_label(value: str | None) -> str:
+    return PARTY_TYPE_LABELS.get(value or "", value or "—")
+
+
+@blp.app_template_global("highlight")
+def highlight(name: str, q: str) -> Markup:
+    """``name`` with the part matching the query in ``<mark>``; every piece escaped."""
+    query = analyse_query(q)
+    out = Markup("")
+    for text, matched in split_match(name, query):
+        out += Markup("<mark>{}</mark>").format(text) if matched else escape(text)
+    return out
+
+
+@blp.app_context_processor
+def _page_globals() -> dict[str, Any]:
+    return {"site_title": "信用信息公示查询"}
+
+
+@blp.errorhandler(OperationalError)
+@blp.errorhandler(DatabaseUnavailable)
+def _database_down(_exc: Exception):
+    return render_template(
+        "error.html", status=503, title="服务暂不可用", message="数据库暂时无法访问，请稍后再试。"
+    ), 503
+
+
+# --- pages ---------------------------------------------------------------------------
+
+
+def _pages(page: int, per_page: int, total: int) -> dict[str, Any]:
+    last = max(1, ceil(total / per_page))
+    page = min(max(1, page), last)
+    window = range(max(1, page - 3), min(last, page + 3) + 1)
+    return {
+        "page": page,
+        "last": last,
+        "window": list(window),
+        "total": total,
+        "first": (page - 1) * per_page + 1,
+    }
+
+
+def _int_arg(name: str, default: int = 1) -> int:
+    try:
+        return max(1, int(request.args.get(name, default)))
+    except (TypeError, ValueError):
+        return default
+
+
+def _not_found(title: str, message: str):
+    return render_template("error.html", status=404, title=title, message=message), 404
+
 
 @blp.get("/")
 def home():
-    return render_template("home.html")
+    lists = public_lists(runtime().pack)
+    return render_template("home.html", lists=lists)
+
+
+@blp.get("/favicon.ico")
+def favicon():
+    return send_from_directory(
+        blp.static_folder or "static", "favicon.svg", mimetype="image/svg+xml", max_age=86400
+    )
+
+
+@blp.get("/search")
+def search():
+    q = (request.args.get("q") or "").strip()[:100]
+    page = _int_arg("page")
+    items: list[dict[str, Any]] = []
+    total = 0
+    code_problem: CodeError | None = None
+    if q:
+        items, total = search_entities(
+            db(), q, page, SEARCH_PER_PAGE, as_of=clock.today(), pack=runtime().pack
+        )
+        last = max(1, ceil(total / SEARCH_PER_PAGE))
+        if page > last:  # a page past the end shows the last one
+            page = last
+            items, total = search_entities(
+                db(), q, page, SEARCH_PER_PAGE, as_of=clock.today(), pack=runtime().pack
+            )
+        code = normalise(q)
+        # A full-length code that fails its checks: say why, rather than just "nothing".
+        if not total and len(code) == 18:
+            try:
+                validate_uscc(code)
+            except CodeError as exc:
+                code_problem = exc
+    return render_template(
+        "search.html",
+        q=q,
+        items=items,
+        pages=_pages(page, SEARCH_PER_PAGE, total),
+        code_problem=code_problem,
+        check_label=CHECK_LABELS.get(code_problem.check, "") if code_problem else "",
+    )
+
+
+def _profile_or_error(uscc: str, endpoint: str):
+    """The profile, or the response to send instead (malformed 400, unknown 404,
+    non-canonical spelling redirected)."""
+    try:
+        code = validate_uscc(uscc)
+    except CodeError as exc:
+        page = render_template(
+            "code_error.html",
+            code=uscc[:64],
+            check=exc.check,
+            check_label=CHECK_LABELS.get(exc.check, exc.check),
+            message=exc.message,
+        )
+        return None, (page, 400)
+    if code != uscc:
+        return None, redirect(url_for(endpoint, uscc=code), code=301)
+    profile = public_profile(db(), code, clock.today(), pack=runtime().pack)
+    if profile is None:
+        page = render_template("unknown_code.html", code=code)
+        return None, (page, 404)
+    return profile, None
+
+
+@blp.get("/entities/<uscc>")
+def entity(uscc: str):
+    profile, other = _profile_or_error(uscc, "web.entity")
+    if profile is None:
+        return other
+    return render_template("entity.html", e=profile)
+
+
+@blp.get("/entities/<uscc>/report")
+def report(uscc: str):
+    profile, other = _profile_or_error(uscc, "web.report")
+    if profile is None:
+        return other
+    return render_template(
+        "report.html", e=profile, generated_at=clock.now().astimezone(clock.CHINA)
+    )
+
+
+@blp.get("/lists")
+def lists_index():
+    return render_template("lists.html", lists=public_lists(runtime().pack))
+
+
+@blp.get("/lists/<list_type>")
+def list_page(list_type: str):
+    page = _int_arg("page")
+    pack = runtime().pack
+    try:
+        items, total = published_list(
+            db(), list_type, page, LIST_PER_PAGE, clock.today(), pack=pack
+        )
+    except NotFound:
+        return _not_found("名单不存在", "没有这个公开名单，请从名单目录中选择。")
+    return render_template(
+        "list.html",
+        list_type=public_lists(pack)[list_type],
+        items=items,
+        pages=_pages(page, LIST_PER_PAGE, total),
+    )
+
+
+def _register_dashboard() -> None:
+    from api.dashboard import blp as dashboard
+
+    blp.register_blueprint(dashboard)
+
+
+_register_dashboard()

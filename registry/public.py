@@ -1,0 +1,552 @@
+"""The public read model: what anyone may see, for the public pages and the public API.
+
+One place decides what is public, so the web pages, the JSON API and anything else that
+shows registry data to the public give the same answer:
+
+- a penalty is shown on day D only while it is disclosed on D
+  (:func:`registry.lifecycle.disclosed_on` — never a revoked record, never one outside its
+  disclosure window or after credit repair);
+- a list entry is shown only on a list the rule pack marks public, and only while it
+  binds on D (:func:`registry.lists.in_force_on` — never a proposed or rejected entry);
+- ID numbers never leave this module (they are not even read), and natural persons'
+  names are masked (``张*``);
+- dates are ISO 8601 strings and amounts decimal strings in 万元, so every door
+  serialises them alike.
+
+Functions here only read; they take the caller's session and never commit.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy.orm import Session
+
+from registry import clock
+from registry.codes import CodeError, describe_uscc, region_of, validate_uscc
+from registry.errors import DomainError, NotFound
+from registry.export import CursorError, decode_cursor, encode_cursor
+from registry.lifecycle import disclosed_on, is_disclosed
+from registry.lists import binds_on, in_force_on
+from registry.models import Change, Entity, ListEntry, Penalty, Person
+from registry.records import format_amount
+from registry.search import analyse_query, escape_like
+
+if TYPE_CHECKING:
+    from rules import RulePack
+    from rules.model import ListType
+
+__all__ = [
+    "MAX_PER_PAGE",
+    "InvalidCursor",
+    "changes_since",
+    "mask_name",
+    "public_lists",
+    "public_profile",
+    "published_list",
+    "search_entities",
+]
+
+#: Largest page any public listing returns.
+MAX_PER_PAGE = 100
+NATURAL_PERSON = "natural_person"
+_PERSON_PREFIX = "P:"
+_LIKE_ESCAPE = "\\"
+
+
+class InvalidCursor(DomainError):
+    """A change-feed cursor this registry did not hand out."""
+
+    status, code = 400, "invalid_cursor"
+
+
+# --- helpers -------------------------------------------------------------------------
+
+
+@functools.cache
+def _default_pack() -> RulePack:
+    from rules import DEFAULT_PACK_PATH, load_pack
+
+    return load_pack(DEFAULT_PACK_PATH)
+
+
+def public_lists(pack: RulePack | None = None) -> dict[str, ListType]:
+    """The list types the pack publishes (``public: true``), by id.  Callers with a
+    runtime pass ``runtime.pack``; without one the shipped default pack is used."""
+    pack = pack or _default_pack()
+    return {key: list_type for key, list_type in pack.lists.items() if list_type.public}
+
+
+def mask_name(name: str | None) -> str | None:
+    """A natural person's name for the public: the surname and one star per further
+    character (``张三`` → ``张*``, ``欧阳修`` → ``欧**``)."""
+    if not name:
+        return name
+    return name[0] + "*" * max(1, len(name) - 1)
+
+
+def _iso(value: date | datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def _amount(value: Decimal | None) -> str | None:
+    return None if value is None else format_amount(value)
+
+
+def _page_bounds(page: int, per_page: int) -> tuple[int, int]:
+    per_page = max(1, min(int(per_page), MAX_PER_PAGE))
+    page = max(1, int(page))
+    return (page - 1) * per_page, per_page
+
+
+def _code_facts(uscc: str, division_code: str | None = None) -> dict[str, Any]:
+    """What the code itself says: region (positions 3-8), registering authority
+    (position 1) and entity type (position 2)."""
+    try:
+        info = describe_uscc(uscc)
+    except CodeError:
+        region = region_of(division_code) if division_code and division_code.isdigit() else None
+        return {
+            "region": region.label if region else None,
+            "division_code": division_code,
+            "registration_authority": None,
+            "entity_type": None,
+        }
+    return {
+        "region": info.region.label or None,
+        "division_code": info.region.division_code,
+        "registration_authority": info.authority,
+        "entity_type": info.entity_type,
+    }
+
+
+def _entity_name(entity: Entity) -> str:
+    if entity.party_type == NATURAL_PERSON:
+        return mask_name(entity.name) or ""
+    return entity.name
+
+
+def _list_entry_dict(entry: ListEntry, lists: Mapping[str, ListType]) -> dict[str, Any]:
+    return {
+        "id": entry.id,
+        "list_type": entry.list_type,
+        "title": lists[entry.list_type].title,
+        "since": _iso(entry.since),
+        "until": _iso(entry.until),
+    }
+
+
+def penalty_dict(penalty: Penalty) -> dict[str, Any]:
+    """A disclosed penalty as the public sees it (the caller checked it is disclosed):
+    no ID numbers, person keys, remarks or enforcement extensions; persons' names
+    masked."""
+    person = penalty.party_type == NATURAL_PERSON
+    return {
+        "id": penalty.id,
+        "uscc": penalty.uscc,
+        "party_name": mask_name(penalty.party_name) if person else penalty.party_name,
+        "party_type": penalty.party_type,
+        "legal_representative": None if person else mask_name(penalty.legal_representative),
+        "decision_number": penalty.decision_number,
+        "authority": penalty.authority,
+        "authority_uscc": penalty.authority_uscc,
+        "violation_type": penalty.violation_type,
+        "facts": penalty.facts,
+        "basis": penalty.basis,
+        "categories": list(penalty.categories or []),
+        "content": penalty.content,
+        "fine_wan": _amount(penalty.fine_wan),
+        "confiscated_wan": _amount(penalty.confiscated_wan),
+        "licence_affected": penalty.licence_affected,
+        "decided_on": _iso(penalty.decided_on),
+        "disclosure_until": _iso(penalty.disclosure_until),
+        "severity": penalty.severity,
+        "repair_allowed_from": _iso(penalty.repair_allowed_from) if penalty.repairable else None,
+    }
+
+
+def _lists_of(
+    session: Session, keys: Sequence[str], day: date, lists: Mapping[str, ListType]
+) -> dict[str, list[ListEntry]]:
+    out: dict[str, list[ListEntry]] = {key: [] for key in keys}
+    if not keys or not lists:
+        return out
+    rows = session.execute(
+        select(ListEntry)
+        .where(ListEntry.uscc.in_(list(keys)), ListEntry.list_type.in_(list(lists)))
+        .where(in_force_on(day))
+        .order_by(ListEntry.since, ListEntry.id)
+    ).scalars()
+    for entry in rows:
+        if binds_on(entry, day):
+            out[entry.uscc].append(entry)
+    return out
+
+
+# --- one entity ----------------------------------------------------------------------
+
+
+def public_profile(
+    session: Session, uscc: str, as_of: date | None = None, *, pack: RulePack | None = None
+) -> dict[str, Any] | None:
+    """The disclosed profile of the entity with code ``uscc`` on ``as_of`` (default
+    today): code, name, what the code says (region, registering authority, entity type),
+    the public lists it is on, and its penalties disclosed that day, newest first.
+
+    Raises :class:`~registry.codes.CodeError` for a malformed code (its ``check`` says
+    which check failed); returns ``None`` for a well-formed code the registry does not
+    know."""
+    code = validate_uscc(uscc)
+    day = as_of or clock.today()
+    entity = session.get(Entity, code)
+    if entity is None:
+        return None
+    lists = public_lists(pack)
+    entries = _lists_of(session, [code], day, lists)[code]
+    penalties = [
+        p
+        for p in session.execute(
+            select(Penalty)
+            .where(Penalty.uscc == code, disclosed_on(day))
+            .order_by(Penalty.decided_on.desc(), Penalty.id.desc())
+        ).scalars()
+        if is_disclosed(p, day)  # the Python twin agrees; a second guard costs nothing
+    ]
+    return {
+        "uscc": code,
+        "name": _entity_name(entity),
+        "party_type": entity.party_type,
+        **_code_facts(code, entity.division_code),
+        "lists": [_list_entry_dict(e, lists) for e in entries],
+        "penalties": [penalty_dict(p) for p in penalties],
+        "as_of": day.isoformat(),
+    }
+
+
+# --- search --------------------------------------------------------------------------
+
+
+def _contains(column: Any, needle: str, *, fold_case: bool) -> Any:
+    pattern = f"%{escape_like(needle, _LIKE_ESCAPE)}%"
+    if fold_case:
+        return column.ilike(pattern, escape=_LIKE_ESCAPE)
+    return column.like(pattern, escape=_LIKE_ESCAPE)
+
+
+def search_entities(
+    session: Session,
+    q: str,
+    page: int = 1,
+    per_page: int = 20,
+    *,
+    as_of: date | None = None,
+    pack: RulePack | None = None,
+) -> tuple[list[dict[str, Any]], int]:
+    """Entities whose code starts with ``q`` or whose name contains it, and the total.
+
+    The name match forgives a missing or different legal-form suffix (有限公司 …),
+    half-width brackets, and pinyin or initials typed instead of characters
+    (:mod:`registry.search`).  Code matches come first, then exact and leading name
+    matches, then shorter names.  Each item carries what the code says, the public lists
+    the entity is on and how many penalties are disclosed on ``as_of``."""
+    query = analyse_query(q)
+    if query.empty:
+        return [], 0
+    offset, limit = _page_bounds(page, per_page)
+    day = as_of or clock.today()
+
+    conditions = []
+    code_match: Any = None
+    if query.code_prefix:
+        prefix = query.code_prefix
+        # The range lets a B-tree on the primary key serve the prefix on both engines
+        # ('Z' is outside the code alphabet, so it sorts after every code character);
+        # LIKE keeps the answer exact under any collation.
+        code_match = and_(
+            Entity.uscc >= prefix,
+            Entity.uscc < prefix + "Z",
+            Entity.uscc.like(escape_like(prefix, _LIKE_ESCAPE) + "%", escape=_LIKE_ESCAPE),
+        )
+        conditions.append(code_match)
+    for variant in query.names:
+        has_latin = any(ch.isascii() and ch.isalpha() for ch in variant)
+        conditions.append(_contains(Entity.name, variant, fold_case=has_latin))
+    if query.latin:
+        # name_pinyin may have been written with spaces between syllables; compare
+        # without them.
+        spelled = func.replace(func.coalesce(Entity.name_pinyin, ""), " ", "")
+        conditions.append(_contains(spelled, query.latin, fold_case=False))
+        conditions.append(_contains(Entity.name_initials, query.latin, fold_case=False))
+    where = or_(*conditions)
+
+    total = session.execute(select(func.count()).select_from(Entity).where(where)).scalar_one()
+    if not total:
+        return [], 0
+
+    first = query.names[0]
+    rank = case(
+        *([(code_match, 0)] if code_match is not None else []),
+        (Entity.name == first, 1),
+        (Entity.name.like(escape_like(first, _LIKE_ESCAPE) + "%", escape=_LIKE_ESCAPE), 2),
+        else_=3,
+    )
+    entities = (
+        session.execute(
+            select(Entity)
+            .where(where)
+            .order_by(rank, func.length(Entity.name), Entity.uscc)
+            .offset(offset)
+            .limit(limit)
+        )
+        .scalars()
+        .all()
+    )
+    keys = [e.uscc for e in entities]
+    lists = public_lists(pack)
+    listed = _lists_of(session, keys, day, lists)
+    counts = dict(
+        session.execute(
+            select(Penalty.uscc, func.count())
+            .where(Penalty.uscc.in_(keys), disclosed_on(day))
+            .group_by(Penalty.uscc)
+        ).all()
+    )
+    items = []
+    for entity in entities:
+        by_code = bool(query.code_prefix) and entity.uscc.startswith(query.code_prefix or "")
+        items.append(
+            {
+                "uscc": entity.uscc,
+                "name": _entity_name(entity),
+                "party_type": entity.party_type,
+                **_code_facts(entity.uscc, entity.division_code),
+                "lists": [
+                    {"list_type": e.list_type, "title": lists[e.list_type].title}
+                    for e in listed[entity.uscc]
+                ],
+                "penalty_count": int(counts.get(entity.uscc, 0)),
+                "matched_by": "code" if by_code else "name",
+            }
+        )
+    return items, int(total)
+
+
+# --- a published list ----------------------------------------------------------------
+
+
+def published_list(
+    session: Session,
+    list_type: str,
+    page: int = 1,
+    per_page: int = 50,
+    as_of: date | None = None,
+    *,
+    pack: RulePack | None = None,
+) -> tuple[list[dict[str, Any]], int]:
+    """The entries of public list ``list_type`` binding on ``as_of`` (default today),
+    newest first, and their total.  Raises :class:`~registry.errors.NotFound` for a list
+    the pack does not know or does not publish."""
+    lists = public_lists(pack)
+    if list_type not in lists:
+        raise NotFound(f"没有公开的名单“{list_type}”", details={"list_type": list_type})
+    offset, limit = _page_bounds(page, per_page)
+    day = as_of or clock.today()
+    where = and_(ListEntry.list_type == list_type, in_force_on(day))
+    total = session.execute(select(func.count()).select_from(ListEntry).where(where)).scalar_one()
+    rows = session.execute(
+        select(ListEntry, Entity)
+        .outerjoin(Entity, Entity.uscc == ListEntry.uscc)
+        .where(where)
+        .order_by(ListEntry.since.desc(), ListEntry.id.desc())
+        .offset(offset)
+        .limit(limit)
+    ).all()
+    persons = _person_names(session, [e.uscc for e, _ in rows])
+    items = []
+    for entry, entity in rows:
+        if entity is not None:
+            name: str | None = _entity_name(entity)
+            code: str | None = entity.uscc
+            facts = _code_facts(entity.uscc, entity.division_code)
+        else:
+            name, code = persons.get(entry.uscc), None
+            facts = {"region": None, "division_code": None}
+            if not entry.uscc.startswith(_PERSON_PREFIX):
+                code = entry.uscc
+                facts = _code_facts(code)
+        items.append(
+            {
+                **_list_entry_dict(entry, lists),
+                "uscc": code,
+                "name": name,
+                "region": facts.get("region"),
+            }
+        )
+    return items, int(total)
+
+
+def _person_names(session: Session, keys: Iterable[str]) -> dict[str, str | None]:
+    person_keys = {k: k[len(_PERSON_PREFIX) :] for k in keys if k.startswith(_PERSON_PREFIX)}
+    if not person_keys:
+        return {}
+    names = dict(
+        session.execute(
+            select(Person.person_key, Person.name).where(
+                Person.person_key.in_(list(person_keys.values()))
+            )
+        ).all()
+    )
+    return {key: mask_name(names.get(pk)) for key, pk in person_keys.items()}
+
+
+# --- the change feed -----------------------------------------------------------------
+
+
+def _was_disclosed(penalty: Penalty, day: date) -> bool:
+    """Whether ``penalty`` was disclosed on some day up to ``day`` (so the public may
+    have seen it and must hear that it changed or left)."""
+    if penalty.disclosure_until is None:
+        return False
+    last = min(penalty.disclosure_until, day)
+    first = penalty.decided_on
+    if penalty.status == "revoked":
+        if penalty.revoked_on is None:
+            return False
+        last = min(last, penalty.revoked_on - timedelta(days=1))
+    elif penalty.status != "active":
+        return False
+    if penalty.repaired_on is not None:
+        last = min(last, penalty.repaired_on - timedelta(days=1))
+    return first <= last
+
+
+def changes_since(
+    session: Session,
+    cursor: str | None,
+    limit: int = 100,
+    *,
+    as_of: date | None = None,
+    pack: RulePack | None = None,
+) -> tuple[list[dict[str, Any]], str]:
+    """Changes of publicly disclosed data after ``cursor`` (None: from the start), oldest
+    first, at most ``limit``, and the cursor to pass next time (the same cursor when
+    nothing new happened).
+
+    Each item says what changed (``kind`` penalty | list_entry | entity, ``object_id``,
+    ``action``) and carries the public ``record`` as it is now, or ``record: null`` with
+    ``disclosed: false`` when it has left the public view (revoked, repaired, window or
+    term ended) so a mirror drops it.  Changes the public never saw — undisclosed
+    penalties, proposed or rejected entries, non-public lists, natural persons'
+    records — are skipped.  The cursor is opaque (base64 of the last change id, the same
+    cursor ``credit-registry export --since`` takes)."""
+    if cursor:
+        try:
+            after = decode_cursor(cursor)
+        except CursorError as exc:
+            raise InvalidCursor(exc.message, details={"cursor": cursor}) from None
+    else:
+        after = 0
+    limit = max(1, min(int(limit), 1000))
+    day = as_of or clock.today()
+    lists = public_lists(pack)
+    items: list[dict[str, Any]] = []
+    scanned_to = after
+    # Skipped rows still move the cursor; scanning stops after a bounded amount of work.
+    for _round in range(20):
+        changes = (
+            session.execute(
+                select(Change).where(Change.id > scanned_to).order_by(Change.id).limit(limit)
+            )
+            .scalars()
+            .all()
+        )
+        if not changes:
+            break
+        for change, item in zip(changes, _feed_items(session, changes, day, lists), strict=True):
+            scanned_to = change.id
+            if item is not None:
+                items.append(item)
+                if len(items) >= limit:
+                    break
+        if len(items) >= limit or len(changes) < limit:
+            break
+    next_cursor = encode_cursor(scanned_to) if scanned_to else (cursor or encode_cursor(0))
+    return items, next_cursor
+
+
+def _feed_items(
+    session: Session, changes: Sequence[Change], day: date, lists: Mapping[str, ListType]
+) -> list[dict[str, Any] | None]:
+    def ids(kind: str) -> list[int]:
+        return [c.object_id for c in changes if c.kind == kind and c.object_id is not None]
+
+    penalties = {
+        p.id: p
+        for p in session.execute(select(Penalty).where(Penalty.id.in_(ids("penalty")))).scalars()
+    }
+    entries = {
+        e.id: e
+        for e in session.execute(
+            select(ListEntry).where(ListEntry.id.in_(ids("list_entry")))
+        ).scalars()
+    }
+    entity_keys = [c.uscc for c in changes if c.kind == "entity"]
+    entities = {
+        e.uscc: e
+        for e in session.execute(select(Entity).where(Entity.uscc.in_(entity_keys))).scalars()
+    }
+    out: list[dict[str, Any] | None] = []
+    for change in changes:
+        record: dict[str, Any] | None = None
+        visible = False
+        if change.uscc.startswith(_PERSON_PREFIX):
+            out.append(None)
+            continue
+        if change.kind == "penalty":
+            penalty = penalties.get(change.object_id or -1)
+            if penalty is None or penalty.uscc is None or not _was_disclosed(penalty, day):
+                out.append(None)
+                continue
+            visible = is_disclosed(penalty, day)
+            record = penalty_dict(penalty) if visible else None
+        elif change.kind == "list_entry":
+            entry = entries.get(change.object_id or -1)
+            if (
+                entry is None
+                or entry.list_type not in lists
+                or entry.status not in ("active", "removed")
+                or entry.since is None
+                or entry.since > day
+            ):
+                out.append(None)
+                continue
+            visible = binds_on(entry, day)
+            record = {**_list_entry_dict(entry, lists), "uscc": entry.uscc} if visible else None
+        elif change.kind == "entity":
+            entity = entities.get(change.uscc)
+            if entity is None:
+                out.append(None)
+                continue
+            visible = True
+            record = {"uscc": entity.uscc, "name": _entity_name(entity)}
+        else:
+            out.append(None)
+            continue
+        out.append(
+            {
+                "id": change.id,
+                "kind": change.kind,
+                "uscc": change.uscc,
+                "object_id": change.object_id,
+                "action": change.action,
+                "at": _iso(change.at),
+                "disclosed": visible,
+                "record": record,
+            }
+        )
+    return out

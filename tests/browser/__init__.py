@@ -1,0 +1,1 @@
+"""The public pages in a real headless Chromium (marker ``browser``)."""

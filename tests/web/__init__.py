@@ -1,0 +1,1 @@
+"""Public web pages, the public read model and the operator dashboard."""
