@@ -165,6 +165,9 @@ def _public_record(row: Mapping[str, Any]) -> dict[str, Any]:
     if row["party_type"] == NATURAL_PERSON:
         out["party_name"] = mask_name(out["party_name"])
         out["legal_representative"] = None
+    else:
+        # The legal representative is a natural person: masked as on the public pages.
+        out["legal_representative"] = mask_name(out["legal_representative"])
     return out
 
 

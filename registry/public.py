@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 from registry import clock
 from registry.codes import CodeError, describe_uscc, region_of, validate_uscc
 from registry.errors import DomainError, NotFound
-from registry.export import CursorError, decode_cursor, encode_cursor
+from registry.export import CursorError, decode_cursor, encode_cursor, mask_name
 from registry.lifecycle import disclosed_on, is_disclosed
 from registry.lists import binds_on, in_force_on
 from registry.models import Change, Entity, ListEntry, Penalty, Person
@@ -80,14 +80,6 @@ def public_lists(pack: RulePack | None = None) -> dict[str, ListType]:
     runtime pass ``runtime.pack``; without one the shipped default pack is used."""
     pack = pack or _default_pack()
     return {key: list_type for key, list_type in pack.lists.items() if list_type.public}
-
-
-def mask_name(name: str | None) -> str | None:
-    """A natural person's name for the public: the surname and one star per further
-    character (``张三`` → ``张*``, ``欧阳修`` → ``欧**``)."""
-    if not name:
-        return name
-    return name[0] + "*" * max(1, len(name) - 1)
 
 
 def _iso(value: date | datetime | None) -> str | None:

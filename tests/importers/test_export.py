@@ -142,6 +142,9 @@ def test_public_export_shows_only_disclosed_records_without_personal_data(
     assert public["人1"]["party_name"] == "李**"
     assert public["公1"]["party_name"] == "深圳某某科技有限公司"
     assert public["公1"]["disclosure_until"] == "2027-12-31"
+    rep = disclosed["legal_representative"]
+    assert public["公1"]["legal_representative"] == rep[0] + "*" * (len(rep) - 1)
+    assert public["人1"]["legal_representative"] is None
     for body in (text, csv_text):
         assert GOOD_RESIDENT_ID not in body
         assert "110105" not in body  # not even masked
