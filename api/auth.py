@@ -110,3 +110,16 @@ def required(blp: Any, *roles: str, request_writes: bool = True) -> Callable[[F]
         return wrapper  # type: ignore[return-value]
 
     return decorator
+
+
+def act_for_authority(operation: Callable[..., Any], target_id: int, *args: Any) -> Any:
+    """Run a regulator's domain operation (confirm, reject, approve…) on ``target_id`` in
+    the name of the calling token's authority, and commit the request's one unit of work.
+    The operation itself checks that the target belongs to that authority."""
+    principal = current_principal()
+    session = db()
+    result = operation(
+        session, runtime().pack, target_id, principal.authority_uscc, principal.actor, *args
+    )
+    session.commit()
+    return result

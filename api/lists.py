@@ -91,18 +91,7 @@ class Confirm(MethodView):
         """Confirm a proposed entry (列入决定)
 
         It becomes active today, for the list's term; the measures bind from today."""
-        principal = auth.current_principal()
-        session = db()
-        entry = confirm_entry(
-            session,
-            runtime().pack,
-            entry_id,
-            principal.authority_uscc,
-            principal.actor,
-            body["reason"],
-        )
-        session.commit()
-        return entry
+        return auth.act_for_authority(confirm_entry, entry_id, body["reason"])
 
 
 @blp.route("/<id:entry_id>/reject")
@@ -113,18 +102,7 @@ class Reject(MethodView):
     @documents_errors(blp, 404, 409, 422, 503)
     def post(self, body: dict[str, Any], entry_id: int) -> ListEntry:
         """Reject a proposed entry (不予列入); the reason is required"""
-        principal = auth.current_principal()
-        session = db()
-        entry = reject_entry(
-            session,
-            runtime().pack,
-            entry_id,
-            principal.authority_uscc,
-            principal.actor,
-            body["reason"],
-        )
-        session.commit()
-        return entry
+        return auth.act_for_authority(reject_entry, entry_id, body["reason"])
 
 
 @blp.route("/<id:entry_id>/remove")

@@ -118,18 +118,7 @@ class Approve(MethodView):
     @documents_errors(blp, 404, 409, 422, 503)
     def post(self, body: dict[str, Any], repair_id: int) -> Repair:
         """Approve: the penalty leaves disclosure today, or the entry is removed today"""
-        principal = auth.current_principal()
-        session = db()
-        repair = approve_repair(
-            session,
-            runtime().pack,
-            repair_id,
-            principal.authority_uscc,
-            principal.actor,
-            body["reason"],
-        )
-        session.commit()
-        return repair
+        return auth.act_for_authority(approve_repair, repair_id, body["reason"])
 
 
 @blp.route("/<id:repair_id>/reject")
@@ -140,15 +129,4 @@ class Reject(MethodView):
     @documents_errors(blp, 404, 409, 422, 503)
     def post(self, body: dict[str, Any], repair_id: int) -> Repair:
         """Reject an application; the reason is required"""
-        principal = auth.current_principal()
-        session = db()
-        repair = reject_repair(
-            session,
-            runtime().pack,
-            repair_id,
-            principal.authority_uscc,
-            principal.actor,
-            body["reason"],
-        )
-        session.commit()
-        return repair
+        return auth.act_for_authority(reject_repair, repair_id, body["reason"])
