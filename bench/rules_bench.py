@@ -233,7 +233,8 @@ def counts(rt: Any) -> dict[str, int]:
     return out
 
 
-def run(url: str, args: argparse.Namespace) -> None:
+def run(url: str, args: argparse.Namespace) -> dict[str, Any]:
+    """Run the measurements; print them and return them for ``--json-out``."""
     from registry import clock, migrate
     from registry.config import load_config
     from registry.evaluation import evaluate_all
@@ -283,10 +284,23 @@ def run(url: str, args: argparse.Namespace) -> None:
         f"{summary.engine_s:.1f} s · writes {summary.writes_s:.1f} s"
         + (f" · transactions, locks, paging {other:.1f} s" if args.workers == 1 else "")
     )
-    print("  rows: " + ", ".join(f"{k} {v:,}" for k, v in counts(rt).items()))
+    rows = counts(rt)
+    print("  rows: " + ", ".join(f"{k} {v:,}" for k, v in rows.items()))
+    figures: dict[str, Any] = {
+        "penalties": penalties,
+        "subjects": summary.subjects,
+        "workers": args.workers,
+        "full_seconds": round(seconds, 2),
+        "entities_per_s": round(summary.subjects / seconds, 1),
+        "penalties_per_s": round(summary.penalties / seconds, 1),
+        "rows": rows,
+        "incremental_ms": {},
+    }
     for label, (p50, p99) in incremental(rt, args.runs, args.seed).items():
         print(f"incremental, one entity, {label}: p50 {p50:.1f} ms, p99 {p99:.1f} ms")
+        figures["incremental_ms"][label] = {"p50": round(p50, 2), "p99": round(p99, 2)}
     rt.dispose()
+    return figures
 
 
 def main() -> None:
@@ -302,6 +316,7 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the database")
     parser.add_argument("--profile", help="write a cProfile of the full run here")
     parser.add_argument("-v", "--verbose", action="store_true")
+    parser.add_argument("--json-out", help="also write the figures as JSON to this path")
     args = parser.parse_args()
 
     name = f"bench_{secrets.token_hex(4)}"
@@ -311,7 +326,9 @@ def main() -> None:
     url = make_url(args.server).set(database=name).render_as_string(hide_password=False)
     print(f"database {name}")
     try:
-        run(url, args)
+        figures = run(url, args)
+        if args.json_out:
+            Path(args.json_out).write_text(json.dumps(figures, indent=2), encoding="utf-8")
     finally:
         if not args.keep:
             with server.connect() as conn:
