@@ -158,3 +158,63 @@ def verify_chain(session: Session) -> tuple[int, ChainBreak | None]:
         prev = entry.hash
         count += 1
     return count, None
+
+
+@dataclass(frozen=True, slots=True)
+class Anchor:
+    """The head of the chain at some moment: ``<id>:<hash>``."""
+
+    entry_id: int
+    hash: str
+
+    def __str__(self) -> str:
+        return f"{self.entry_id}:{self.hash}"
+
+    @classmethod
+    def parse(cls, text_: str, where: str = "anchor") -> Anchor:
+        """Parse ``<id>:<64 hex>``; a ValueError names ``where`` and what is wrong."""
+        entry_id, sep, digest = text_.strip().partition(":")
+        if not sep or not entry_id.isdigit():
+            raise ValueError(f"{where}: expected <entry id>:<sha-256 hex>, not {text_.strip()!r}")
+        digest = digest.strip().lower()
+        if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
+            raise ValueError(f"{where}: the hash must be 64 hexadecimal characters")
+        return cls(int(entry_id), digest)
+
+
+def head(session: Session) -> Anchor | None:
+    """The newest row of the chain as an anchor; None while the trail is empty."""
+    row = session.execute(
+        select(AuditEntry.id, AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)
+    ).one_or_none()
+    return None if row is None else Anchor(int(row.id), row.hash)
+
+
+def read_anchors(path: str) -> list[Anchor]:
+    """Anchors from a file: one ``<id>:<hash>`` per line, anything after whitespace
+    (e.g. a timestamp) ignored, blank lines and ``#`` comments skipped."""
+    anchors = []
+    with open(path, encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            line = line.strip()
+            if not line or line.startswith("#"):
+                continue
+            anchors.append(Anchor.parse(line.split()[0], where=f"{path}, line {number}"))
+    return anchors
+
+
+def check_anchors(session: Session, anchors: Iterable[Anchor]) -> list[str]:
+    """What contradicts the recorded anchors: missing rows (the chain was cut back) or
+    rows whose hash differs (the chain was rewritten).  Empty when all hold."""
+    problems = []
+    for anchor in anchors:
+        found = session.execute(
+            select(AuditEntry.hash).where(AuditEntry.id == anchor.entry_id)
+        ).scalar_one_or_none()
+        if found is None:
+            problems.append(f"anchored entry {anchor.entry_id} is missing: the trail was cut back")
+        elif found != anchor.hash:
+            problems.append(
+                f"anchored entry {anchor.entry_id} has another hash: the trail was rewritten"
+            )
+    return problems

@@ -393,14 +393,26 @@ def audit() -> None:
 
 
 @audit.command("verify")
+@click.option(
+    "--anchors",
+    "anchors_path",
+    type=click.Path(exists=True, dir_okay=False),
+    help="A file of anchors written by `audit anchor`: each must still be in the chain.",
+)
 @click.pass_context
-def audit_verify(ctx: click.Context) -> None:
+def audit_verify(ctx: click.Context, anchors_path: str | None) -> None:
     """Check the audit trail's hash chain end to end; exit 1 on any break."""
-    from registry.audit import verify_chain
+    from registry.audit import check_anchors, head, read_anchors, verify_chain
 
+    try:
+        anchors = read_anchors(anchors_path) if anchors_path else []
+    except ValueError as exc:
+        fail(f"audit verify: {exc}")
     rt = _connected(ctx)
     with rt.unit_of_work() as session:
         count, broken = verify_chain(session)
+        problems = check_anchors(session, anchors)
+        newest = head(session)
     if broken is not None:
         click.echo(
             f"audit chain BROKEN at entry {broken.entry_id}: {broken.reason} "
@@ -408,7 +420,37 @@ def audit_verify(ctx: click.Context) -> None:
             err=True,
         )
         sys.exit(1)
-    click.echo(f"audit chain intact: {count} entries verified")
+    if problems:
+        for problem in problems:
+            click.echo(f"audit chain BROKEN: {problem}", err=True)
+        sys.exit(1)
+    checked = f", {len(anchors)} anchors hold" if anchors else ""
+    click.echo(f"audit chain intact: {count} entries verified{checked}; head {newest or '-'}")
+
+
+@audit.command("anchor")
+@click.option(
+    "--append",
+    "append_to",
+    type=click.Path(dir_okay=False),
+    help="Also append the anchor with the time to this file (keep it off the database host).",
+)
+@click.pass_context
+def audit_anchor(ctx: click.Context, append_to: str | None) -> None:
+    """Print the chain's head as <id>:<hash>; recorded elsewhere, it lets `audit verify
+    --anchors` detect a trail cut back after that moment."""
+    from registry import clock
+    from registry.audit import head
+
+    rt = _connected(ctx)
+    with rt.unit_of_work() as session:
+        newest = head(session)
+    if newest is None:
+        fail("audit anchor: the audit trail is empty")
+    if append_to:
+        with open(append_to, "a", encoding="utf-8") as handle:
+            handle.write(f"{newest} {clock.now().isoformat(timespec='seconds')}\n")
+    click.echo(str(newest))
 
 
 def main() -> None:

@@ -136,3 +136,35 @@ def test_regulator_token_needs_an_authority(invoke):
     result = invoke("token", "create", "--role", "regulator", "--name", "x")
     assert result.exit_code == 2
     assert "bound to an authority" in result.output
+
+
+def test_audit_anchor_detects_a_trail_cut_back(invoke, rt, tmp_path):
+    """The chain alone cannot see its newest rows deleted; a recorded anchor can."""
+    anchors = tmp_path / "anchors.txt"
+    assert invoke("token", "create", "--role", "admin", "--name", "a").exit_code == 0
+    first = invoke("audit", "anchor", "--append", str(anchors))
+    assert first.exit_code == 0, first.output
+    for name in ("b", "c"):
+        assert invoke("token", "create", "--role", "admin", "--name", name).exit_code == 0
+    second = invoke("audit", "anchor", "--append", str(anchors))
+    head_id = int(second.output.strip().split(":")[0])
+    assert len(anchors.read_text(encoding="utf-8").splitlines()) == 2
+
+    ok = invoke("audit", "verify", "--anchors", str(anchors))
+    assert ok.exit_code == 0, ok.output
+    assert "2 anchors hold" in ok.output
+
+    with rt.engine.begin() as conn:  # someone with database access drops the newest row
+        conn.execute(text("DELETE FROM audit_log WHERE id = :i"), {"i": head_id})
+    assert invoke("audit", "verify").exit_code == 0  # undetectable without the anchor
+    cut = invoke("audit", "verify", "--anchors", str(anchors))
+    assert cut.exit_code == 1
+    assert f"anchored entry {head_id} is missing" in cut.output
+
+
+def test_audit_verify_names_a_malformed_anchor_line(invoke, tmp_path):
+    bad = tmp_path / "anchors.txt"
+    bad.write_text("# anchors\n12:abc\n", encoding="utf-8")
+    result = invoke("audit", "verify", "--anchors", str(bad))
+    assert result.exit_code != 0
+    assert "line 2" in result.output and "64 hexadecimal" in result.output
