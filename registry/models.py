@@ -610,6 +610,7 @@ class InspectionTask(Timestamps, Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     authority_uscc: Mapped[str] = mapped_column(String(18), index=True)
+    authority_name: Mapped[str] = mapped_column(String(200))
     title: Mapped[str] = mapped_column(String(200))
     scope: Mapped[dict[str, Any]] = mapped_column(JsonDoc, default=dict)
     ratios: Mapped[dict[str, str]] = mapped_column(
