@@ -356,4 +356,3 @@ class PublicSupervisionSchema(Schema):
     uscc = Str(required=True)
     commitments = fields.List(fields.Nested(PublicCommitmentSchema), required=True)
     inspections = fields.List(fields.Nested(PublicResultSchema), required=True)
-
