@@ -59,7 +59,7 @@ POOL = [
 
 
 @pytest.fixture
-def make_task(client, regulator):
+def make_task(client, regulator):  # noqa: F811 - the fixture imported above
     """Create a task of the regulator's authority with a pool; returns its id."""
 
     def build(pool=POOL, token=regulator, **fields) -> int:

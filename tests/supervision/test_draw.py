@@ -96,26 +96,32 @@ def test_draw_is_reproducible_bit_for_bit_and_respects_ratios(
     assert other.stdout_bytes != first.stdout_bytes
     assert "DIFFERS FROM the recorded draw" in other.stderr
     task = client.get(f"/api/v1/inspections/tasks/{task_id}", headers=regulator.headers).json
-    assert task["seed"] == SEED and task["status"] == "drawn"
+    assert task["seed"] == SEED
+    assert task["status"] == "drawn"
     assert task["draw_sha256"] == draw["draw_sha256"]
     assert [i["uscc"] for i in task["items"]] == [d["uscc"] for d in draw["sample"]]
 
 
-def test_cli_draws_a_planned_task_and_api_agrees(client, session, factory, regulator, make_task, invoke):
+def test_cli_draws_a_planned_task_and_api_agrees(
+    client, session, factory, regulator, make_task, invoke
+):
     _register(session, factory)
     task_id = make_task(ratios=RATIOS)
     dry = invoke("inspections", "draw", str(task_id), "--seed", SEED, "--dry-run")
     assert "not recorded (dry run)" in dry.stderr
-    assert client.get(f"/api/v1/inspections/tasks/{task_id}", headers=regulator.headers).json[
-        "status"
-    ] == "planned"
+    assert (
+        client.get(f"/api/v1/inspections/tasks/{task_id}", headers=regulator.headers).json["status"]
+        == "planned"
+    )
     done = invoke("inspections", "draw", str(task_id), "--seed", SEED)
-    assert done.exit_code == 0 and "recorded: task" in done.stderr
+    assert done.exit_code == 0
+    assert "recorded: task" in done.stderr
     assert done.stdout_bytes == dry.stdout_bytes
     task = client.get(f"/api/v1/inspections/tasks/{task_id}", headers=regulator.headers).json
     assert task["draw_sha256"] == hashlib.sha256(done.stdout_bytes).hexdigest()
     unknown = invoke("inspections", "draw", "999999", "--seed", SEED)
-    assert unknown.exit_code == 2 and "抽查任务 999999 不存在" in unknown.output
+    assert unknown.exit_code == 2
+    assert "抽查任务 999999 不存在" in unknown.output
 
 
 def test_seed_committed_in_advance_must_match(client, session, factory, regulator, make_task):
@@ -131,7 +137,8 @@ def test_seed_committed_in_advance_must_match(client, session, factory, regulato
     right = client.post(
         f"/api/v1/inspections/tasks/{task_id}/draw", json={"seed": SEED}, headers=regulator.headers
     )
-    assert right.status_code == 200 and right.json["recorded"] is True
+    assert right.status_code == 200
+    assert right.json["recorded"] is True
     again = client.put(
         f"/api/v1/inspections/tasks/{task_id}/inspectors",
         json={"inspectors": POOL},
@@ -149,7 +156,9 @@ def test_conflict_rule_across_two_consecutive_tasks(client, session, factory, re
     for seed in ("s1", "s2", "s3"):
         first_id = make_task(ratios=ratios)
         first = client.post(
-            f"/api/v1/inspections/tasks/{first_id}/draw", json={"seed": seed}, headers=regulator.headers
+            f"/api/v1/inspections/tasks/{first_id}/draw",
+            json={"seed": seed},
+            headers=regulator.headers,
         ).json
         second_id = make_task(ratios=ratios)
         second = client.post(
@@ -167,16 +176,16 @@ def test_conflict_rule_across_two_consecutive_tasks(client, session, factory, re
 
 def test_pure_draw_leaves_out_the_conflicted_inspector_only_in_own_region():
     pool = [PoolMember("P1", "甲", "440305"), PoolMember("P2", "乙", "4401")]
-    common = dict(
-        task_id=1,
-        seed="s",
-        drawn_on=date(2026, 11, 29),
-        ratios={"B": Decimal(1)},
-        ungraded_as="B",
-        pool=pool,
-        inspectors_per_entity=2,
-        previous={"914403051234567890": ["P1", "P2"], "914401061234567890": ["P1", "P2"]},
-    )
+    common = {
+        "task_id": 1,
+        "seed": "s",
+        "drawn_on": date(2026, 11, 29),
+        "ratios": {"B": Decimal(1)},
+        "ungraded_as": "B",
+        "pool": pool,
+        "inspectors_per_entity": 2,
+        "previous": {"914403051234567890": ["P1", "P2"], "914401061234567890": ["P1", "P2"]},
+    }
     nanshan = run_draw(population=[("914403051234567890", "B")], **common)
     assert nanshan.sample[0].inspectors == ("P2",)  # P1 is of Nanshan: left out; P2 is not
     guangzhou = run_draw(population=[("914401061234567890", "B")], **common)
