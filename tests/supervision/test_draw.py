@@ -196,3 +196,35 @@ def test_sample_size_rounds_half_up():
     assert [sample_size(Decimal("0.05"), n) for n in (9, 10, 30, 31)] == [0, 1, 2, 2]
     assert sample_size(Decimal("0.3"), 5) == 2  # 1.5 → 2
     assert sample_size(Decimal("0.03"), 50) == 2  # 1.5 → 2
+
+
+def test_the_worked_example_of_the_documentation():
+    """docs/inspections.md, "Worked example": same inputs, same SHA-256."""
+    population = [
+        ("9144030512DD272H2D", "B"),
+        ("91440305AY4CL12T2C", "A"),
+        ("91440305D1TJ3Y7L4L", "D"),
+        ("91440305H3BJ1XG69N", "B"),
+        ("91440305LJY1JJC15D", "B"),
+    ]
+    draw = run_draw(
+        task_id=7,
+        seed="2026-Q4-南山-7f3a91",
+        drawn_on=date(2026, 11, 29),
+        population=population,
+        ratios={"A": Decimal("0.03"), "B": Decimal("0.5"), "C": Decimal("0.1"), "D": Decimal(1)},
+        ungraded_as="B",
+        pool=[
+            PoolMember("44030500101", "李明", "440305"),
+            PoolMember("44030500102", "陈芳", "440305"),
+            PoolMember("44010000201", "张伟", "4401"),
+        ],
+        inspectors_per_entity=2,
+        previous={},
+    )
+    assert draw.sha256 == "8ec8dc7dfac17964545291cd58cb79aee13a4c88996b7d0ff9a5fb9cc40eef52"
+    assert [d.uscc for d in draw.sample] == [
+        "9144030512DD272H2D",
+        "91440305D1TJ3Y7L4L",
+        "91440305H3BJ1XG69N",
+    ]
