@@ -316,3 +316,22 @@ def test_committed_only_scope_draws_entities_with_a_commitment(
     ).json
     assert [d["uscc"] for d in draw["sample"]] == [committed.uscc]
     assert date.fromisoformat(draw["drawn_on"]) == date(2026, 11, 29)
+
+
+def test_dashboard_shows_the_untransferred_count_of_the_authority(client, factory, regulator):
+    import re
+
+    entity = factory.entity()
+    penalty = factory.penalty(
+        entity.uscc,
+        regulator.authority,
+        violation_type="假冒注册商标",
+        business_volume_wan=Decimal("9"),
+    )
+    factory.alert(penalty)
+    factory.commit()
+    login = client.get("/dashboard/login").get_data(as_text=True)
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', login).group(1)
+    client.post("/dashboard/login", data={"token": regulator.secret, "csrf_token": csrf})
+    page = client.get("/dashboard/").get_data(as_text=True)
+    assert "<strong>1</strong>达到追诉标准未移送" in page
