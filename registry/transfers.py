@@ -236,7 +236,7 @@ def untransferred(
         .offset((page - 1) * per_page)
         .limit(per_page)
     ).all()
-    reasons: dict[int, str] = {}
+    reasons: dict[int, str | None] = {}
     ids = [p.id for _, p in rows]
     if ids:
         for penalty_id, reason in session.execute(
