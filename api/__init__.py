@@ -85,3 +85,14 @@ def _register_blueprints(app: Flask) -> None:
         alerts,
     ):
         api.register_blueprint(module.blp)
+    _register_supervision(app, api)
+
+
+def _register_supervision(app: Flask, api: Any) -> None:
+    """Random inspections, case transfers, quality commitments (docs/inspections.md)."""
+    from api import commitments, inspections, transfers
+    from api.limiter import limit_blueprint
+
+    limit_blueprint(app, inspections.public_blp)
+    for blp in (inspections.blp, inspections.public_blp, transfers.blp, commitments.blp):
+        api.register_blueprint(blp)

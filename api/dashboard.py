@@ -319,6 +319,14 @@ def _province_name(code: str | None) -> str:
     return region.province or f"区划 {code}"
 
 
+def _untransferred(session_db: Session, authority: str | None) -> int | None:
+    """Records over a prosecution threshold with no transfer (以罚代刑 risk), for a
+    regulator's authority (docs/inspections.md); None for admins."""
+    from registry.transfers import untransferred_count
+
+    return None if authority is None else untransferred_count(session_db, authority)
+
+
 def dashboard_data(session_db: Session, principal: Principal, today: date) -> dict[str, Any]:
     """Every figure on the dashboard, scoped to the regulator's authority (admins: all)."""
     authority = principal.authority_uscc if principal.role == "regulator" else None
@@ -505,6 +513,7 @@ def dashboard_data(session_db: Session, principal: Principal, today: date) -> di
             "repairs": int(repair_count),
             "overdue": int(overdue_count),
             "penalties_12m": sum(per_month.values()),
+            "untransferred": _untransferred(session_db, authority),
         },
         "list_table": list_table,
         "list_chart": list_chart,

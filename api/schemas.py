@@ -691,6 +691,11 @@ class TransferSchema(Schema):
     police_unit = Str(required=True, validate=validate.Length(min=1, max=200))
     transferred_on = fields.Date(load_default=None)
     case_number = Str(load_default=None, validate=validate.Length(max=100))
+    outcome = Str(
+        load_default=None,
+        validate=validate.Length(max=2000),
+        metadata={"description": "what became of the case, if already known (e.g. 已立案侦查)"},
+    )
 
 
 class ResolveRequestSchema(Schema):

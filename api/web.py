@@ -236,7 +236,14 @@ def entity(uscc: str):
     profile, other = _profile_or_error(uscc, "web.entity")
     if profile is None:
         return other
-    return render_template("entity.html", e=profile)
+    return render_template("entity.html", e=profile, sup=_supervision(profile["uscc"]))
+
+
+def _supervision(uscc: str) -> dict[str, Any]:
+    """The entity's quality commitments and published inspection results."""
+    from registry.commitments import entity_supervision
+
+    return entity_supervision(db(), uscc, clock.today())
 
 
 @blp.get("/entities/<uscc>/report")
@@ -270,6 +277,33 @@ def list_page(list_type: str):
         items=items,
         pages=_pages(page, LIST_PER_PAGE, total),
     )
+
+
+@blp.get("/inspections")
+def inspections_page():
+    from registry.inspections import list_tasks, task_view
+
+    page = _int_arg("page")
+    session = db()
+    tasks, total = list_tasks(session, published_only=True, page=page, per_page=LIST_PER_PAGE)
+    items = [task_view(session, t, public=True, with_items=False) for t in tasks]
+    return render_template(
+        "inspections.html", items=items, pages=_pages(page, LIST_PER_PAGE, total)
+    )
+
+
+@blp.get("/inspections/<int:task_id>")
+def inspection_page(task_id: int):
+    from registry.inspections import published_task, task_view
+
+    session = db()
+    try:
+        task = published_task(session, task_id)
+    except NotFound:
+        return _not_found("抽查任务不存在", "没有这个已公示的抽查任务。")
+    view = task_view(session, task, public=True)
+    names = {m["code"]: m["name"] for m in view["inspectors"]}
+    return render_template("inspection.html", t=view, inspector_names=names)
 
 
 def _register_dashboard() -> None:

@@ -99,7 +99,8 @@ def resolve_alert(
     reason: str | None = None,
 ) -> dict[str, Any]:
     """Resolve an open alert of the caller's authority by recording the transfer to the
-    police (``transfer``: ``police_unit``, ``transferred_on``, ``case_number``) or the
+    police (``transfer``: ``police_unit``, ``transferred_on``, ``case_number``, optionally
+    ``outcome``) or the
     reason it is not transferred (``reason``) — exactly one of the two.
 
     Raises NotFound, Forbidden (another authority's alert), Conflict (already
@@ -135,8 +136,11 @@ def resolve_alert(
             police_unit=(transfer.get("police_unit") or "").strip() or None,
             transferred_on=on or today,
             case_number=(transfer.get("case_number") or "").strip() or None,
+            outcome=(transfer.get("outcome") or "").strip() or None,
             recorded_by=actor,
         )
+        if record.outcome:
+            record.outcome_on, record.outcome_by = today, actor
         resolution = "transferred: " + "; ".join(
             x for x in (record.police_unit, record.case_number, str(record.transferred_on)) if x
         )

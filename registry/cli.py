@@ -453,6 +453,44 @@ def audit_anchor(ctx: click.Context, append_to: str | None) -> None:
     click.echo(str(newest))
 
 
+@cli.group()
+def inspections() -> None:
+    """Double-random inspections (双随机、一公开)."""
+
+
+@inspections.command("draw")
+@click.argument("task_id", metavar="TASK", type=click.IntRange(min=1))
+@click.option("--seed", required=True, help="The seed published with the task.")
+@click.option("--dry-run", is_flag=True, help="Compute and print the draw; record nothing.")
+@click.pass_context
+def inspections_draw(ctx: click.Context, task_id: int, seed: str, dry_run: bool) -> None:
+    """Draw TASK with SEED and print the canonical draw (docs/inspections.md).
+
+    A planned task is drawn and recorded (unless --dry-run); a task already drawn is
+    re-run as of its draw day and compared with the recorded draw.  Same register, same
+    seed: the same bytes on standard output."""
+    from registry.errors import DomainError
+    from registry.inspections import draw_task
+
+    rt = _connected(ctx)
+    try:
+        with rt.unit_of_work() as session:
+            task, draw, recorded = draw_task(session, task_id, None, "cli", seed, dry_run=dry_run)
+            recorded_sha256 = task.draw_sha256
+            if not recorded:
+                session.rollback()
+    except DomainError as exc:
+        fail(f"inspections draw: {exc.message}")
+    click.echo(draw.text, nl=False)
+    if recorded:
+        click.echo(f"recorded: task {task_id} drawn, sha256 {draw.sha256}", err=True)
+    elif recorded_sha256 is None:
+        click.echo(f"not recorded (dry run): sha256 {draw.sha256}", err=True)
+    else:
+        same = "matches" if recorded_sha256 == draw.sha256 else "DIFFERS FROM"
+        click.echo(f"sha256 {draw.sha256} {same} the recorded draw {recorded_sha256}", err=True)
+
+
 def main() -> None:
     """Console entry point: expected errors become one line, never a traceback."""
     try:

@@ -84,6 +84,18 @@ class SchedulerConfig:
 
 
 @dataclass(frozen=True)
+class SupervisionConfig:
+    """Defaults of double-random inspections (DOMAIN.md §6); a task may set its own."""
+
+    #: Sample ratio per credit grade, ``GRADE=PERCENT%`` (A low risk … D serious).
+    inspection_ratios: tuple[str, ...] = ("A=3%", "B=5%", "C=10%", "D=30%")
+    #: The grade an entity without a credit grade counts as.
+    ungraded_as: str = "B"
+    #: Inspectors drawn for each entity (two officers inspect together).
+    inspectors_per_entity: int = 2
+
+
+@dataclass(frozen=True)
 class LoggingConfig:
     level: str = "INFO"
 
@@ -96,6 +108,7 @@ class Config:
     rules: RulesConfig = field(default_factory=RulesConfig)
     importer: ImporterConfig = field(default_factory=ImporterConfig)
     scheduler: SchedulerConfig = field(default_factory=SchedulerConfig)
+    supervision: SupervisionConfig = field(default_factory=SupervisionConfig)
     logging: LoggingConfig = field(default_factory=LoggingConfig)
     #: Directory relative paths are resolved against (the config file's directory).
     base_dir: str = "."
