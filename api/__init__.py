@@ -85,3 +85,16 @@ def _register_blueprints(app: Flask) -> None:
         alerts,
     ):
         api.register_blueprint(module.blp)
+    _register_intake(app, api)
+
+
+def _register_intake(app: Flask, api: Any) -> None:
+    """Objections and complaints: a public blueprint (read limit plus the filing limit)
+    and an authorities' one each."""
+    from api import complaints, objections
+    from api.limiter import limit_blueprint
+
+    for module in (objections, complaints):
+        limit_blueprint(app, module.public_blp)
+        api.register_blueprint(module.public_blp)
+        api.register_blueprint(module.blp)
