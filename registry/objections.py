@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, and_, select
+from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import Session
 
 from registry import audit, clock, receipts
@@ -514,22 +514,24 @@ def under_objection(
     pids, eids = sorted(set(penalty_ids)), sorted(set(entry_ids))
     penalties: set[int] = set()
     entries: set[int] = set()
+    if not pids and not eids:
+        return penalties, entries
+    # One query for both (the departments' batch checks count their queries).
+    which = []
     if pids:
-        penalties = set(
-            session.execute(
-                select(Objection.penalty_id).where(
-                    Objection.status == OPEN, Objection.penalty_id.in_(pids)
-                )
-            ).scalars()
-        )
+        which.append(Objection.penalty_id.in_(pids))
     if eids:
-        entries = set(
-            session.execute(
-                select(Objection.list_entry_id).where(
-                    Objection.status == OPEN, Objection.list_entry_id.in_(eids)
-                )
-            ).scalars()
+        which.append(Objection.list_entry_id.in_(eids))
+    rows = session.execute(
+        select(Objection.penalty_id, Objection.list_entry_id).where(
+            Objection.status == OPEN, or_(*which)
         )
+    ).all()
+    for penalty_id, entry_id in rows:
+        if penalty_id is not None:
+            penalties.add(penalty_id)
+        if entry_id is not None:
+            entries.add(entry_id)
     return penalties, entries
 
 
