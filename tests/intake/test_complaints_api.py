@@ -112,11 +112,28 @@ def test_unroutable_goes_to_the_administrators_queue(client, factory, regulator,
     assert client.get("/api/v1/complaints", headers=regulator.headers).json["total"] == 1
 
 
-def test_other_authorities_cannot_see_or_handle(client, factory, regulator, other_regulator):
-    # Both regulators sit in 440305: the routing is ambiguous, so the queue gets it…
-    filed = report(client, factory.uscc("440305"))
-    assert filed.status_code == 201
+def test_ambiguous_routing_goes_to_the_queue(client, factory, regulator, other_regulator):
+    # Both regulators sit in 440305: two authorities tie, so the administrators decide.
+    assert report(client, factory.uscc("440305")).status_code == 201
     assert client.get("/api/v1/complaints", headers=regulator.headers).json["total"] == 0
+    assert client.get("/api/v1/complaints", headers=other_regulator.headers).json["total"] == 0
+
+
+def test_only_the_authority_routed_to(make_client, factory, regulator, other_regulator, department):
+    client = make_client(intake={"complaint_routes": [f"4403={regulator.authority}"]})
+    assert report(client, factory.uscc("440305")).status_code == 201
+    [item] = client.get("/api/v1/complaints", headers=regulator.headers).json["items"]
+    assert client.get("/api/v1/complaints", headers=other_regulator.headers).json["total"] == 0
+    one = f"/api/v1/complaints/{item['id']}"
+    assert client.get(one, headers=other_regulator.headers).status_code == 403
+    move = {"status": "accepted"}
+    assert (
+        client.post(f"{one}/status", json=move, headers=other_regulator.headers).status_code == 403
+    )
+    assert client.post(f"{one}/status", json=move, headers=department.headers).status_code == 403
+    assert client.get("/api/v1/complaints", headers=department.headers).status_code == 403
+    assert client.get("/api/v1/complaints").status_code == 401
+    assert client.post(f"{one}/status", json=move, headers=regulator.headers).status_code == 200
 
 
 def test_bad_input_names_the_field(client):
