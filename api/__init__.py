@@ -86,6 +86,7 @@ def _register_blueprints(app: Flask) -> None:
     ):
         api.register_blueprint(module.blp)
     _register_supervision(app, api)
+    _register_intake(app, api)
 
 
 def _register_supervision(app: Flask, api: Any) -> None:
@@ -96,3 +97,15 @@ def _register_supervision(app: Flask, api: Any) -> None:
     limit_blueprint(app, inspections.public_blp)
     for blp in (inspections.blp, inspections.public_blp, transfers.blp, commitments.blp):
         api.register_blueprint(blp)
+
+
+def _register_intake(app: Flask, api: Any) -> None:
+    """Objections and complaints: a public blueprint (read limit plus the filing limit)
+    and an authorities' one each."""
+    from api import complaints, objections
+    from api.limiter import limit_blueprint
+
+    for module in (objections, complaints):
+        limit_blueprint(app, module.public_blp)
+        api.register_blueprint(module.public_blp)
+        api.register_blueprint(module.blp)

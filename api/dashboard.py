@@ -166,8 +166,13 @@ def logout():
 @blp.get("/")
 @login_required
 def index(principal: Principal):
+    from api.intake_web import dashboard_intake
+
     data = dashboard_data(db(), principal, clock.today())
-    return render_template("dashboard/index.html", me=principal, d=data, csrf=csrf_token())
+    intake = dashboard_intake(db(), principal, clock.today())
+    return render_template(
+        "dashboard/index.html", me=principal, d=data, intake=intake, csrf=csrf_token()
+    )
 
 
 # --- charts --------------------------------------------------------------------------

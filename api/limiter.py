@@ -47,6 +47,13 @@ def init_limiter(app: Flask, runtime: Runtime) -> Limiter:
             f"api.public_rate_limit: {cfg.public_rate_limit!r} is not a rate limit "
             "(e.g. 120/minute)"
         ) from exc
+    try:
+        parse_many(cfg.public_filing_rate_limit)
+    except ValueError as exc:
+        raise ConfigError(
+            f"api.public_filing_rate_limit: {cfg.public_filing_rate_limit!r} is not a rate "
+            "limit (e.g. 10/hour)"
+        ) from exc
     limiter = Limiter(
         get_remote_address,
         storage_uri=cfg.rate_limit_storage,
@@ -62,3 +69,21 @@ def init_limiter(app: Flask, runtime: Runtime) -> Limiter:
 def limit_blueprint(app: Flask, blueprint) -> None:
     """Apply the public limit to every route of ``blueprint`` (call before registering)."""
     app.extensions[EXTENSION].limit(_public_limit)(blueprint)
+
+
+def hit_filing_limit() -> None:
+    """Count one public filing (objection or complaint, API or web form) against the
+    client's ``api.public_filing_rate_limit``; 429 with ``Retry-After`` once it is spent.
+    One count per client address shared by every filing door, so switching between the
+    API and the form gains nothing."""
+    limiter = current_app.extensions[EXTENSION]
+    cfg = current_app.extensions["registry"].config.api
+    key = get_remote_address()
+    for item in parse_many(cfg.public_filing_rate_limit):
+        if not limiter.limiter.hit(item, "public-filing", key):
+            stats = limiter.limiter.get_window_stats(item, "public-filing", key)
+            retry = max(1, int(stats.reset_time - time.time()))
+            raise TooManyRequests(
+                description=f"too many filings: at most {item}; retry in {retry} s",
+                retry_after=retry,
+            )

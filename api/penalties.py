@@ -82,6 +82,15 @@ def _own(penalty: Penalty | None, penalty_id: int) -> Penalty:
     return penalty
 
 
+def _mark_objections(session: Any, penalties: list[Penalty]) -> None:
+    """Set ``under_objection`` on each record (an open objection, registry.objections)."""
+    from registry.objections import under_objection
+
+    objected, _ = under_objection(session, penalty_ids=[p.id for p in penalties])
+    for penalty in penalties:
+        penalty.under_objection = penalty.id in objected  # type: ignore[attr-defined]
+
+
 @blp.route("")
 class Penalties(MethodView):
     @auth.required(blp, *ROLES)
@@ -113,7 +122,9 @@ class Penalties(MethodView):
             .offset((page - 1) * per_page)
             .limit(per_page)
         ).scalars()
-        return {"items": list(items), "page": page, "per_page": per_page, "total": total}
+        items = list(items)
+        _mark_objections(session, items)
+        return {"items": items, "page": page, "per_page": per_page, "total": total}
 
     @auth.required(blp, *ROLES)
     @blp.arguments(penalty_record_schema(), example=PENALTY_EXAMPLE_IN)
@@ -170,7 +181,9 @@ class PenaltyOne(MethodView):
     @documents_errors(blp, 404, 503)
     def get(self, penalty_id: int) -> Penalty:
         """One of the authority's records"""
-        return _own(db().get(Penalty, penalty_id), penalty_id)
+        penalty = _own(db().get(Penalty, penalty_id), penalty_id)
+        _mark_objections(db(), [penalty])
+        return penalty
 
 
 @blp.route("/<id:penalty_id>/revoke")

@@ -159,6 +159,9 @@ class BasisPenaltySchema(Schema):
     decided_on = IsoDate(required=True)
     authority = Str(required=True)
     status = Str(required=True, metadata={"description": "active | revoked"})
+    under_objection = fields.Boolean(
+        metadata={"description": "an objection (异议) to this record is open; never public"}
+    )
 
 
 class BecauseSchema(Schema):
@@ -167,6 +170,9 @@ class BecauseSchema(Schema):
     pack_version = _n(Str())
     decided_at = _n(IsoDateTime())
     penalties = fields.List(fields.Nested(BasisPenaltySchema), required=True)
+    under_objection = fields.Boolean(
+        metadata={"description": "the entry or one of these records is under objection"}
+    )
 
 
 class MeasureSchema(Schema):
@@ -483,6 +489,9 @@ class PenaltySchema(Schema):
     repaired_on = _n(IsoDate())
     created_at = IsoDateTime(required=True)
     updated_at = IsoDateTime(required=True)
+    under_objection = fields.Boolean(
+        metadata={"description": "an objection (异议) to this record is open (listings)"}
+    )
 
 
 class PenaltyWriteSchema(Schema):

@@ -313,3 +313,12 @@ def _register_dashboard() -> None:
 
 
 _register_dashboard()
+
+
+def _register_intake() -> None:
+    from api.intake_web import blp as intake
+
+    blp.register_blueprint(intake)
+
+
+_register_intake()

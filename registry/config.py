@@ -50,6 +50,9 @@ class SecurityConfig:
 @dataclass(frozen=True)
 class ApiConfig:
     public_rate_limit: str = "120/minute"
+    #: Filing objections and complaints (public, no account): stricter than reads, one
+    #: count per client shared by the API and the web forms.
+    public_filing_rate_limit: str = "10/hour"
     rate_limit_storage: str = "memory://"
     max_upload_mb: int = 50
     batch_check_limit: int = 1000
@@ -96,6 +99,22 @@ class SupervisionConfig:
 
 
 @dataclass(frozen=True)
+class IntakeConfig:
+    """Objections (异议申诉) and public complaints (举报投诉), docs/intake.md."""
+
+    #: Working days the deciding authority has to answer an objection (a rule pack's
+    #: ``objection_deadline_working_days`` wins when it sets one).
+    objection_deadline_working_days: int = 10
+    #: Public holidays (ISO dates, e.g. 2026-10-01) that are not working days.
+    holidays: tuple[str, ...] = ()
+    #: Weekend days that are working days (调休), ISO dates.
+    extra_working_days: tuple[str, ...] = ()
+    #: Complaint routing, ``<region-code prefix>=<authority USCC>`` (e.g.
+    #: ``4403=11440300MB2C92751D``); the longest matching prefix wins.
+    complaint_routes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class LoggingConfig:
     level: str = "INFO"
 
@@ -109,6 +128,7 @@ class Config:
     importer: ImporterConfig = field(default_factory=ImporterConfig)
     scheduler: SchedulerConfig = field(default_factory=SchedulerConfig)
     supervision: SupervisionConfig = field(default_factory=SupervisionConfig)
+    intake: IntakeConfig = field(default_factory=IntakeConfig)
     logging: LoggingConfig = field(default_factory=LoggingConfig)
     #: Directory relative paths are resolved against (the config file's directory).
     base_dir: str = "."

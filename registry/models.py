@@ -379,26 +379,64 @@ class Repair(Timestamps, Base):
     reason: Mapped[str | None] = mapped_column(Text, comment="of the decision")
 
 
+# --- intake ----------------------------------------------------------------------------
+
+
 class Objection(Timestamps, Base):
-    """An objection (异议申诉) by a party named in a record, answered by the authority."""
+    """An objection (异议申诉) to a penalty record or a list entry, filed by anyone named
+    in it without an account, answered by the deciding authority within a deadline."""
 
     __tablename__ = "objections"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    receipt: Mapped[str] = mapped_column(String(32), unique=True)
+    receipt_hash: Mapped[str] = mapped_column(
+        String(64), unique=True, comment="SHA-256 of the receipt; the receipt is never stored"
+    )
     uscc: Mapped[str] = mapped_column(String(80), index=True)
     penalty_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("penalties.id"))
     list_entry_id: Mapped[int | None] = mapped_column(BigId)
     authority_uscc: Mapped[str] = mapped_column(String(18), index=True)
     contact: Mapped[str] = mapped_column(String(200))
     statement: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(16), default="open")
+    status: Mapped[str] = mapped_column(String(16), default="open", comment="open | answered")
     filed_on: Mapped[date] = mapped_column(Date)
     due_on: Mapped[date] = mapped_column(Date)
     answered_on: Mapped[date | None] = mapped_column(Date)
     outcome: Mapped[str | None] = mapped_column(String(16), comment="corrected|revoked|rejected")
     answer: Mapped[str | None] = mapped_column(Text)
     answered_by: Mapped[str | None] = mapped_column(String(200))
+    corrected_version: Mapped[int | None] = mapped_column(
+        Integer, comment="the penalty's version after a correction"
+    )
+
+
+class Complaint(Timestamps, Base):
+    """A public complaint or report (举报投诉) of suspected infringement or counterfeit
+    goods against a code, routed to the authority of the entity's region; never published."""
+
+    __tablename__ = "complaints"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    receipt_hash: Mapped[str] = mapped_column(
+        String(64), unique=True, comment="SHA-256 of the receipt; the receipt is never stored"
+    )
+    uscc: Mapped[str] = mapped_column(String(18), index=True)
+    kind: Mapped[str] = mapped_column(
+        String(16), comment="counterfeit|trademark|patent|copyright|quality|other"
+    )
+    description: Mapped[str] = mapped_column(Text)
+    contact: Mapped[str | None] = mapped_column(String(200))
+    authority_uscc: Mapped[str | None] = mapped_column(
+        String(18), index=True, comment="null: unroutable, in the administrators' queue"
+    )
+    routed_by: Mapped[str] = mapped_column(String(16), comment="table | regulators | admin | none")
+    status: Mapped[str] = mapped_column(
+        String(16), default="received", comment="received|accepted|investigating|closed"
+    )
+    filed_on: Mapped[date] = mapped_column(Date)
+    status_on: Mapped[date | None] = mapped_column(Date, comment="day of the last status change")
+    status_note: Mapped[str | None] = mapped_column(Text)
+    handled_by: Mapped[str | None] = mapped_column(String(200))
 
 
 class CreditGrade(Base):

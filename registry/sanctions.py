@@ -102,6 +102,13 @@ def _because(
                 "status": row.status,
             }
 
+    # Open objections (异议申诉): for departments only, never for the public.
+    from registry.objections import under_objection
+
+    objected, objected_entries = under_objection(session, penalty_ids=penalty_ids, entry_ids=ids)
+    for pid, item in penalties.items():
+        item["under_objection"] = pid in objected
+
     def basis(ids_: Iterable[int]) -> list[dict[str, Any]]:
         return [penalties[i] for i in ids_ if i in penalties]
 
@@ -136,6 +143,11 @@ def _because(
                     "penalties": basis(entry.basis_penalty_ids or ()),
                 }
             ]
+    for entry in entries:
+        for reason in out[entry.id]:
+            reason["under_objection"] = entry.id in objected_entries or any(
+                p["under_objection"] for p in reason["penalties"]
+            )
     return out
 
 

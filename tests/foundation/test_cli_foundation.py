@@ -167,4 +167,5 @@ def test_audit_verify_names_a_malformed_anchor_line(invoke, tmp_path):
     bad.write_text("# anchors\n12:abc\n", encoding="utf-8")
     result = invoke("audit", "verify", "--anchors", str(bad))
     assert result.exit_code != 0
-    assert "line 2" in result.output and "64 hexadecimal" in result.output
+    assert "line 2" in result.output
+    assert "64 hexadecimal" in result.output
