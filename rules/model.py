@@ -43,8 +43,6 @@ AGGREGATE_KINDS: tuple[str, ...] = (
     "listed",
     "months_since",
 )
-#: ``months_since`` of an entity without any counted (matching) penalty: 100 years.
-NEVER_MONTHS = 1200
 #: Credit grades (信用分类监管), best first (DOMAIN.md §6).
 GRADES: tuple[str, ...] = ("A", "B", "C", "D")
 
@@ -118,9 +116,9 @@ class Aggregate:
       least ``months`` months on the as-of date, else 0;
     - ``listed``: how many entries on any of ``list_types`` bind on the as-of date;
     - ``months_since``: whole calendar months from the latest counted penalty (matching
-      ``keyword_set`` when given) to the as-of date, :data:`NEVER_MONTHS` when there is
-      none — a positive fact for "no penalty in N months" (its ids are empty: a clean
-      record rests on no record).
+      ``keyword_set`` when given) to the as-of date; 0 when there is none (no track
+      record) — a positive fact for "no penalty in N months" (its ids are empty: a
+      clean record rests on no record).
 
     The registry hands each value together with the ids of the penalties (or list
     entries) forming it; those ids become the basis of a decision.
