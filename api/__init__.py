@@ -61,6 +61,7 @@ def _register_errors(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from api import alerts, imports, lists, penalties, public_api, repairs, sanctions, subscriptions
+    from api import redlists
     from api.docs import blp as docs
     from api.docs import make_api
     from api.limiter import limit_blueprint
@@ -83,5 +84,6 @@ def _register_blueprints(app: Flask) -> None:
         lists,
         repairs,
         alerts,
+        redlists,
     ):
         api.register_blueprint(module.blp)
