@@ -60,8 +60,17 @@ def _register_errors(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from api import alerts, imports, lists, penalties, public_api, repairs, sanctions, subscriptions
-    from api import redlists
+    from api import (
+        alerts,
+        imports,
+        lists,
+        penalties,
+        public_api,
+        redlists,
+        repairs,
+        sanctions,
+        subscriptions,
+    )
     from api.docs import blp as docs
     from api.docs import make_api
     from api.limiter import limit_blueprint
