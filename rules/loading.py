@@ -260,6 +260,8 @@ def _merge_packs(base: dict[str, Any], child: dict[str, Any]) -> dict[str, Any]:
                 **base[key],
                 **{name: _shallow(base[key].get(name), entry) for name, entry in value.items()},
             }
+        elif key == "grading" and isinstance(value, dict) and isinstance(base[key], dict):
+            merged[key] = {**base[key], **value}  # e.g. only `public: true`
         elif key == "disclosure" and isinstance(value, dict) and isinstance(base[key], dict):
             section = dict(base[key])
             for name, entry in value.items():
