@@ -385,7 +385,8 @@ class RulePack:
     rules: tuple[Rule, ...]
     alerts: tuple[AlertRule, ...]
     measures: tuple[Measure, ...]
-    #: what happens to an entry whose every basis record is revoked (DOMAIN.md §4 rule 5)
+    #: what happens to an entry no rule supports any more whose basis includes a revoked
+    #: record (DOMAIN.md §4 rule 5): remove or keep
     on_basis_revoked: str
     examples: tuple[PackExample, ...] = ()
     #: the zen JSON model deciding entity rules, when the pack names one (``rules_model``)
