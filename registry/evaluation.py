@@ -30,7 +30,9 @@ Two stages per set of subjects, in one transaction (the caller's unit of work):
      ``rejected``) or removed if active (status ``removed``), reason ``basis_revoked``.
    - Red lists (``kind: incentive``): an entry a rule made is held only while a rule
      supports it — when none does any more (e.g. a penalty arrived) it is removed, reason
-     ``ineligible``.  Entries an authority named (no rule) are left to that authority.
+     ``ineligible``; a subject with a proposed or active dishonesty entry (or one this
+     run makes) is not red-listed by a rule.  Entries an authority named (no rule) are
+     left to that authority.
 
 3. **Grades.**  With a ``grading`` section, every entity (not natural persons) is graded
    on the same facts — the lists counted as they are after stage 2 — and the grade is
@@ -578,7 +580,14 @@ def _plan_entries(
     """What the decisions do to one subject's entries (module docstring, stage 2)."""
     actions: list[EntryAction] = []
     by_list: dict[str, list[RuleDecision]] = defaultdict(list)
+    # A red list never takes an entity a dishonesty list holds or is about to hold (a
+    # proposal pending confirmation, or one this evaluation makes).
+    blocked = any(pack.list_kind(d.list_type) != "incentive" for d in decisions) or any(
+        e.status in _OPEN and pack.list_kind(e.list_type) != "incentive" for e in entries
+    )
     for decision in decisions:
+        if blocked and pack.list_kind(decision.list_type) == "incentive":
+            continue
         by_list[decision.list_type].append(decision)
     open_entries: dict[str, EntryState] = {}
     for entry in entries:

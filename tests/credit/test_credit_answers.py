@@ -250,3 +250,23 @@ def test_batch_check_carries_grades_and_incentives(rt, client, factory, authorit
     assert [i["measure_id"] for i in good["incentives"]] == ["funding-priority"]
     assert (bad["grade"], bad["incentives"], bad["incentives_withheld"]) == (None, [], None)
     assert bad["error"]["code"] == "malformed_code"
+
+
+def test_a_pending_dishonesty_proposal_keeps_a_clean_entity_off_the_red_list(
+    rt, factory, authority
+):
+    """A serious IP penalty four years ago: 48 months clean (grade A), but the heavy-penalty
+    rule proposes samr_serious — no red list while that proposal is pending."""
+    entity = factory.entity()
+    factory.penalty(
+        entity.uscc,
+        authority,
+        decided_on=date(2022, 10, 1),
+        violation_type="销售假冒注册商标的商品",
+        categories=["吊销许可证件"],
+    )
+    factory.commit()
+    evaluate_now(rt, [entity.uscc])
+    with rt.sessions() as s:
+        entries = s.execute(select(ListEntry).where(ListEntry.uscc == entity.uscc)).scalars()
+        assert [(e.list_type, e.status) for e in entries] == [("samr_serious", "proposed")]
