@@ -118,6 +118,9 @@ def test_entity_page_shows_red_lists_and_hides_the_grade(
     assert "信用等级：" not in page
     listing = client.get("/lists/a_grade_clean").get_data(as_text=True)
     assert entity.name in listing
+    assert "守信激励名单：" in listing
+    index = client.get("/lists").get_data(as_text=True)
+    assert "纳税信用A级纳税人</a>（守信激励）" in index
     api = client.get(f"/api/v1/public/entities/{entity.uscc}").json
     assert "a_grade_clean" in {item["list_type"] for item in api["lists"]}
     assert "grade" not in api
