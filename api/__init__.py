@@ -60,7 +60,17 @@ def _register_errors(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from api import alerts, imports, lists, penalties, public_api, repairs, sanctions, subscriptions
+    from api import (
+        alerts,
+        imports,
+        lists,
+        penalties,
+        public_api,
+        redlists,
+        repairs,
+        sanctions,
+        subscriptions,
+    )
     from api.docs import blp as docs
     from api.docs import make_api
     from api.limiter import limit_blueprint
@@ -83,6 +93,7 @@ def _register_blueprints(app: Flask) -> None:
         lists,
         repairs,
         alerts,
+        redlists,
     ):
         api.register_blueprint(module.blp)
     _register_supervision(app, api)

@@ -12,6 +12,7 @@ from api import auth
 from api.context import db, runtime
 from api.errors import ApiError
 from api.schemas import (
+    CREDIT_EXAMPLE,
     EXAMPLE_USCC,
     MEASURE_EXAMPLE,
     SANCTIONS_EXAMPLE,
@@ -76,15 +77,26 @@ def valid_code(given: str) -> str:
 class EntitySanctions(MethodView):
     @auth.required(blp, *ROLES)
     @blp.arguments(SanctionsArgsSchema, location="query")
-    @blp.response(200, SanctionsSchema, example=SANCTIONS_EXAMPLE)
+    @blp.response(
+        200,
+        SanctionsSchema,
+        examples={
+            "punished": {"summary": "on a dishonesty list", "value": SANCTIONS_EXAMPLE},
+            "red_list": {"summary": "on a red list, no punishment", "value": CREDIT_EXAMPLE},
+        },
+    )
     @documents_errors(blp, 400, 422, 503)
     def get(self, args: dict[str, Any], uscc: str) -> Any:
-        """Measures binding a code on a day
+        """Credit answer for a code on a day: punishments, grade, incentives
 
         `as_of` defaults to today; past days answer from the dated history, future
-        days from the terms already set.  `scenario` keeps the measures of one
-        scenario (e.g. procurement).  A well-formed code the registry does not know
-        answers `sanctioned: false`."""
+        days from the terms already set.  `scenario` keeps the measures and incentives
+        of one scenario (e.g. procurement, licensing).  `measures` are the punishments
+        to apply (联合惩戒), `incentives` the benefits to grant (守信激励, from red lists),
+        `grade` the credit grade (A–D) with its explanation.  An entity under any
+        punishment gets no incentive: `incentives` is empty and `incentives_withheld`
+        says why.  A well-formed code the registry does not know answers
+        `sanctioned: false`."""
         code = valid_code(uscc)
         return json_answer(
             sanctions_for(db(), runtime().pack, code, args.get("as_of"), args.get("scenario"))
@@ -113,6 +125,9 @@ class BatchCheck(MethodView):
                     "scenario": "procurement",
                     "sanctioned": None,
                     "measures": [],
+                    "grade": None,
+                    "incentives": [],
+                    "incentives_withheld": None,
                     "error": {
                         "code": "malformed_code",
                         "check": "length",
@@ -164,6 +179,9 @@ class BatchCheck(MethodView):
                         "scenario": scenario,
                         "sanctioned": None,
                         "measures": [],
+                        "grade": None,
+                        "incentives": [],
+                        "incentives_withheld": None,
                         "error": {
                             "code": "malformed_code",
                             "check": exc.check,

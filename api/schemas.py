@@ -173,6 +173,15 @@ class BecauseSchema(Schema):
     under_objection = fields.Boolean(
         metadata={"description": "the entry or one of these records is under objection"}
     )
+    basis = _n(
+        Str(
+            metadata={
+                "description": "for an entry an authority named (no rule): its basis text, "
+                "e.g. the certification decision"
+            }
+        )
+    )
+    authority_uscc = _n(Str(metadata={"description": "the naming authority (with basis)"}))
 
 
 class MeasureSchema(Schema):
@@ -218,6 +227,72 @@ MEASURE_EXAMPLE = {
 }
 
 
+class GradeExplanationSchema(Schema):
+    rule_id = _n(Str(metadata={"description": "grading row that matched; default: none did"}))
+    rule_title = _n(Str())
+    when = _n(Str(metadata={"description": "the row's condition"}))
+    facts = fields.Dict(
+        keys=fields.String(),
+        values=fields.Raw(),
+        required=True,
+        metadata={"description": "the aggregate values the row tested"},
+    )
+    pack_version = Str(required=True)
+
+
+class GradeSchema(Schema):
+    grade = Str(required=True, metadata={"description": "A (low risk) … D (serious)"})
+    title = Str(required=True)
+    since = IsoDate(required=True)
+    until = _n(IsoDate(metadata={"description": "last day of this grade; null: current"}))
+    explanation = fields.Nested(GradeExplanationSchema)
+
+
+class WithheldSchema(Schema):
+    reason = Str(required=True, metadata={"description": "under_punishment"})
+    message = Str(required=True)
+    list_entry_ids = fields.List(fields.Integer(), required=True)
+    list_types = fields.List(Str(), required=True)
+
+
+GRADE_EXAMPLE = {
+    "grade": "D",
+    "title": "信用风险高（D类）",
+    "since": "2026-06-01",
+    "until": None,
+    "explanation": {
+        "rule_id": "serious-list",
+        "rule_title": "列入严重违法失信名单",
+        "when": "serious_listed >= 1",
+        "facts": {"serious_listed": 1},
+        "pack_version": "d2e81c59…",
+    },
+}
+
+INCENTIVE_EXAMPLE = {
+    "measure_id": "green-channel",
+    "title": "行政审批“绿色通道”，优先办理",
+    "department": "各行政审批机关",
+    "legal_basis": "《关于对海关高级认证企业实施联合激励的合作备忘录》（发改财金〔2016〕2190号）",
+    "scenarios": ["licensing"],
+    "list_type": "customs_aeo",
+    "list_entry_id": 9,
+    "since": "2026-01-01",
+    "until": "2028-12-31",
+    "because": [
+        {
+            "rule_id": None,
+            "rule_title": None,
+            "pack_version": None,
+            "decided_at": None,
+            "penalties": [],
+            "basis": "海关高级认证企业证书 AEOCN4403000001",
+            "authority_uscc": EXAMPLE_AUTHORITY,
+        }
+    ],
+}
+
+
 class SanctionsSchema(Schema):
     uscc = Str(required=True)
     name = _n(Str(metadata={"description": "null when the registry does not know it"}))
@@ -225,6 +300,26 @@ class SanctionsSchema(Schema):
     scenario = _n(Str())
     sanctioned = fields.Boolean(required=True)
     measures = fields.List(fields.Nested(MeasureSchema), required=True)
+    grade = _n(
+        fields.Nested(
+            GradeSchema,
+            metadata={"description": "credit grade on the day (信用分类); null: not graded"},
+        )
+    )
+    incentives = fields.List(
+        fields.Nested(MeasureSchema),
+        required=True,
+        metadata={
+            "description": "joint incentives to grant (守信激励), from red-list entries; "
+            "always empty while any punishment binds"
+        },
+    )
+    incentives_withheld = _n(
+        fields.Nested(
+            WithheldSchema,
+            metadata={"description": "why incentives are withheld; null: they are not"},
+        )
+    )
 
 
 SANCTIONS_EXAMPLE = {
@@ -234,6 +329,38 @@ SANCTIONS_EXAMPLE = {
     "scenario": "procurement",
     "sanctioned": True,
     "measures": [MEASURE_EXAMPLE],
+    "grade": GRADE_EXAMPLE,
+    "incentives": [],
+    "incentives_withheld": {
+        "reason": "under_punishment",
+        "message": "该主体列入市场监督管理严重违法失信名单，正在实施联合惩戒，不适用守信激励措施",
+        "list_entry_ids": [7],
+        "list_types": ["samr_serious"],
+    },
+}
+
+CREDIT_EXAMPLE = {
+    "uscc": "91440300MA5FXT0K8L",
+    "name": "深圳市诚信贸易有限公司",
+    "as_of": EXAMPLE_DAY,
+    "scenario": "licensing",
+    "sanctioned": False,
+    "measures": [],
+    "grade": {
+        "grade": "A",
+        "title": "信用风险低（A类）",
+        "since": "2026-01-01",
+        "until": None,
+        "explanation": {
+            "rule_id": "clean",
+            "rule_title": "36个月内无行政处罚且未列入失信名单",
+            "when": "clean_months >= 36 and dishonesty_listed 0",
+            "facts": {"clean_months": 40, "dishonesty_listed": 0},
+            "pack_version": "d2e81c59…",
+        },
+    },
+    "incentives": [INCENTIVE_EXAMPLE],
+    "incentives_withheld": None,
 }
 
 
@@ -264,6 +391,9 @@ class CheckResultSchema(Schema):
     scenario = _n(Str())
     sanctioned = _n(fields.Boolean(metadata={"description": "null for a malformed code"}))
     measures = fields.List(fields.Nested(MeasureSchema), required=True)
+    grade = _n(fields.Nested(GradeSchema))
+    incentives = fields.List(fields.Nested(MeasureSchema), required=True)
+    incentives_withheld = _n(fields.Nested(WithheldSchema))
     error = _n(fields.Nested(CodeProblemSchema))
 
 

@@ -322,3 +322,12 @@ def _register_intake() -> None:
 
 
 _register_intake()
+
+
+def _register_credit() -> None:
+    from api.public_credit import public_credit
+
+    blp.add_app_template_global(public_credit, "public_credit")
+
+
+_register_credit()

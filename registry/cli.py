@@ -15,7 +15,7 @@ from typing import Any, NoReturn
 
 import click
 
-from registry.codes import CodeError
+from registry.codes import CodeError, validate_uscc
 from registry.config import ConfigError, load_config
 from registry.db import DatabaseUnavailable, check_connection
 from registry.runtime import Runtime
@@ -359,6 +359,47 @@ def rules_check(ctx: click.Context, path: str | None) -> None:
         + len(pack.examples)
     )
     click.echo(f"OK: {len(pack.rules)} rules, {examples} examples passed, version {pack.version}")
+
+
+# --- lists named by authorities ------------------------------------------------------
+
+
+@cli.group("lists")
+def lists_group() -> None:
+    """Lists an authority names (e.g. red lists: 海关高级认证企业, 纳税信用A级)."""
+
+
+@lists_group.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--list-type", "list_type", required=True, help="A red list of the pack.")
+@click.option("--authority", help="USCC of the naming authority (it may later remove them).")
+@click.pass_context
+def lists_import(ctx: click.Context, file: str, list_type: str, authority: str | None) -> None:
+    """Import codes an authority names to a red list: CSV with a header (uscc or
+    统一社会信用代码, since, until, basis, name) or JSONL with those fields.  Prints the
+    counts and every refused line (line, field, reason); exit status 1 when a line was
+    refused, 2 when the file could not be taken at all."""
+    from registry.errors import Invalid
+    from registry.redlists import import_named_file
+
+    authority_uscc = None
+    if authority:
+        try:
+            authority_uscc = validate_uscc(authority)
+        except CodeError as exc:
+            fail(f"--authority: {exc.message}")
+    rt = _connected(ctx)
+    try:
+        report = import_named_file(
+            rt, file, list_type, authority_uscc=authority_uscc, actor=f"cli:{Path(file).name}"
+        )
+    except Invalid as exc:
+        fail(f"{file}: {exc.message}")
+    click.echo(f"{file}: {list_type}: {report.counts()}")
+    for problem in report.problems:
+        click.echo(f"{file}: {problem}", err=True)
+    if report.rejected:
+        sys.exit(1)
 
 
 # --- tokens and audit ----------------------------------------------------------------

@@ -28,6 +28,15 @@ Two stages per set of subjects, in one transaction (the caller's unit of work):
    - Rule 5 (``on_basis_revoked: remove``): an entry the rules no longer support, and
      whose basis includes a record revoked since, is withdrawn if proposed (status
      ``rejected``) or removed if active (status ``removed``), reason ``basis_revoked``.
+   - Red lists (``kind: incentive``): an entry a rule made is held only while a rule
+     supports it — when none does any more (e.g. a penalty arrived) it is removed, reason
+     ``ineligible``; a subject with a proposed or active dishonesty entry (or one this
+     run makes) is not red-listed by a rule.  Entries an authority named (no rule) are
+     left to that authority.
+
+3. **Grades.**  With a ``grading`` section, every entity (not natural persons) is graded
+   on the same facts — the lists counted as they are after stage 2 — and the grade is
+   stored with history by :mod:`registry.grades` (a new row only when it changes).
 
    Every entry created or changed gets a dated :class:`~registry.models.ListEntryEvent`,
    a :class:`~registry.models.Decision` per rule (rule, pack version, basis, facts,
@@ -67,7 +76,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from sqlalchemy import bindparam, insert, select, text, update
 from sqlalchemy.orm import Session
 
-from registry import audit, clock
+from registry import audit, clock, grades
 from registry.db import is_postgres
 from registry.facts import (
     KeywordMatcher,
@@ -110,6 +119,8 @@ _OPEN = ("proposed", "active")
 #: runs) get one audit entry per batch listing them all.
 _AUDIT_EACH_UP_TO = 50
 _ENDED = ("rejected", "removed")
+#: ``end_reason`` of a red-list entry no rule supports any more.
+INELIGIBLE = "ineligible"
 
 
 # --- results -------------------------------------------------------------------------
@@ -131,6 +142,8 @@ class EvaluationSummary:
     withdrawn: int = 0
     removed: int = 0
     person_links: int = 0
+    graded: int = 0  #: entities whose grade was computed
+    grades_changed: int = 0  #: entities whose grade changed (or was set the first time)
     facts_s: float = 0.0
     engine_s: float = 0.0
     writes_s: float = 0.0
@@ -148,6 +161,11 @@ class EvaluationSummary:
             f"{self.penalties} penalties updated; {self.proposed} proposed, "
             f"{self.activated} activated, {self.refreshed} refreshed, {self.withdrawn} "
             f"withdrawn, {self.removed} removed; {self.alerts_opened} alert(s) opened"
+            + (
+                f"; {self.graded} graded, {self.grades_changed} grade(s) changed"
+                if self.graded
+                else ""
+            )
         )
 
     def as_dict(self) -> dict[str, Any]:
@@ -223,6 +241,7 @@ class EntryAction:
     decisions: tuple[RuleDecision, ...] = ()
     facts: dict[str, Any] = field(default_factory=dict)
     revoked_ids: tuple[int, ...] = ()
+    end_reason: str = "basis_revoked"
 
 
 @dataclass
@@ -236,6 +255,7 @@ class BatchPlan:
     actions: list[EntryAction]
     entries: dict[str, list[EntryState]]
     summary: EvaluationSummary
+    grade_changes: list[grades.GradeChange] = field(default_factory=list)
 
 
 # --- pack and evaluator --------------------------------------------------------------
@@ -295,7 +315,7 @@ def ensure_pack_stored(session: Session, pack: RulePack, actor: str) -> list[aud
             "title": m.title,
             "department": m.department,
             "legal_basis": m.legal_basis,
-            "kind": "punishment",
+            "kind": m.kind,
             "scenarios": list(m.scenarios),
             "list_types": list(m.lists),
             "binds": list(m.binds),
@@ -560,7 +580,14 @@ def _plan_entries(
     """What the decisions do to one subject's entries (module docstring, stage 2)."""
     actions: list[EntryAction] = []
     by_list: dict[str, list[RuleDecision]] = defaultdict(list)
+    # A red list never takes an entity a dishonesty list holds or is about to hold (a
+    # proposal pending confirmation, or one this evaluation makes).
+    blocked = any(pack.list_kind(d.list_type) != "incentive" for d in decisions) or any(
+        e.status in _OPEN and pack.list_kind(e.list_type) != "incentive" for e in entries
+    )
     for decision in decisions:
+        if blocked and pack.list_kind(decision.list_type) == "incentive":
+            continue
         by_list[decision.list_type].append(decision)
     open_entries: dict[str, EntryState] = {}
     for entry in entries:
@@ -622,9 +649,33 @@ def _plan_entries(
                 facts=dict(facts),
             )
         )
+    for list_type, entry in open_entries.items():
+        if (
+            list_type in by_list
+            or entry.rule_id is None
+            or pack.list_kind(list_type) != "incentive"
+        ):
+            continue
+        # a red-list entry holds only while a rule supports it
+        actions.append(
+            EntryAction(
+                "withdraw" if entry.status == "proposed" else "remove",
+                key,
+                list_type,
+                entry.rule_id,
+                _rule_title(pack, entry.rule_id),
+                entry.authority_uscc,
+                tuple(entry.basis_penalty_ids),
+                entry=entry,
+                facts=dict(facts),
+                end_reason=INELIGIBLE,
+            )
+        )
     if pack.on_basis_revoked != "remove":
         return actions
     for list_type, entry in open_entries.items():
+        if pack.list_kind(list_type) == "incentive" and entry.rule_id is not None:
+            continue  # handled above
         if list_type in by_list or entry.rule_id is None or not entry.basis_penalty_ids:
             continue
         revoked = tuple(
@@ -769,7 +820,18 @@ def _evaluate_batch(
                 pack, key, decisions, entity_facts[key], entries.get(key, ()), rows_by_id, as_of
             )
         )
-    summary.engine_s += time.perf_counter() - mark
+    grade_changes: list[grades.GradeChange] = []
+    if pack.grading is not None:
+        graded_facts = _facts_after(pack, entity_facts, actions, as_of)
+        outcomes = evaluator.grade_entities(graded_facts)
+        summary.graded = len(outcomes)
+        summary.engine_s += time.perf_counter() - mark
+        mark = time.perf_counter()
+        grade_changes = grades.plan_grades(outcomes, grades.open_grades(session, subjects))
+        summary.grades_changed = sum(1 for c in grade_changes if c.changes_grade)
+        summary.facts_s += time.perf_counter() - mark
+    else:
+        summary.engine_s += time.perf_counter() - mark
 
     summary.alerts_opened = len(alerts)
     if apply:
@@ -777,6 +839,7 @@ def _evaluate_batch(
         today, now = clock.today(), clock.now()
         events.extend(_open_alerts(session, alerts, pack.version, actor))
         events.extend(_apply_actions(session, pack, actions, today, now, actor))
+        events.extend(grades.apply_grades(session, pack, grade_changes, today, as_of, actor))
         linked = {a.subject_key for a in actions if a.action in ("propose", "activate", "refresh")}
         summary.person_links = _link_persons(session, sorted(linked), now, actor, events)
         if events:
@@ -790,7 +853,43 @@ def _evaluate_batch(
     summary.withdrawn = counts["withdraw"]
     summary.removed = counts["remove"]
     summary.total_s = time.perf_counter() - started
-    return BatchPlan(subjects, rows, changes, alerts, actions, entries, summary)
+    return BatchPlan(subjects, rows, changes, alerts, actions, entries, summary, grade_changes)
+
+
+def _facts_after(
+    pack: RulePack,
+    entity_facts: Mapping[str, dict[str, Any]],
+    actions: Sequence[EntryAction],
+    as_of: date,
+) -> list[dict[str, Any]]:
+    """The entities' facts for grading, with the ``listed`` aggregates counted as the
+    lists stand after this evaluation's own changes (an entry activated today counts, an
+    entry removed today does not) — so a grade never lags its lists by one run."""
+    if as_of != clock.today():
+        return [f for key, f in entity_facts.items() if grades.gradable(key)]
+    listed = [a for a in pack.aggregates.values() if a.kind == "listed"]
+    delta: dict[str, Counter[str]] = defaultdict(Counter)
+    for a in actions:
+        step = {"activate": 1, "remove": -1}.get(a.action, 0)
+        if a.action == "remove" and a.entry is not None and a.entry.status == "proposed":
+            step = 0
+        if step:
+            for aggregate in listed:
+                if a.list_type in aggregate.list_types:
+                    delta[a.subject_key][aggregate.name] += step
+    out = []
+    for key, facts in entity_facts.items():
+        if not grades.gradable(key):
+            continue
+        change = delta.get(key)
+        if change:
+            values = {name: dict(item) for name, item in facts["aggregates"].items()}
+            for name, step in change.items():
+                item = values.setdefault(name, {"value": 0, "ids": []})
+                item["value"] = max(0, item["value"] + step)
+            facts = {**facts, "aggregates": values}
+        out.append(facts)
+    return out
 
 
 def _penalty_audit(
@@ -982,7 +1081,7 @@ def _apply_actions(
                 "status": "rejected" if a.action == "withdraw" else "removed",
                 "ended_on": today,
                 "ended_by": actor,
-                "end_reason": "basis_revoked",
+                "end_reason": a.end_reason,
             }
         done = session.execute(
             update(table)
@@ -1007,6 +1106,8 @@ def _apply_actions(
         reason = (
             f"basis_revoked: {', '.join(map(str, a.revoked_ids))}"
             if a.revoked_ids
+            else f"{INELIGIBLE}: {a.rule_id}: {a.rule_title}"
+            if a.end_reason == INELIGIBLE
             else f"{a.rule_id}: {a.rule_title}"
         )
         event_rows.append(
@@ -1094,6 +1195,22 @@ def _decision_rows(a: EntryAction, entry: EntryState, version: str, now: Any) ->
         "facts": facts,
         "decided_at": now,
     }
+    if not a.decisions and a.end_reason == INELIGIBLE:
+        return [
+            {
+                **base,
+                "rule_id": a.rule_id or INELIGIBLE,
+                "rule_title": a.rule_title,
+                "outcome": a.action,
+                "basis_penalty_ids": [],
+                "trace": {
+                    "reason": INELIGIBLE,
+                    "note": "no rule supports the red-list entry any more (e.g. a penalty "
+                    "arrived or the grade fell)",
+                    "facts": facts.get("aggregates", {}),
+                },
+            }
+        ]
     if not a.decisions:  # withdraw / remove: the entry's own rule, explained by the revocation
         return [
             {
@@ -1514,6 +1631,10 @@ class PreviewReport:
     measures_gained: Counter[str] = field(default_factory=Counter)
     measures_lost: Counter[str] = field(default_factory=Counter)
     measures_pending: Counter[str] = field(default_factory=Counter)
+    #: grade changes, counted by "before→after" (before "-": not graded yet)
+    grade_moves: Counter[str] = field(default_factory=Counter)
+    #: the first grade changes, as (code, before, after, grading row)
+    grade_items: list[tuple[str, str | None, str, str]] = field(default_factory=list)
 
     def by(self, attribute: str) -> dict[str, Counter[str]]:
         """Counts of actions per list type (``"list_type"``) or authority."""
@@ -1533,6 +1654,7 @@ class PreviewReport:
             or self.summary.alerts_opened
             or self.measures_gained
             or self.measures_lost
+            or self.grade_moves
         )
 
     def as_dict(self) -> dict[str, Any]:
@@ -1553,6 +1675,8 @@ class PreviewReport:
                 "measures_gained": dict(self.measures_gained),
                 "measures_lost": dict(self.measures_lost),
                 "measures_pending": dict(self.measures_pending),
+                "grades_changed": dict(self.grade_moves),
+                "grade_items": [list(item) for item in self.grade_items],
             }
         )
 
@@ -1602,6 +1726,13 @@ class PreviewReport:
                 lines.append(
                     f"{title}: " + ", ".join(f"{m} {n}" for m, n in sorted(counter.items()))
                 )
+        if self.grade_moves:
+            lines.append(
+                "Grade changes (entities): "
+                + ", ".join(f"{move} {n}" for move, n in sorted(self.grade_moves.items()))
+            )
+        elif self.summary.graded:
+            lines.append("No grade would change.")
         lines.append(
             f"Penalties whose severity, disclosure or repair data would change: "
             f"{self.penalties_changed} (severity {self.severity_changed}, disclosure end "
@@ -1686,6 +1817,14 @@ def preview(
                 )
             )
         _measure_diff(report, current, pack, plan, day)
+        for change in plan.grade_changes:
+            if not change.changes_grade:
+                continue
+            report.grade_moves[f"{change.before or '-'}→{change.after}"] += 1
+            if len(report.grade_items) < 500:
+                report.grade_items.append(
+                    (change.uscc, change.before, change.after, change.outcome.rule_id)
+                )
 
     with rt.sessions() as session:
         if subject_keys is not None:

@@ -18,7 +18,13 @@ Per entity (:func:`entity_aggregates`), exactly as the pack declares them, in SQ
   dates lie within N months of each other — a self-join: for each penalty ``a`` the
   penalties ``b`` with ``a.decided_on <= b.decided_on <= a.decided_on + N months``;
 - ``list_held``: 1 when an entry on the list binds on the as-of day and has been held N
-  months (``since + N months <= as_of``).
+  months (``since + N months <= as_of``);
+- ``listed``: how many entries on the named lists bind on the as-of day;
+- ``months_since``: whole months from the latest counted (matching) penalty to the as-of
+  day; 0 for a subject without one (no track record in the registry).
+
+A ``count`` with ``months`` counts the penalties decided on or after ``as_of - N
+months``; one without a keyword set counts every counted penalty.
 
 Month arithmetic is calendar months with the day clamped to the month's end
 (``2024-01-31 + 1 month = 2024-02-29``), bounds inclusive — :func:`rules.windows.add_months`
@@ -45,6 +51,7 @@ from registry.db import is_postgres
 from registry.lists import in_force_on
 from registry.models import ListEntry, Penalty
 from rules import match_keyword_sets
+from rules.windows import add_months
 from rules.windows import max_count_within as reference_max_count_within
 
 if TYPE_CHECKING:
@@ -300,7 +307,14 @@ class _Sql:
         self.subject_sql, subject_params, self.expanding = subjects.sql("p.subject_key")
         self.params.update(subject_params)
         self._keyword_params: dict[str, str] = {}
+        self._dates: list[str] = []
         self.contains = "strpos" if is_postgres(session) else "instr"
+
+    def on_or_after(self, name: str, day: date) -> str:
+        """``p.decided_on >= day`` with ``day`` bound as a date."""
+        self.params[name] = day
+        self._dates.append(name)
+        return f"p.decided_on >= :{name}"
 
     def counted(self) -> str:
         return (
@@ -330,7 +344,10 @@ class _Sql:
         return f"p.severity IN ({', '.join(names)})"
 
     def run(self, sql: str, **column_types: Any) -> Any:
-        statement = text(sql).bindparams(bindparam("as_of", type_=Date()))
+        statement = text(sql).bindparams(
+            bindparam("as_of", type_=Date()),
+            *(bindparam(name, type_=Date()) for name in self._dates),
+        )
         if self.expanding:
             statement = statement.bindparams(bindparam("subject_keys", expanding=True))
         if column_types:
@@ -364,6 +381,10 @@ def entity_aggregates(
             _max_count_within(session, pack, subjects, as_of, aggregate, severity_of, out)
         elif aggregate.kind == "list_held":
             _list_held(session, subjects, as_of, aggregate, out)
+        elif aggregate.kind == "listed":
+            _listed(session, subjects, as_of, aggregate, out)
+        elif aggregate.kind == "months_since":
+            _months_since(session, pack, subjects, as_of, aggregate, out)
     if subjects.ranged:
         for key in [k for k in out if not subjects.holds(k)]:
             del out[key]
@@ -383,7 +404,14 @@ def _counts(
     q = _Sql(session, subjects, as_of)
     tests = []
     for index, aggregate in enumerate(aggregates):
-        test = q.matches(pack.keyword_sets[aggregate.keyword_set or ""])
+        test = (
+            q.matches(pack.keyword_sets[aggregate.keyword_set])
+            if aggregate.keyword_set
+            else "1 = 1"
+        )
+        if aggregate.months:
+            since = add_months(as_of, -int(aggregate.months))
+            test = f"({test} AND {q.on_or_after(f'since{index}', since)})"
         if aggregate.severity and severity_of is None:
             test = f"({test} AND {q.severity_in(f'c{index}', aggregate.severity)})"
         tests.append(test)
@@ -502,3 +530,56 @@ def _list_held(
     for key, entry_id in rows:
         item = out[key].setdefault(aggregate.name, {"value": 1, "ids": []})
         item["ids"].append(entry_id)
+
+
+def _listed(
+    session: Session,
+    subjects: Subjects,
+    as_of: date,
+    aggregate: Aggregate,
+    out: dict[str, Aggregates],
+) -> None:
+    rows = session.execute(
+        select(ListEntry.uscc, ListEntry.id)
+        .where(
+            subjects.condition(ListEntry.uscc),
+            ListEntry.list_type.in_(list(aggregate.list_types)),
+            in_force_on(as_of),
+        )
+        .order_by(ListEntry.uscc, ListEntry.id)
+    )
+    for key, entry_id in rows:
+        item = out[key].setdefault(aggregate.name, {"value": 0, "ids": []})
+        item["value"] += 1
+        item["ids"].append(entry_id)
+
+
+def whole_months_between(start: date, end: date) -> int:
+    """The largest ``m`` with ``add_months(start, m) <= end`` (0 when ``end < start``)."""
+    months = (end.year - start.year) * 12 + end.month - start.month
+    if months > 0 and add_months(start, months) > end:
+        months -= 1
+    return max(months, 0)
+
+
+def _months_since(
+    session: Session,
+    pack: RulePack,
+    subjects: Subjects,
+    as_of: date,
+    aggregate: Aggregate,
+    out: dict[str, Aggregates],
+) -> None:
+    """A subject without a counted penalty has no track record here: 0 (left out)."""
+    q = _Sql(session, subjects, as_of)
+    test = q.matches(pack.keyword_sets[aggregate.keyword_set]) if aggregate.keyword_set else "1 = 1"
+    rows = q.run(
+        f"SELECT p.subject_key, max(p.decided_on) AS latest FROM penalties p "
+        f"WHERE {q.subject_sql} AND {q.counted()} AND {test} GROUP BY p.subject_key",
+        subject_key=Penalty.subject_key.type,
+        latest=Date(),
+    )
+    for key, day in rows:
+        value = whole_months_between(day, as_of)
+        if value:
+            out[key][aggregate.name] = {"value": value, "ids": []}

@@ -8,9 +8,16 @@ The read path of the departments' checks (ARCHITECTURE.md "The read path"):
     → ``because``                     the stored decisions: rule, pack version and the
                                       penalties that satisfied it (decision numbers, dates)
 
+The answer is a **credit answer**: besides the punishments (``measures``, from entries on
+dishonesty lists) it carries the entity's credit grade on the day (``grade``, with its
+explanation) and the joint incentives to grant (``incentives``, from entries on red lists
+— 守信激励名单).  An entity with any punishment in force on the day gets no incentive,
+whatever the scenario asked: ``incentives`` is then empty and ``incentives_withheld``
+says why (the punishing entries).
+
 Past days answer from the stored dates; future days from the terms already set.  A batch
-of codes costs a constant number of queries (entries, decisions, penalties, names),
-whatever its size.  Nothing here writes.
+of codes costs a constant number of queries (entries, decisions, penalties, names,
+grades), whatever its size.  Nothing here writes.
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ from sqlalchemy.orm import Session
 
 from registry import clock
 from registry.errors import Invalid
+from registry.grades import grade_view, grades_on
 from registry.lists import entries_in_force
 from registry.models import Decision, Entity, ListEntry, Penalty, Person, PersonLink
 
@@ -134,15 +142,17 @@ def _because(
                     title = pack.rule(entry.rule_id).title
                 except KeyError:
                     title = None
-            out[entry.id] = [
-                {
-                    "rule_id": entry.rule_id,
-                    "rule_title": title,
-                    "pack_version": entry.pack_version,
-                    "decided_at": None,
-                    "penalties": basis(entry.basis_penalty_ids or ()),
-                }
-            ]
+            item = {
+                "rule_id": entry.rule_id,
+                "rule_title": title,
+                "pack_version": entry.pack_version,
+                "decided_at": None,
+                "penalties": basis(entry.basis_penalty_ids or ()),
+            }
+            if entry.rule_id is None and entry.note:
+                # named by an authority (e.g. 海关高级认证企业): its basis text and authority
+                item.update(basis=entry.note, authority_uscc=entry.authority_uscc)
+            out[entry.id] = [item]
     for entry in entries:
         for reason in out[entry.id]:
             reason["under_objection"] = entry.id in objected_entries or any(
@@ -186,10 +196,30 @@ def _measure(measure: Measure, entry: ListEntry, because: list[dict[str, Any]]) 
 
 
 def _measures_binding(
-    pack: RulePack, entry: ListEntry, scenario: str | None, roles: Iterable[str]
+    pack: RulePack,
+    entry: ListEntry,
+    scenario: str | None,
+    roles: Iterable[str],
+    kind: str = "punishment",
 ) -> list[Measure]:
     wanted = set(roles)
-    return [m for m in pack.measures_for(entry.list_type, scenario) if wanted & set(m.binds)]
+    return [m for m in pack.measures_for(entry.list_type, scenario, kind) if wanted & set(m.binds)]
+
+
+def _withheld(pack: RulePack, punishing: Sequence[ListEntry]) -> dict[str, Any]:
+    """Why a punished entity gets no incentive: the entries punishing it on the day."""
+    titles = "、".join(
+        dict.fromkeys(
+            pack.lists[e.list_type].title if e.list_type in pack.lists else e.list_type
+            for e in punishing
+        )
+    )
+    return {
+        "reason": "under_punishment",
+        "message": f"该主体列入{titles}，正在实施联合惩戒，不适用守信激励措施",
+        "list_entry_ids": [e.id for e in punishing],
+        "list_types": sorted({e.list_type for e in punishing}),
+    }
 
 
 def sanctions_for_many(
@@ -200,7 +230,8 @@ def sanctions_for_many(
     scenario: str | None = None,
 ) -> list[dict[str, Any]]:
     """The answer for each (valid, normalised) code, in order: ``{"uscc", "name",
-    "sanctioned", "measures": [...]}``.  Four queries, whatever the number of codes."""
+    "sanctioned", "measures": [...], "grade", "incentives": [...], "incentives_withheld"}``.
+    Five queries, whatever the number of codes."""
     day = as_of or clock.today()
     scenario = check_scenario(pack, scenario)
     distinct = sorted(set(codes))
@@ -217,20 +248,27 @@ def sanctions_for_many(
         else {}
     )
     by_code: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    benefits: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    punishing: dict[str, list[ListEntry]] = defaultdict(list)
     views = _MeasureViews()
     binding: dict[str, list[Measure]] = {}
     for entry in entries:
+        kind = "incentive" if pack.list_kind(entry.list_type) == "incentive" else "punishment"
+        if kind == "punishment":
+            punishing[entry.uscc].append(entry)
         measures = binding.get(entry.list_type)
         if measures is None:
             measures = binding[entry.list_type] = _measures_binding(
-                pack, entry, scenario, ("entity",)
+                pack, entry, scenario, ("entity",), kind
             )
-        items = by_code[entry.uscc]
+        items = (by_code if kind == "punishment" else benefits)[entry.uscc]
         for measure in measures:
             items.append(views.item(measure, entry, because[entry.id]))
+    graded = grades_on(session, distinct, day) if pack.grading is not None else {}
     answers = []
     for code in codes:
         measures = by_code.get(code, [])
+        withheld = _withheld(pack, punishing[code]) if punishing.get(code) else None
         answers.append(
             {
                 "uscc": code,
@@ -239,6 +277,9 @@ def sanctions_for_many(
                 "scenario": scenario,
                 "sanctioned": bool(measures),
                 "measures": list(measures),
+                "grade": grade_view(graded.get(code), pack, explain=True),
+                "incentives": [] if withheld else list(benefits.get(code, [])),
+                "incentives_withheld": withheld,
             }
         )
     return answers

@@ -14,7 +14,14 @@ joint-punishment measures. It compiles to zen JSON decision models.
 
 from rules.checking import check_pack
 from rules.errors import FactsError, ModelOutputError, PackError
-from rules.evaluate import AlertHit, Decision, EntityOutcome, Evaluator, PenaltyOutcome
+from rules.evaluate import (
+    AlertHit,
+    Decision,
+    EntityOutcome,
+    Evaluator,
+    GradeOutcome,
+    PenaltyOutcome,
+)
 from rules.keywords import match_keyword_sets
 from rules.loading import DEFAULT_PACK_PATH, PACKS_DIR, load_pack
 from rules.model import (
@@ -39,6 +46,7 @@ __all__ = [
     "EntityOutcome",
     "Evaluator",
     "FactsError",
+    "GradeOutcome",
     "ListType",
     "Measure",
     "ModelOutputError",

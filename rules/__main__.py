@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 from rules.checking import check_pack
-from rules.compile import entity_model, penalty_model
+from rules.compile import entity_model, grading_model, penalty_model
 from rules.errors import PackError
 from rules.loading import DEFAULT_PACK_PATH, load_pack
 
@@ -26,7 +26,11 @@ def export_models(pack_path: Path, out_dir: Path | None = None) -> list[Path]:
     pack = load_pack(pack_path)
     target = out_dir or Path(pack.path).parent
     written = []
-    for suffix, model in (("penalty", penalty_model(pack)), ("entity-rules", entity_model(pack))):
+    models = [("penalty", penalty_model(pack)), ("entity-rules", entity_model(pack))]
+    grading = grading_model(pack)
+    if grading is not None:
+        models.append(("grading", grading))
+    for suffix, model in models:
         path = target / f"{pack.name}.{suffix}.json"
         path.write_text(json.dumps(model, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
         written.append(path)

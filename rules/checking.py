@@ -20,7 +20,7 @@ import zen
 from rules.errors import PackError
 from rules.evaluate import Evaluator
 from rules.loading import expression_names, load_pack
-from rules.model import PARTY_TYPES, Rule, RulePack
+from rules.model import GRADES, PARTY_TYPES, Rule, RulePack
 
 #: Defaults of an example penalty; an example names only what matters to it.
 EXAMPLE_PENALTY: dict[str, Any] = {
@@ -73,14 +73,24 @@ def _candidates(source: str) -> list[float]:
 def _reachable(rule: Rule) -> bool:
     """Whether some whole, non-negative aggregate values (and a party type) satisfy ``when``."""
     for name, cell in rule.conditions:
-        options: list[Any] = list(PARTY_TYPES) if name == "party_type" else _candidates(cell)
+        options: list[Any] = (
+            list(PARTY_TYPES)
+            if name == "party_type"
+            else list(GRADES)
+            if name == "grade"
+            else _candidates(cell)
+        )
         if not any(zen.evaluate_unary_expression(cell, {"$": option}) for option in options):
             return False
     if rule.expression is None:
         return True
     names = sorted(expression_names(rule.expression))
     choices = [
-        list(PARTY_TYPES) if name == "party_type" else _candidates(rule.expression)
+        list(PARTY_TYPES)
+        if name == "party_type"
+        else list(GRADES)
+        if name == "grade"
+        else _candidates(rule.expression)
         for name in names
     ]
     expression = zen.compile_expression(rule.expression)
@@ -121,8 +131,39 @@ def _rule_problems(pack: RulePack, evaluator: Evaluator, where: str) -> Iterator
     for party_type in PARTY_TYPES:
         if not evaluator.can_skip({"party_type": party_type, "aggregates": {}}):
             decisions = evaluator.evaluate_entity(_entity({}, party_type)).decisions
-            names = ", ".join(decision.rule_id for decision in decisions)
-            yield f"{where}: rules: {names} fire for a party ({party_type}) with no records at all"
+            # a red list may well take a party with a clean record (守信激励)
+            names = ", ".join(
+                decision.rule_id
+                for decision in decisions
+                if pack.list_kind(decision.list_type) != "incentive"
+            )
+            if names:
+                yield (
+                    f"{where}: rules: {names} fire for a party ({party_type}) with no records "
+                    "at all"
+                )
+
+
+def _grading_problems(pack: RulePack, evaluator: Evaluator, where: str) -> Iterator[str]:
+    grading = pack.grading
+    if grading is None:
+        return
+    if not grading.examples:
+        yield f"{where}: grading: no examples; give at least one per grade the rules assign"
+    seen: set[str] = set()
+    for number, example in enumerate(grading.examples):
+        outcome = evaluator.grade_entity(_entity(example.aggregates, example.party_type))
+        assert outcome is not None  # the pack grades
+        seen.add(outcome.rule_id)
+        if outcome.grade != example.grade:
+            yield (
+                f"{where}: grading.examples[{number}] ({example.name}): expected grade "
+                f"{example.grade}, got {outcome.grade} by {outcome.rule_id} "
+                f"(aggregates {example.aggregates})"
+            )
+    for index, row in enumerate(grading.rules):
+        if grading.examples and row.id not in seen:
+            yield f"{where}: grading.rules[{index}] ({row.id}): no example is graded by this row"
 
 
 def _alert_problems(pack: RulePack, evaluator: Evaluator, where: str) -> Iterator[str]:
@@ -164,8 +205,15 @@ def _pack_example_problems(pack: RulePack, evaluator: Evaluator, where: str) -> 
             )
             got = sorted(decision.rule_id for decision in outcome.decisions)
             expected = sorted(example.expect.get("decisions") or [])
-            if got != expected:
+            if "decisions" in example.expect and got != expected:
                 yield f"{here}: expected decisions {expected}, got {got}"
+            if "grade" in example.expect:
+                graded = evaluator.grade_entity(
+                    _entity(example.facts["aggregates"], example.facts["party_type"])
+                )
+                grade = None if graded is None else graded.grade
+                if grade != example.expect["grade"]:
+                    yield f"{here}: expected grade {example.expect['grade']}, got {grade}"
             continue
         result = evaluator.evaluate_penalty(example_penalty(example.facts, index + 1))
         seen = {
@@ -193,6 +241,10 @@ def _unused(pack: RulePack, where: str) -> Iterator[str]:
     for rule in pack.rules:
         if rule.expression is not None:
             used_aggregates |= expression_names(rule.expression)
+    for row in pack.grading.rules if pack.grading is not None else ():
+        used_aggregates |= set(row.references)
+        if row.expression is not None:
+            used_aggregates |= expression_names(row.expression)
     if pack.rules_model is None:
         for name in pack.aggregates:
             if name not in used_aggregates:
@@ -211,7 +263,7 @@ def _unused(pack: RulePack, where: str) -> Iterator[str]:
         if name not in used_sets:
             yield f"{where}: keyword_sets.{name}: declared but nothing uses it"
     for list_type in pack.lists:
-        if not pack.measures_for(list_type) and pack.lists[list_type].kind == "dishonesty":
+        if not pack.measures_for(list_type):
             yield f"{where}: lists.{list_type}: no measure is triggered by this list"
 
 
@@ -233,7 +285,7 @@ def check_pack(path: str | Path) -> list[str]:
     except Exception as exc:  # the engine refused the compiled models
         return [f"{where}: the pack does not compile to a working zen model: {exc}"]
     problems: list[str] = list(_unused(pack, where))
-    for section in (_rule_problems, _alert_problems, _pack_example_problems):
+    for section in (_rule_problems, _alert_problems, _pack_example_problems, _grading_problems):
         try:
             problems.extend(section(pack, evaluator, where))
         except Exception as exc:  # a model answering outside its contract, say

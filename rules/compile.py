@@ -27,6 +27,8 @@ from rules.model import PARTY_TYPES, RulePack
 
 PENALTY_MODEL_KEY = "penalty.json"
 ENTITY_MODEL_KEY = "entity-rules.json"
+GRADING_MODEL_KEY = "grading.json"
+_FACT_TITLES = {"party_type": "当事人类别", "grade": "信用等级"}
 
 
 def _quote(text: str) -> str:
@@ -375,7 +377,11 @@ def entity_model(pack: RulePack) -> dict[str, Any]:
     table.output("rule_id", "rule_id")
     for rule in pack.rules:
         for name, _ in rule.conditions:
-            title = pack.aggregates[name].title if name in pack.aggregates else "当事人类别"
+            title = (
+                pack.aggregates[name].title
+                if name in pack.aggregates
+                else _FACT_TITLES.get(name, name)
+            )
             table.input(name, f"{name}（{title}）", name)
         if rule.expression is not None:
             table.input("expression", "条件表达式", None)
@@ -395,6 +401,53 @@ def entity_model(pack: RulePack) -> dict[str, Any]:
         _io("output", "outputNode", 600, 200),
     ]
     return _graph(nodes, [("input", "rules"), ("rules", "output")])
+
+
+def grading_model(pack: RulePack) -> dict[str, Any] | None:
+    """The single-entity grading JDM: aggregate values in, ``{"grade", "grade_rule"}`` out.
+
+    A ``first`` table with one row per grading rule in pack order and a last row without
+    tests giving the default grade (``grade_rule: 'default'``).  None when the pack has no
+    grading section.
+    """
+    grading = pack.grading
+    if grading is None:
+        return None
+    table = _Table("grading", "信用等级 grading", hit_policy="first")
+    table.output("grade", "grade")
+    table.output("grade_rule", "grade_rule")
+    for rule in grading.rules:
+        for name, _ in rule.conditions:
+            title = (
+                pack.aggregates[name].title
+                if name in pack.aggregates
+                else _FACT_TITLES.get(name, name)
+            )
+            table.input(name, f"{name}（{title}）", name)
+        if rule.expression is not None:
+            table.input("expression", "条件表达式", None)
+    for rule in grading.rules:
+        tests = dict(rule.conditions)
+        if rule.expression is not None:
+            tests["expression"] = rule.expression
+        table.row(
+            f"grade/{rule.id}",
+            rule.title,
+            {table.input(key, key, key): cell for key, cell in tests.items()},
+            {"grade": _quote(rule.grade), "grade_rule": _quote(rule.id)},
+        )
+    table.row(
+        "grade/default",
+        "其他",
+        {},
+        {"grade": _quote(grading.default), "grade_rule": "'default'"},
+    )
+    nodes = [
+        _io("input", "inputNode", 0, 200),
+        table.node(300, 200, pass_through=False),
+        _io("output", "outputNode", 600, 200),
+    ]
+    return _graph(nodes, [("input", "grading"), ("grading", "output")])
 
 
 def batch_model(key: str, input_field: str) -> dict[str, Any]:

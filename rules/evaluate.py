@@ -36,9 +36,11 @@ import zen
 
 from rules.compile import (
     ENTITY_MODEL_KEY,
+    GRADING_MODEL_KEY,
     PENALTY_MODEL_KEY,
     batch_model,
     entity_model,
+    grading_model,
     penalty_model,
 )
 from rules.errors import FactsError, ModelOutputError
@@ -106,6 +108,30 @@ class EntityOutcome:
 
 
 @dataclass(frozen=True)
+class GradeOutcome:
+    """An entity's credit grade and why: the grading row that matched (``default`` when
+    none did), its condition and the facts it tested."""
+
+    uscc: str | None
+    grade: str
+    title: str
+    rule_id: str
+    rule_title: str
+    when: str
+    facts: dict[str, Any] = field(hash=False)
+
+    def explanation(self) -> dict[str, Any]:
+        """The stored explanation: rule, condition and facts (plain JSON)."""
+        return {
+            "grade_title": self.title,
+            "rule_id": self.rule_id,
+            "rule_title": self.rule_title,
+            "when": self.when,
+            "facts": dict(self.facts),
+        }
+
+
+@dataclass(frozen=True)
 class _PenaltyResult:
     """The engine's answer for one distinct penalty context (memoised)."""
 
@@ -170,17 +196,11 @@ class Evaluator:
         self.memo_size = memo_size
         self.penalty_model = penalty_model(pack)
         self.entity_model = entity_model(pack)
-        engine = zen.ZenEngine(
-            {
-                "loader": {
-                    "type": "static",
-                    "content": {
-                        PENALTY_MODEL_KEY: self.penalty_model,
-                        ENTITY_MODEL_KEY: self.entity_model,
-                    },
-                }
-            }
-        )
+        self.grading_model = grading_model(pack)
+        content = {PENALTY_MODEL_KEY: self.penalty_model, ENTITY_MODEL_KEY: self.entity_model}
+        if self.grading_model is not None:
+            content[GRADING_MODEL_KEY] = self.grading_model
+        engine = zen.ZenEngine({"loader": {"type": "static", "content": content}})
         self._engine = engine
         self._penalty_batch = engine.create_decision(
             json.dumps(batch_model(PENALTY_MODEL_KEY, "penalties"), ensure_ascii=False)
@@ -188,6 +208,33 @@ class Evaluator:
         self._entity_batch = engine.create_decision(
             json.dumps(batch_model(ENTITY_MODEL_KEY, "entities"), ensure_ascii=False)
         )
+        self._grading_batch = (
+            None
+            if self.grading_model is None
+            else engine.create_decision(
+                json.dumps(batch_model(GRADING_MODEL_KEY, "entities"), ensure_ascii=False)
+            )
+        )
+        self._grade_memo: dict[tuple[Any, ...], tuple[str, str]] = {}
+        grading = pack.grading
+        # per grading row: the aggregates its explanation reports
+        self._grade_traits: dict[str, tuple[str, str, tuple[str, ...]]] = {}
+        if grading is not None:
+            tested_by_any: list[str] = []
+            for row in grading.rules:
+                names = tuple(
+                    name
+                    for name in pack.aggregates
+                    if name in row.references
+                    or (row.expression is not None and name in expression_names(row.expression))
+                )
+                tested_by_any.extend(n for n in names if n not in tested_by_any)
+                self._grade_traits[row.id] = (row.title, row.when, names)
+            self._grade_traits["default"] = (
+                f"其他（默认等级 {grading.default}）",
+                "no grading row matched",
+                tuple(n for n in pack.aggregates if n in tested_by_any),
+            )
         self._rules = {rule.id: rule for rule in pack.rules}
         # per rule: the condition as text and the aggregates its trace reports
         self._rule_traits = {
@@ -460,12 +507,70 @@ class Evaluator:
                 {"party_type": key[0], **dict(zip(self._aggregate_names, key[1:], strict=True))}
                 for key in pending
             ]
+            if self._grading_batch is not None:
+                for context, (grade, _) in zip(contexts, self._grades(pending), strict=True):
+                    context["grade"] = grade
             answers = self._run(self._entity_batch, "entities", contexts)
             if len(memo) + len(pending) > self.memo_size:
                 memo = self._entity_memo = {}
             for key, answer in zip(pending, answers, strict=True):
                 memo[key] = self._rule_ids(answer)
         return [memo[key] for key in keys]
+
+    def _grades(self, keys: Sequence[tuple[Any, ...]]) -> list[tuple[str, str]]:
+        """(grade, grading row id) for each entity key (memoised)."""
+        memo = self._grade_memo  # a local reference: another thread may swap the memo
+        pending = list(dict.fromkeys(key for key in keys if key not in memo))
+        if pending:
+            contexts = [
+                {"party_type": key[0], **dict(zip(self._aggregate_names, key[1:], strict=True))}
+                for key in pending
+            ]
+            answers = self._run(self._grading_batch, "entities", contexts)
+            if len(memo) + len(pending) > self.memo_size:
+                memo = self._grade_memo = {}
+            grades = self.pack.grading.titles if self.pack.grading else {}
+            for key, answer in zip(pending, answers, strict=True):
+                grade = answer.get("grade") if isinstance(answer, Mapping) else None
+                row = answer.get("grade_rule") if isinstance(answer, Mapping) else None
+                if grade not in grades or row not in self._grade_traits:
+                    raise ModelOutputError(f"the grading model answered {answer!r}")
+                memo[key] = (str(grade), str(row))
+        return [memo[key] for key in keys]
+
+    def grade_entities(self, facts: Iterable[Mapping[str, Any]]) -> list[GradeOutcome]:
+        """The credit grade of each entity, in order (empty when the pack has no grading)."""
+        grading = self.pack.grading
+        if grading is None:
+            return []
+        facts = list(facts)
+        values = [self._values(fact) for fact in facts]
+        keys = [
+            self._entity_key(fact.get("party_type", "organisation"), value)
+            for fact, value in zip(facts, values, strict=True)
+        ]
+        outcomes = []
+        for fact, value, (grade, row) in zip(facts, values, self._grades(keys), strict=True):
+            title, when, tested = self._grade_traits[row]
+            outcomes.append(
+                GradeOutcome(
+                    uscc=fact.get("uscc"),
+                    grade=grade,
+                    title=grading.title(grade),
+                    rule_id=row,
+                    rule_title=title,
+                    when=when,
+                    facts={
+                        name: _number(value[name][0]) if name in value else 0 for name in tested
+                    },
+                )
+            )
+        return outcomes
+
+    def grade_entity(self, facts: Mapping[str, Any]) -> GradeOutcome | None:
+        """:meth:`grade_entities` for one entity (None without grading)."""
+        found = self.grade_entities([facts])
+        return found[0] if found else None
 
     def _rule_ids(self, answer: Any) -> tuple[str, ...]:
         rows = answer.get("decisions") if isinstance(answer, Mapping) else answer

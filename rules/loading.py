@@ -22,7 +22,10 @@ from rules.errors import PackError
 from rules.model import (
     AGGREGATE_KINDS,
     BINDS,
+    GRADES,
     LIST_KINDS,
+    MEASURE_KIND_OF_LIST,
+    MEASURE_KINDS,
     PARTY_TYPES,
     SEVERITIES,
     Action,
@@ -31,6 +34,9 @@ from rules.model import (
     AlertRule,
     DisclosurePolicy,
     FieldRule,
+    GradeExample,
+    GradeRule,
+    Grading,
     ListType,
     Measure,
     Offence,
@@ -152,6 +158,7 @@ _RESERVED = frozenset(
         "party_type",
         "uscc",
         "as_of",
+        "grade",
     )
 )
 _UNSAFE_TEXT = re.compile(r"['\"\\]")
@@ -253,6 +260,8 @@ def _merge_packs(base: dict[str, Any], child: dict[str, Any]) -> dict[str, Any]:
                 **base[key],
                 **{name: _shallow(base[key].get(name), entry) for name, entry in value.items()},
             }
+        elif key == "grading" and isinstance(value, dict) and isinstance(base[key], dict):
+            merged[key] = {**base[key], **value}  # e.g. only `public: true`
         elif key == "disclosure" and isinstance(value, dict) and isinstance(base[key], dict):
             section = dict(base[key])
             for name, entry in value.items():
@@ -711,14 +720,18 @@ def _aggregates(
             check.add(f"{where}.kind", f"must be one of {', '.join(AGGREGATE_KINDS)}, not {kind!r}")
             continue
         allowed = {
-            "count": ("kind", "title", "keyword_set", "severity"),
+            "count": ("kind", "title", "keyword_set", "severity", "months"),
             "max_count_within": ("kind", "title", "keyword_set", "severity", "months"),
             "list_held": ("kind", "title", "list_type", "months"),
+            "listed": ("kind", "title", "list_types"),
+            "months_since": ("kind", "title", "keyword_set"),
         }[kind]
         required = {
-            "count": ("keyword_set",),
+            "count": (),
             "max_count_within": ("keyword_set", "months"),
             "list_held": ("list_type", "months"),
+            "listed": ("list_types",),
+            "months_since": (),
         }[kind]
         check.keys(where, mapping, allowed, required)
         keyword_set = None
@@ -732,8 +745,13 @@ def _aggregates(
         months = None
         if "months" in mapping:
             months = check.months(f"{where}.months", mapping["months"])
-            if kind == "max_count_within" and months == 0:
+            if kind in ("max_count_within", "count") and months == 0:
                 check.add(f"{where}.months", "a window needs at least one month")
+        list_types: tuple[str, ...] = ()
+        if kind == "listed":
+            list_types = check.text_list(
+                f"{where}.list_types", mapping.get("list_types"), allowed=lists, what="list type"
+            )
         aggregates[name] = Aggregate(
             name=name,
             kind=kind,
@@ -748,6 +766,7 @@ def _aggregates(
             ),
             months=months,
             list_type=list_type,
+            list_types=list_types,
         )
     return aggregates
 
@@ -854,9 +873,10 @@ def _rules(
     lists: dict[str, ListType],
     aggregates: dict[str, Aggregate],
     has_model: bool,
+    graded: bool = False,
 ) -> tuple[Rule, ...]:
     rules: list[Rule] = []
-    fact_names = (*aggregates, "party_type")
+    fact_names = (*aggregates, "party_type", *(("grade",) if graded else ()))
     for where, item in check.items("rules", raw if raw is not None else []):
         check.keys(
             where,
@@ -884,7 +904,9 @@ def _rules(
                     check.add(
                         f"{where}.when.{name}",
                         f"unknown aggregate (known: {', '.join(aggregates) or 'none'}; "
-                        "or party_type)",
+                        "or party_type"
+                        + ("" if graded else "; grade needs a grading section")
+                        + ")",
                     )
                     continue
                 cell = _condition_cell(check, f"{where}.when.{name}", test)
@@ -908,6 +930,12 @@ def _rules(
         basis = item.get("basis")
         if basis is None and len(referenced) == 1:
             basis = referenced[0]
+        if then is not None and lists[then[1]].kind == "incentive" and then[0] == "propose":
+            check.add(
+                f"{where}.then",
+                f"list {then[1]!r} is an incentive list: its rules activate entries at once "
+                "(requires_confirmation: false) and remove them when the rule stops holding",
+            )
         if basis is None:
             check.add(where, "missing 'basis': name the aggregate whose records form the basis")
         else:
@@ -1066,12 +1094,25 @@ def _measures(check: _Checker, raw: Any, lists: dict[str, ListType]) -> tuple[Me
                 "lists",
                 "binds",
                 "description",
+                "kind",
             ),
             ("id", "title", "department", "scenarios", "lists", "binds"),
         )
+        kind = item.get("kind", "punishment")
+        if kind not in MEASURE_KINDS:
+            check.add(f"{where}.kind", f"must be one of {', '.join(MEASURE_KINDS)}, not {kind!r}")
+            kind = "punishment"
         triggering = check.text_list(
             f"{where}.lists", item.get("lists"), allowed=lists, what="list type"
         )
+        for position, list_type in enumerate(triggering):
+            expected = MEASURE_KIND_OF_LIST.get(lists[list_type].kind)
+            if expected is not None and expected != kind:
+                check.add(
+                    f"{where}.lists[{position}]",
+                    f"a {kind} measure cannot be triggered by {lists[list_type].kind} list "
+                    f"{list_type!r} (that list triggers {expected} measures)",
+                )
         basis = item.get("legal_basis")
         bases: dict[str, str] = {}
         if isinstance(basis, dict):
@@ -1101,6 +1142,7 @@ def _measures(check: _Checker, raw: Any, lists: dict[str, ListType]) -> tuple[Me
                     f"{where}.binds", item.get("binds"), allowed=BINDS, what="role"
                 ),
                 legal_bases=bases,
+                kind=str(kind),
             )
         )
     return tuple(measures)
@@ -1112,6 +1154,7 @@ def _pack_examples(
     aggregates: dict[str, Aggregate],
     rules: tuple[Rule, ...],
     alerts: tuple[AlertRule, ...],
+    graded: bool = False,
 ) -> tuple[PackExample, ...]:
     if raw is None:
         return ()
@@ -1150,7 +1193,14 @@ def _pack_examples(
             values = _example_aggregates(
                 check, f"{where}.entity.aggregates", entity.get("aggregates", {}), aggregates
             )
-            check.keys(f"{where}.expect", expect, ("decisions",), ("decisions",))
+            check.keys(
+                f"{where}.expect",
+                expect,
+                ("decisions", "grade") if graded else ("decisions",),
+                () if "grade" in expect else ("decisions",),
+            )
+            if "grade" in expect and expect["grade"] not in GRADES:
+                check.add(f"{where}.expect.grade", f"must be one of {', '.join(GRADES)}")
             check.text_list(
                 f"{where}.expect.decisions",
                 expect.get("decisions"),
@@ -1166,6 +1216,130 @@ def _pack_examples(
             }
             examples.append(PackExample(name=name, subject="entity", facts=facts, expect=expect))
     return tuple(examples)
+
+
+def _conditions(
+    check: _Checker, where: str, when: Any, fact_names: tuple[str, ...]
+) -> tuple[tuple[tuple[str, str], ...], str | None]:
+    """A ``when`` (mapping of zen tests, or one expression) as (conditions, expression)."""
+    conditions: list[tuple[str, str]] = []
+    if isinstance(when, dict):
+        if not when:
+            check.add(where, "an empty condition would always match; leave the row out")
+        for name, test in when.items():
+            if name not in fact_names:
+                check.add(
+                    f"{where}.{name}",
+                    f"unknown aggregate (known: {', '.join(fact_names)})",
+                )
+                continue
+            cell = _condition_cell(check, f"{where}.{name}", test)
+            if cell is not None:
+                conditions.append((name, cell))
+        return tuple(conditions), None
+    if isinstance(when, str) and when.strip():
+        if _compiles(check, where, when, zen.compile_expression):
+            for name in sorted(expression_names(when)):
+                if name not in fact_names:
+                    check.add(where, f"names unknown aggregate {name!r}")
+            return (), when.strip()
+        return (), None
+    check.add(where, f"must be a mapping of tests or an expression, not {_kind(when)}")
+    return (), None
+
+
+def _grading(check: _Checker, raw: Any, aggregates: dict[str, Aggregate]) -> Grading | None:
+    """The ``grading`` section: credit grades A–D as a first-hit table (DOMAIN.md §6)."""
+    if raw is None:
+        return None
+    mapping = check.mapping("grading", raw)
+    if mapping is None:
+        return None
+    check.keys(
+        "grading",
+        mapping,
+        ("grades", "rules", "default", "public", "examples", "description"),
+        ("grades", "rules", "default"),
+    )
+    titles: dict[str, str] = {}
+    grades_raw = check.mapping("grading.grades", mapping.get("grades"))
+    if grades_raw is not None:
+        for grade, title in grades_raw.items():
+            if grade not in GRADES:
+                check.add(
+                    f"grading.grades.{grade}", f"unknown grade (allowed: {', '.join(GRADES)})"
+                )
+                continue
+            titles[grade] = check.text(f"grading.grades.{grade}", title) or grade
+        if not titles:
+            check.add("grading.grades", "name at least one grade")
+    known = tuple(titles) or GRADES
+    default = mapping.get("default")
+    if default not in known:
+        check.add(
+            "grading.default",
+            f"must be one of the grades ({', '.join(known)}), not {default!r}",
+        )
+    fact_names = (*aggregates, "party_type")
+    rules: list[GradeRule] = []
+    raw_rules = mapping.get("rules")
+    if isinstance(raw_rules, list) and not raw_rules:
+        check.add("grading.rules", "needs at least one row (else every entity gets the default)")
+    for where, item in check.items("grading.rules", raw_rules if raw_rules is not None else []):
+        check.keys(
+            where, item, ("id", "grade", "title", "when", "description"), ("id", "grade", "when")
+        )
+        grade = item.get("grade")
+        if grade not in known:
+            check.add(
+                f"{where}.grade", f"must be one of the grades ({', '.join(known)}), not {grade!r}"
+            )
+        conditions, expression = _conditions(check, f"{where}.when", item.get("when"), fact_names)
+        rule_id = check.text(f"{where}.id", item.get("id"), pattern=_ID) or "?"
+        if rule_id == "default":
+            check.add(f"{where}.id", "'default' names the row of no match; pick another id")
+        rules.append(
+            GradeRule(
+                id=rule_id,
+                grade=str(grade),
+                title=check.text(f"{where}.title", item.get("title"), required=False) or rule_id,
+                conditions=conditions,
+                expression=expression,
+            )
+        )
+    examples: list[GradeExample] = []
+    raw_examples = mapping.get("examples") or []
+    if not isinstance(raw_examples, list):
+        check.add("grading.examples", f"must be a list, not {_kind(raw_examples)}")
+        raw_examples = []
+    for position, example in enumerate(raw_examples):
+        here = f"grading.examples[{position}]"
+        item = check.mapping(here, example)
+        if item is None:
+            continue
+        check.keys(here, item, ("name", "aggregates", "party_type", "grade"), ("name", "grade"))
+        if item.get("grade") not in known:
+            check.add(f"{here}.grade", f"must be one of the grades ({', '.join(known)})")
+        party_type = item.get("party_type", "organisation")
+        if party_type not in PARTY_TYPES:
+            check.add(f"{here}.party_type", f"must be one of {', '.join(PARTY_TYPES)}")
+        examples.append(
+            GradeExample(
+                name=check.text(f"{here}.name", item.get("name")) or f"example {position}",
+                aggregates=_example_aggregates(
+                    check, f"{here}.aggregates", item.get("aggregates", {}), aggregates
+                ),
+                party_type=str(party_type),
+                grade=str(item.get("grade")),
+            )
+        )
+    return Grading(
+        titles=titles,
+        rules=tuple(rules),
+        default=str(default),
+        public=check.boolean("grading.public", mapping.get("public"), default=False),
+        examples=tuple(examples),
+    )
 
 
 def _rules_model(check: _Checker, raw: Any) -> str | None:
@@ -1216,8 +1390,6 @@ def _build(path: Path) -> tuple[RulePack | None, list[str]]:
         check.add(
             "format", f"this version reads pack format {FORMAT}, not {content.get('format')!r}"
         )
-    if "grading" in content:
-        check.add("grading", "reserved for credit grades (A–D); not supported by format 1 yet")
     name = check.text("name", content.get("name"), pattern=_PACK_NAME) or "?"
     lists = _lists(check, content.get("lists"))
     keyword_sets = _keyword_sets(check, content.get("keyword_sets", {}))
@@ -1226,10 +1398,13 @@ def _build(path: Path) -> tuple[RulePack | None, list[str]]:
     aggregates = _aggregates(check, content.get("aggregates", {}), keyword_sets, lists)
     rules_model = _rules_model(check, content.get("rules_model"))
     has_model = content.get("rules_model") is not None
-    rules = _rules(check, content.get("rules"), lists, aggregates, has_model)
+    grading = _grading(check, content.get("grading"), aggregates)
+    rules = _rules(check, content.get("rules"), lists, aggregates, has_model, grading is not None)
     alerts = _alerts(check, content.get("alerts"), keyword_sets)
     measures = _measures(check, content.get("measures"), lists)
-    examples = _pack_examples(check, content.get("examples"), aggregates, rules, alerts)
+    examples = _pack_examples(
+        check, content.get("examples"), aggregates, rules, alerts, grading is not None
+    )
     on_revoked = content.get("on_basis_revoked", "remove")
     if on_revoked not in _ON_BASIS_REVOKED:
         check.add(
@@ -1255,6 +1430,7 @@ def _build(path: Path) -> tuple[RulePack | None, list[str]]:
         examples=examples,
         rules_model=rules_model,
         canonical=canonical,
+        grading=grading,
     )
     return pack, []
 

@@ -31,7 +31,20 @@ BINDS: tuple[str, ...] = (
     "actual_controller",
 )
 LIST_KINDS: tuple[str, ...] = ("dishonesty", "incentive")
-AGGREGATE_KINDS: tuple[str, ...] = ("count", "max_count_within", "list_held")
+#: What a measure does: a joint punishment (联合惩戒) for a dishonesty list, or a joint
+#: incentive (联合激励) for an incentive list (守信激励名单, "red list").
+MEASURE_KINDS: tuple[str, ...] = ("punishment", "incentive")
+#: The kind of measure each kind of list triggers.
+MEASURE_KIND_OF_LIST: dict[str, str] = {"dishonesty": "punishment", "incentive": "incentive"}
+AGGREGATE_KINDS: tuple[str, ...] = (
+    "count",
+    "max_count_within",
+    "list_held",
+    "listed",
+    "months_since",
+)
+#: Credit grades (信用分类监管), best first (DOMAIN.md §6).
+GRADES: tuple[str, ...] = ("A", "B", "C", "D")
 
 
 @dataclass(frozen=True)
@@ -72,6 +85,8 @@ class Measure:
     binds: tuple[str, ...]
     #: legal basis per triggering list type (the measure's own basis, or the list's)
     legal_bases: dict[str, str] = field(hash=False)
+    #: ``punishment`` (triggered by dishonesty lists) or ``incentive`` (by red lists)
+    kind: str = "punishment"
 
     @property
     def legal_basis(self) -> str:
@@ -92,11 +107,18 @@ class Aggregate:
     """A per-entity fact the registry computes (in SQL) and hands to the engine.
 
     - ``count``: non-revoked penalties whose violation type matches ``keyword_set``
-      (and, when ``severity`` is given, whose evaluated severity is one of those);
+      (every penalty when the aggregate names no set; when ``severity`` is given, only
+      those whose evaluated severity is one of those; when ``months`` is given, only
+      those decided within the ``months`` calendar months up to the as-of date);
     - ``max_count_within``: the largest number of such penalties whose decision dates
       all lie within ``months`` calendar months of each other;
     - ``list_held``: 1 when the entity has an active entry on ``list_type`` held for at
-      least ``months`` months on the as-of date, else 0.
+      least ``months`` months on the as-of date, else 0;
+    - ``listed``: how many entries on any of ``list_types`` bind on the as-of date;
+    - ``months_since``: whole calendar months from the latest counted penalty (matching
+      ``keyword_set`` when given) to the as-of date; 0 when there is none (no track
+      record) — a positive fact for "no penalty in N months" (its ids are empty: a
+      clean record rests on no record).
 
     The registry hands each value together with the ids of the penalties (or list
     entries) forming it; those ids become the basis of a decision.
@@ -109,6 +131,7 @@ class Aggregate:
     severity: tuple[str, ...] = ()
     months: int | None = None
     list_type: str | None = None
+    list_types: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -275,6 +298,68 @@ class DisclosurePolicy:
 
 
 @dataclass(frozen=True)
+class GradeRule:
+    """One row of the grading table: when the facts satisfy it, the entity gets ``grade``.
+
+    Rows are tried in pack order and the first that holds decides (first hit); like an
+    entity rule, the condition is a mapping of zen tests (``conditions``) or one
+    expression (``expression``) over the aggregates and ``party_type``.
+    """
+
+    id: str
+    grade: str
+    title: str
+    conditions: tuple[tuple[str, str], ...] = ()
+    expression: str | None = None
+
+    @property
+    def when(self) -> str:
+        """The condition as one readable zen expression (for explanations)."""
+        if self.expression is not None:
+            return self.expression
+        return " and ".join(f"{name} {test}" for name, test in self.conditions)
+
+    @property
+    def references(self) -> tuple[str, ...]:
+        return tuple(name for name, _ in self.conditions)
+
+
+@dataclass(frozen=True)
+class GradeExample:
+    """A worked example of the grading: aggregate values in, the grade expected."""
+
+    name: str
+    aggregates: dict[str, float] = field(hash=False)
+    party_type: str
+    grade: str
+
+
+@dataclass(frozen=True)
+class Grading:
+    """Credit grades (信用分类监管, DOMAIN.md §6): a first-hit table over the aggregates.
+
+    ``titles`` names each grade (A–D); ``rules`` are tried in order, and an entity no
+    row matches gets ``default``.  ``public`` says whether the public pages show the
+    grade (departments always see it).
+    """
+
+    titles: dict[str, str] = field(hash=False)
+    rules: tuple[GradeRule, ...]
+    default: str
+    public: bool = False
+    examples: tuple[GradeExample, ...] = ()
+
+    def title(self, grade: str) -> str:
+        return self.titles.get(grade, grade)
+
+    def rule(self, rule_id: str) -> GradeRule | None:
+        for rule in self.rules:
+            if rule.id == rule_id:
+                return rule
+        return None
+
+
+@dataclass(frozen=True)
 class PackExample:
     """A pack-level example: a penalty or an entity in, expected outcome fields."""
 
@@ -300,13 +385,16 @@ class RulePack:
     rules: tuple[Rule, ...]
     alerts: tuple[AlertRule, ...]
     measures: tuple[Measure, ...]
-    #: what happens to an entry whose every basis record is revoked (DOMAIN.md §4 rule 5)
+    #: what happens to an entry no rule supports any more whose basis includes a revoked
+    #: record (DOMAIN.md §4 rule 5): remove or keep
     on_basis_revoked: str
     examples: tuple[PackExample, ...] = ()
     #: the zen JSON model deciding entity rules, when the pack names one (``rules_model``)
     rules_model: str | None = field(default=None, repr=False)
     #: the canonical JSON of the whole pack; ``version`` is its sha256
     canonical: str = field(default="", repr=False, compare=False)
+    #: credit grades A–D (the ``grading`` section), when the pack grades entities
+    grading: Grading | None = field(default=None, hash=False)
 
     def rule(self, rule_id: str) -> Rule:
         """The rule with this id; KeyError naming the known ids if there is none."""
@@ -323,17 +411,32 @@ class RulePack:
                 return alert
         raise KeyError(f"pack {self.name!r} has no alert {alert_id!r}")
 
-    def measures_for(self, list_type: str, scenario: str | None = None) -> tuple[Measure, ...]:
+    def measures_for(
+        self, list_type: str, scenario: str | None = None, kind: str | None = None
+    ) -> tuple[Measure, ...]:
         """The measures an active entry on ``list_type`` triggers, in pack order.
 
-        With ``scenario`` (e.g. ``procurement``), only the measures for that scenario.
+        With ``scenario`` (e.g. ``procurement``), only the measures for that scenario;
+        with ``kind`` (``punishment`` or ``incentive``), only measures of that kind.
         An unknown list type has no measures.
         """
         return tuple(
             measure
             for measure in self.measures
-            if list_type in measure.lists and (scenario is None or scenario in measure.scenarios)
+            if list_type in measure.lists
+            and (scenario is None or scenario in measure.scenarios)
+            and (kind is None or measure.kind == kind)
         )
+
+    def list_kind(self, list_type: str) -> str:
+        """``dishonesty`` or ``incentive`` (an unknown list counts as dishonesty)."""
+        spec = self.lists.get(list_type)
+        return "dishonesty" if spec is None else spec.kind
+
+    @property
+    def incentive_lists(self) -> tuple[str, ...]:
+        """The red lists (守信激励名单) of the pack, in pack order."""
+        return tuple(name for name, spec in self.lists.items() if spec.kind == "incentive")
 
     @property
     def scenarios(self) -> tuple[str, ...]:

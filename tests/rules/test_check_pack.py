@@ -33,7 +33,7 @@ def test_unknown_list_id(tmp_path: Path) -> None:
     [problem] = check(tmp_path, content)
     assert problem.endswith(
         "pack.yaml: rules[0].then.propose: unknown list type 'samr_blacklist' "
-        "(known: samr_serious, ip_serious, abnormal_operations)"
+        "(known: samr_serious, ip_serious, abnormal_operations, a_grade_clean, customs_aeo, tax_a)"
     )
 
 
@@ -53,7 +53,8 @@ def test_failing_rule_example(tmp_path: Path) -> None:
         f"{tmp_path / 'pack.yaml'}: rules[1] (repeat-infringement).examples[0] "
         "(两次专利侵权处罚相隔正好24个月): expected the rule to fire, it did not "
         "(aggregates {'ip_penalties_in_window': 2}, party_type organisation)",
-        f"{tmp_path / 'pack.yaml'}: examples[20] (严重知识产权处罚且24个月内两次侵权 → 两项提议): "
+        f"{tmp_path / 'pack.yaml'}: examples[21] "
+        "(严重知识产权处罚且24个月内两次侵权 → 两项提议，C级): "
         "expected decisions ['heavy-penalty', 'repeat-infringement'], got ['heavy-penalty']",
     ]
 

@@ -29,7 +29,14 @@ def write_pack(tmp_path: Path, content: dict[str, Any], name: str = "pack.yaml")
 
 def test_default_pack_lists(pack: RulePack) -> None:
     assert pack.name == "default"
-    assert set(pack.lists) == {"samr_serious", "ip_serious", "abnormal_operations"}
+    assert set(pack.lists) == {
+        "samr_serious",
+        "ip_serious",
+        "abnormal_operations",
+        "a_grade_clean",
+        "customs_aeo",
+        "tax_a",
+    }
     samr = pack.lists["samr_serious"]
     assert (samr.term_months, samr.early_removal_months) == (36, 12)
     assert samr.requires_confirmation
@@ -70,6 +77,7 @@ def test_default_rules_and_aggregates(pack: RulePack) -> None:
         "repeat-infringement",
         "annual-report",
         "abnormal-three-years",
+        "a-grade-clean",
     ]
     heavy = pack.rule("heavy-penalty")
     assert (heavy.action, heavy.list_type, heavy.basis) == (
@@ -89,7 +97,7 @@ def test_default_rules_and_aggregates(pack: RulePack) -> None:
 
 
 def test_measures_per_list(pack: RulePack) -> None:
-    assert len(pack.measures) == 17
+    assert len(pack.measures) == 24  # 17 punishments, 7 incentives
     assert len(pack.measures_for("samr_serious")) == 16
     assert len(pack.measures_for("ip_serious")) == 16
     assert {m.id for m in pack.measures_for("abnormal_operations")} == {
@@ -159,7 +167,7 @@ def test_extends_merges_items_by_id(tmp_path: Path) -> None:
     procurement = next(m for m in pack.measures if m.id == "procurement-ban")
     assert procurement.department == "财政局"
     assert procurement.title == "限制参加政府采购活动"
-    assert len(pack.measures) == 17
+    assert len(pack.measures) == 24  # 17 punishments, 7 incentives
 
 
 def problems_of(tmp_path: Path, content: dict[str, Any]) -> str:
