@@ -168,16 +168,22 @@ class Server:
                 self.process.wait(timeout=10)
 
 
-def start_server(url: str, env: dict[str, str] | None = None, wait: float = 30) -> Server:
+def start_server(
+    url: str, env: dict[str, str] | None = None, wait: float = 30, log: Path | None = None
+) -> Server:
+    """Start ``credit-registry serve``; its standard error goes to ``log`` if given."""
     port = free_port()
+    errors = open(log, "w") if log else subprocess.DEVNULL  # noqa: SIM115
     process = subprocess.Popen(
         [sys.executable, "-c", ENTRY, "serve", "--no-scheduler", "--port", str(port)],
         env=child_env(url, **(env or {})),
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=errors,
         text=True,
         cwd=ROOT,
     )
+    if log:
+        errors.close()
     server = Server(process, f"http://127.0.0.1:{port}")
     deadline = time.monotonic() + wait
     while time.monotonic() < deadline:
