@@ -8,7 +8,7 @@
   waiting;
 - ``server(url)``: ``credit-registry serve`` as a child process on a free port, waited
   for until ``/healthz`` answers; stopped at the end of the test;
-- ``tokens(url, role, authority)``: an API token made through the CLI.
+- ``make_token(url, role, name, authority)``: an API token.
 
 Child processes use the real clock (the machine's today), the shipped config.yaml and
 the test secret.
@@ -214,12 +214,18 @@ def server() -> Iterator[Callable[..., Server]]:
 
 
 def make_token(url: str, role: str, name: str, authority: str | None = None) -> str:
-    args = ["token", "create", "--role", role, "--name", name]
-    if authority:
-        args += ["--authority", authority]
-    done = run_cli(url, *args, timeout=60)
-    assert done.returncode == 0, done.stderr
-    return done.stdout.strip().splitlines()[-1]
+    """An API token, made as ``credit-registry token create`` makes it (hash stored,
+    audited), in this process to save a child process per token."""
+    from registry.runtime import Runtime
+    from registry.tokens import create_token
+    from tests.conftest import make_config
+
+    rt = Runtime(make_config(url))
+    try:
+        with rt.unit_of_work() as session:
+            return create_token(session, role=role, name=name, authority=authority, actor="test")
+    finally:
+        rt.dispose()
 
 
 def write_demo_file(path: Path, records: int, seed: int = 2026) -> Path:
