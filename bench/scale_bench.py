@@ -99,9 +99,20 @@ def fill(url: str, records: int, sample: int) -> tuple[list[str], float]:
         for i, code in enumerate(_codes(entities)):
             if i in wanted:
                 picked.append(code)
-            name = f"规模测试企业{i}有限公司"
-            yield f"{code},{name},organisation,{code[2:8]},{code[2:4]},{stamp},{stamp}\n"
+            # The pinyin spellings the search index wants, as index_entity_name makes
+            # them (checked below for one name), so the import's pinyin step has
+            # nothing of ours to fill.
+            yield (
+                f"{code},规模测试企业{i}有限公司,organisation,{code[2:8]},{code[2:4]},"
+                f"guimoceshiqiye{i}youxiangongsi,gmcsqy{i}yxgs,{stamp},{stamp}\n"
+            )
 
+    from registry.search import index_entity_name
+
+    assert index_entity_name("规模测试企业7有限公司") == (
+        "guimoceshiqiye7youxiangongsi",
+        "gmcsqy7yxgs",
+    )
     stamp = "2026-11-29 00:00:00+00"
     started = time.perf_counter()
     engine = create_engine(url)
@@ -110,7 +121,7 @@ def fill(url: str, records: int, sample: int) -> tuple[list[str], float]:
         cur = raw.cursor()
         cur.copy_expert(
             "COPY entities (uscc, name, party_type, division_code, province_code,"
-            " created_at, updated_at) "
+            " name_pinyin, name_initials, created_at, updated_at) "
             "FROM STDIN (FORMAT csv)",
             _RowStream(entity_lines()),
         )
