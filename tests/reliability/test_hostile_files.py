@@ -66,7 +66,7 @@ def _import_measured(url: str, path: Path, report: Path) -> tuple[int, str, floa
         env=child_env(url),
         capture_output=True,
         text=True,
-        timeout=180,
+        timeout=300,
         cwd=ROOT,
         check=False,
     )
@@ -102,10 +102,10 @@ def test_100mb_single_line_csv_is_refused_with_bounded_memory(sqlite_url, tmp_pa
         while fh.tell() < 100 * MB:
             fh.write(chunk)
     status, output, peak = _import_measured(sqlite_url, path, tmp_path / "r.csv")
-    assert status == 2
-    assert "没有表头行" in output
-    assert "第1行" in output
-    assert "超过上限1048576字节" in output
+    assert status == 2, output
+    assert "没有表头行" in output, output
+    assert "第1行" in output, output
+    assert "超过上限1048576字节" in output, output
     assert "Traceback" not in output
     assert peak < RSS_LIMIT_MB, f"peak RSS {peak:.0f} MB"
 
