@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+
 from flask import current_app, g, request
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from registry.runtime import Runtime
@@ -24,5 +27,12 @@ def db() -> Session:
 def close_db(_exc: BaseException | None = None) -> None:
     session = g.pop("db", None)
     if session is not None:
-        session.rollback()
-        session.close()
+        try:
+            session.rollback()
+        except DBAPIError as exc:
+            # The connection died after the answer was made (the database stopped):
+            # the server dropped the transaction with it and the pool discards the
+            # connection.  Raising here would turn a finished answer into a bare 500.
+            logging.getLogger(__name__).warning("rollback at the end of a request: %s", exc)
+        finally:
+            session.close()

@@ -188,6 +188,8 @@ def _sniff_encoding(sample: bytes, name: str) -> str:
     if sample.startswith(b"PK\x03\x04"):
         raise FileError(f"“{name}”是XLSX/ZIP文件而不是文本，请使用 --format xlsx")
     if b"\x00" in sample:
+        if _looks_utf16(sample):
+            raise FileError(f"“{name}”像是无BOM的UTF-16编码，请另存为UTF-8或GB18030编码的CSV")
         raise FileError(f"“{name}”不是文本文件（含NUL字节）")
     cut = sample.rfind(b"\n")
     head = sample[: cut + 1] if cut >= 0 and len(sample) == _SAMPLE_BYTES else sample
@@ -198,6 +200,14 @@ def _sniff_encoding(sample: bytes, name: str) -> str:
             continue
         return encoding
     raise FileError(f"无法识别“{name}”的编码（支持UTF-8、带BOM的UTF-8、GB18030/GBK）")
+
+
+def _looks_utf16(sample: bytes) -> bool:
+    """Text in UTF-16 without a byte-order mark: for ASCII and CJK alike, NUL bytes sit
+    mostly on one parity (every other byte) — unlike binary data."""
+    head = sample[: 4096 - 4096 % 2]
+    even, odd = head[0::2].count(0), head[1::2].count(0)
+    return max(even, odd) > len(head) // 8 and min(even, odd) * 10 < max(even, odd)
 
 
 def _progress(stream: IO[bytes]) -> Callable[[], float | None]:
@@ -305,20 +315,33 @@ def _open_csv(
                 continue
             yield start, cells
 
-    header, rows = _find_header(records(), provided, name)
+    try:
+        header, rows = _find_header(records(), provided, name)
+    except (MissingColumns, _Unreadable):
+        raise
+    except HeaderError as exc:
+        raise HeaderError(
+            f"{exc}（文件按{encoding.upper()}编码读取；如果文件是其他编码，如Shift-JIS、"
+            "Big5或UTF-16，请另存为UTF-8或GB18030）"
+        ) from None
     pf.header = header
     pf.warn(header.warning)
     pf._rows = _map_rows(rows, header)
     return pf
 
 
-_GUARDED = ("'=", "'+", "'-", "'@", "'\t", "'\r")
+_GUARDED = ("'=", "'+", "'-", "'@", "'\t", "'\r", "''")
 
 
 def _unguard(cell: str) -> str:
-    """Undo the formula guard CSV exports put on cells (``'=…`` → ``=…``), so an
-    exported file imports back to the same records."""
+    """Undo the formula guard CSV exports put on cells (``'=…`` → ``=…``, and ``''…`` →
+    ``'…``, see :func:`registry.export.safe_cell`), so an exported file imports back to
+    the same records.  A formula is only ever text here: nothing evaluates it."""
     return cell[1:] if cell.startswith(_GUARDED) else cell
+
+
+class _Unreadable(HeaderError):
+    """No header because the first lines could not be read at all (the reason is said)."""
 
 
 def _noop() -> None:
@@ -331,8 +354,11 @@ def _find_header(
     """The header is line 1, or the first row that looks like one among the first few
     (a title row above the header is common in hand-filled spreadsheets)."""
     first_error: HeaderError | None = None
+    unreadable: str | None = None
     for line, cells in rows:
         if isinstance(cells, Rejected) or not any(_filled(c) for c in cells):
+            if isinstance(cells, Rejected) and unreadable is None:
+                unreadable = f"第{line}行：{cells.problems[0][1]}"
             if line > _HEADER_SEARCH_ROWS:
                 break
             continue
@@ -346,6 +372,8 @@ def _find_header(
                 raise first_error from None
     if first_error is not None:
         raise first_error
+    if unreadable:
+        raise _Unreadable(f"“{name}”没有表头行（{unreadable}）")
     raise HeaderError(f"“{name}”没有表头行")
 
 
@@ -379,6 +407,7 @@ def _open_xlsx(
     from openpyxl import load_workbook
     from openpyxl.utils.datetime import from_excel
 
+    _check_zip(stream, name)
     try:
         # read_only streams the sheet; data_only=False so a formula is never evaluated
         # (its text, starting with "=", is what we read).
@@ -430,6 +459,55 @@ def _open_xlsx(
     pf = PenaltyFile(name, "xlsx", _map_rows(dated(rows), header), close, header=header)
     pf.warn(header.warning)
     return pf
+
+
+#: Limits on an XLSX container, checked from its directory before anything is inflated
+#: (Python's zipfile never inflates a member past its declared size, so the declared
+#: sizes bound what openpyxl can read).  openpyxl streams worksheets but reads the
+#: shared strings, styles and workbook parts whole, so those are capped tightly.
+XLSX_MAX_TOTAL_BYTES = 2 << 30
+XLSX_MAX_WHOLE_PART_BYTES = 64 << 20
+XLSX_MAX_RATIO = 200
+XLSX_RATIO_FLOOR_BYTES = 16 << 20
+XLSX_MAX_MEMBERS = 10_000
+
+
+def _check_zip(stream: IO[bytes], name: str) -> None:
+    """Refuse a zip bomb before openpyxl opens the file: too many members, too much
+    uncompressed data in all, a part read whole that is too big, or a member inflating
+    far beyond what spreadsheets do (text XML compresses ~5–20×, a bomb ~1000×)."""
+    import zipfile
+
+    if not stream.seekable():
+        return  # openpyxl needs a seekable stream anyway and will say so
+    start = stream.tell()
+    try:
+        with zipfile.ZipFile(stream) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise FileError(f"“{name}”不是有效的XLSX文件：{exc}") from exc
+    finally:
+        stream.seek(start)
+    if len(members) > XLSX_MAX_MEMBERS:
+        raise FileError(f"“{name}”含{len(members)}个内部文件，超过上限{XLSX_MAX_MEMBERS}，拒绝读取")
+    total = sum(m.file_size for m in members)
+    if total > XLSX_MAX_TOTAL_BYTES:
+        raise FileError(
+            f"“{name}”解压后共{total >> 20}MB，超过上限{XLSX_MAX_TOTAL_BYTES >> 20}MB，"
+            "拒绝读取（请拆分文件或另存为CSV）"
+        )
+    for m in members:
+        streamed = m.filename.startswith("xl/worksheets/")
+        if not streamed and m.file_size > XLSX_MAX_WHOLE_PART_BYTES:
+            raise FileError(
+                f"“{name}”的内部文件{m.filename}解压后{m.file_size >> 20}MB，超过上限"
+                f"{XLSX_MAX_WHOLE_PART_BYTES >> 20}MB，拒绝读取（请另存为CSV）"
+            )
+        ratio = m.file_size / max(m.compress_size, 1)
+        if m.file_size > XLSX_RATIO_FLOOR_BYTES and ratio > XLSX_MAX_RATIO:
+            raise FileError(
+                f"“{name}”的内部文件{m.filename}压缩比{ratio:.0f}:1异常（疑似压缩炸弹），拒绝读取"
+            )
 
 
 def _cell(value: Any) -> Any:

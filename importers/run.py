@@ -392,8 +392,10 @@ def import_file(
         while filled:
             with rt.unit_of_work() as session:
                 filled = fill_entity_pinyin(session, PINYIN_AFTER_IMPORT)
-    if summary.written and (summary.created or summary.updated):
-        # The write path's last step: the rules run for the entities this file touched.
+    if summary.written:
+        # The write path's last step: the rules run for the entities this file touched —
+        # and for any an interrupted earlier run left queued, so running a killed import
+        # again completes it even when every record is already in (all "unchanged").
         from registry.evaluation import RULES_ACTOR, evaluate_dirty
 
         try:

@@ -87,6 +87,7 @@ PUBLIC_FIELDS: tuple[str, ...] = (
     "source_unit_uscc",
 )
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_GUARDED_AFTER_QUOTE = frozenset("=+-@\t\r'")
 
 
 class CursorError(Invalid):
@@ -109,8 +110,16 @@ def decode_cursor(cursor: str) -> int:
 
 
 def safe_cell(value: str) -> str:
-    """A CSV cell a spreadsheet will not run as a formula."""
-    return "'" + value if value.startswith(_FORMULA_START) else value
+    """A CSV cell a spreadsheet will not run as a formula: a leading ``=``, ``+``,
+    ``-``, ``@``, tab or carriage return gets a ``'`` in front (OWASP).  A value that
+    itself starts with ``'`` before one of those (or before another ``'``) gets one too,
+    so the importer's one-``'`` undo (:func:`importers.readers._unguard`) gives back
+    exactly the original."""
+    if value.startswith(_FORMULA_START) or (
+        value.startswith("'") and value[1:2] and value[1] in _GUARDED_AFTER_QUOTE
+    ):
+        return "'" + value
+    return value
 
 
 def mask_name(name: str | None) -> str | None:

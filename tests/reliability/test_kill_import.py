@@ -1,0 +1,155 @@
+"""``kill -9`` of a running import on PostgreSQL leaves whole batches only, and running
+the same file again completes it: the full export then equals a clean import's.
+
+Each run imports the same file (``credit-registry import``, a child process, batches of
+``BATCH`` records) into a fresh database and kills it with SIGKILL at a seeded random
+point: once a random number of records is visible (so the kill lands mid-file, between
+or inside batch transactions), or after the last batch (during the rule run).  Then:
+
+- the records present are a union of whole batches of the file (every batch entirely
+  present or entirely absent), each at version 1, and ``audit verify`` passes;
+- running the file again exits 0, reports exactly the missing records as accepted and
+  the present ones as unchanged, and closes its import batch as completed;
+- ``export --scope full`` equals the clean import's, record for record.
+
+What "equal" means: the exports are compared without the fields that legitimately
+differ between two databases or two runs — surrogate ids (``id``, ``history`` ids,
+``import_batch_id``) and timestamps (``created_at``, ``updated_at``).  Everything else —
+every record field, subject key, content hash, version, status, severity and disclosure
+date computed by the rules — must be identical.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import signal
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from importers.readers import Rejected, open_penalty_file
+from tests.reliability.conftest import run_cli, start_cli, write_demo_file
+
+pytestmark = [pytest.mark.slow, pytest.mark.postgres_only]
+
+RECORDS = 1200
+BATCH = 100
+RUNS = 4
+SEED = 8
+VARYING = ("id", "history", "import_batch_id", "created_at", "updated_at")
+COUNTS = re.compile(r"accepted (\d+), updated (\d+), unchanged (\d+), rejected (\d+)")
+
+
+def _keys_in_file_order(path: Path) -> list[tuple[str, str]]:
+    keys = []
+    with open_penalty_file(path) as pf:
+        for _line, raw in pf:
+            assert not isinstance(raw, Rejected), raw
+            keys.append((raw["authority_uscc"], raw["decision_number"]))
+    return keys
+
+
+def _export(url: str, out: Path) -> list[dict]:
+    done = run_cli(url, "export", "--scope", "full", "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    records = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    for record in records:
+        for name in VARYING:
+            record.pop(name, None)
+    return sorted(records, key=lambda r: (r["authority_uscc"], r["decision_number"]))
+
+
+def _assert_same(got: list[dict], expected: list[dict], where: str) -> None:
+    assert len(got) == len(expected), f"{where}: {len(got)} records, expected {len(expected)}"
+    for mine, theirs in zip(got, expected, strict=True):
+        differing = {k: (mine.get(k), theirs.get(k)) for k in theirs if mine.get(k) != theirs[k]}
+        assert not differing, (
+            f"{where}: {theirs['decision_number']} differs from the clean import: {differing}"
+        )
+
+
+def _present(engine) -> tuple[set[tuple[str, str]], set[int]]:
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text("SELECT authority_uscc, decision_number, version FROM penalties")
+        ).all()
+    return {(a, d) for a, d, _v in rows}, {v for _a, _d, v in rows}
+
+
+def _count(engine) -> int:
+    with engine.connect() as conn:
+        return conn.execute(text("SELECT count(*) FROM penalties")).scalar_one()
+
+
+def test_kill_9_leaves_whole_batches_and_a_rerun_completes(fresh_pg, tmp_path):
+    data = write_demo_file(tmp_path / "penalties.csv", RECORDS)
+    keys = _keys_in_file_order(data)
+    assert len(set(keys)) == RECORDS
+    batches = [set(keys[i : i + BATCH]) for i in range(0, RECORDS, BATCH)]
+    env = {"REGISTRY_IMPORTER_BATCH_SIZE": str(BATCH)}
+
+    clean = fresh_pg()
+    done = run_cli(clean, "import", str(data), env=env)
+    assert done.returncode == 0, done.stderr
+    assert f"accepted {RECORDS}, updated 0, unchanged 0, rejected 0" in done.stdout
+    expected = _export(clean, tmp_path / "clean.jsonl")
+    assert len(expected) == RECORDS
+
+    rng = random.Random(SEED)
+    partial_runs = 0
+    for run in range(RUNS):
+        url = fresh_pg()
+        engine = create_engine(url)
+        try:
+            # The last run waits for every record and kills during the rule run.
+            threshold = RECORDS if run == RUNS - 1 else rng.randrange(1, RECORDS)
+            extra = rng.uniform(0, 0.3)
+            proc = start_cli(url, "import", str(data), env=env)
+            deadline = time.monotonic() + 120
+            while proc.poll() is None and _count(engine) < threshold:
+                assert time.monotonic() < deadline, "the import made no progress"
+                time.sleep(0.02)
+            time.sleep(extra)
+            killed = proc.poll() is None
+            proc.send_signal(signal.SIGKILL)
+            proc.communicate(timeout=30)
+            if killed:
+                assert proc.returncode == -signal.SIGKILL
+
+            present, versions = _present(engine)
+            partial_runs += 0 < len(present) < RECORDS
+            for number, batch in enumerate(batches):
+                inside = batch & present
+                assert inside in (set(), batch), (
+                    f"run {run}: batch {number} is half written "
+                    f"({len(inside)} of {len(batch)} records)"
+                )
+            assert present <= set(keys)
+            assert versions <= {1}
+            verified = run_cli(url, "audit", "verify")
+            assert verified.returncode == 0, verified.stderr
+
+            again = run_cli(url, "import", str(data), env=env)
+            assert again.returncode == 0, again.stderr
+            counts = COUNTS.search(again.stdout)
+            assert counts, again.stdout
+            assert tuple(int(c) for c in counts.groups()) == (
+                RECORDS - len(present),
+                0,
+                len(present),
+                0,
+            ), f"run {run}: {again.stdout}"
+            with engine.connect() as conn:
+                last = conn.execute(
+                    text("SELECT status, rows_total FROM import_batches ORDER BY id DESC LIMIT 1")
+                ).one()
+            assert tuple(last) == ("completed", RECORDS)
+            _assert_same(_export(url, tmp_path / f"run{run}.jsonl"), expected, f"run {run}")
+            assert run_cli(url, "audit", "verify").returncode == 0
+        finally:
+            engine.dispose()
+    assert partial_runs >= 2, "the kills did not land mid-import often enough to prove anything"
