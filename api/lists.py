@@ -91,7 +91,9 @@ class Confirm(MethodView):
         """Confirm a proposed entry (列入决定)
 
         It becomes active today, for the list's term; the measures bind from today."""
-        return auth.act_for_authority(confirm_entry, entry_id, body["reason"])
+        entry = auth.act_for_authority(confirm_entry, entry_id, body["reason"])
+        run_rules([entry.uscc])  # the grade (D) and red lists follow at once
+        return entry
 
 
 @blp.route("/<id:entry_id>/reject")
@@ -102,7 +104,9 @@ class Reject(MethodView):
     @documents_errors(blp, 404, 409, 422, 503)
     def post(self, body: dict[str, Any], entry_id: int) -> ListEntry:
         """Reject a proposed entry (不予列入); the reason is required"""
-        return auth.act_for_authority(reject_entry, entry_id, body["reason"])
+        entry = auth.act_for_authority(reject_entry, entry_id, body["reason"])
+        run_rules([entry.uscc])  # a pending proposal no longer holds back red lists
+        return entry
 
 
 @blp.route("/<id:entry_id>/remove")

@@ -81,6 +81,8 @@ class SchedulerConfig:
     in_serve: bool = True
     sweep_interval_minutes: int = 60
     evaluate_interval_seconds: int = 30
+    #: Full re-evaluation (grades and red lists that change with time alone).
+    reevaluate_interval_hours: int = 24
     inbox_interval_seconds: int = 60
     webhook_interval_seconds: int = 30
     stats_interval_minutes: int = 15

@@ -96,6 +96,14 @@ def _evaluate(rt: Runtime) -> Any:
     return evaluate_dirty(rt)
 
 
+def _reevaluate(rt: Runtime) -> Any:
+    """Every subject again: grades and red lists also change as time passes (a penalty
+    ages past a window) with no write to queue the entity."""
+    from registry.evaluation import evaluate_all
+
+    return evaluate_all(rt, actor="scheduler:reevaluate")
+
+
 def _inbox(rt: Runtime) -> Any:
     from importers.inbox import import_inbox
 
@@ -172,6 +180,7 @@ def job_specs(rt: Runtime, intervals: Mapping[str, float] | None = None) -> dict
     seconds = {
         "sweep": cfg.sweep_interval_minutes * 60,
         "evaluate": cfg.evaluate_interval_seconds,
+        "reevaluate": cfg.reevaluate_interval_hours * 3600,
         "inbox": cfg.inbox_interval_seconds,
         "webhooks": cfg.webhook_interval_seconds,
         "stats": cfg.stats_interval_minutes * 60,
@@ -188,6 +197,13 @@ def job_specs(rt: Runtime, intervals: Mapping[str, float] | None = None) -> dict
         "sweep": JobSpec("sweep", every("sweep"), _sweep, in_session=True),
         "evaluate": JobSpec(
             "evaluate", every("evaluate"), _evaluate, in_session=False, module="registry.evaluation"
+        ),
+        "reevaluate": JobSpec(
+            "reevaluate",
+            every("reevaluate"),
+            _reevaluate,
+            in_session=False,
+            module="registry.evaluation",
         ),
         "inbox": JobSpec(
             "inbox", every("inbox"), _inbox, in_session=False, module="importers.inbox"

@@ -118,7 +118,7 @@ from registry.runtime import Runtime
 from registry.scheduler import run_foreground
 rt = Runtime()
 run_foreground(rt, run_for=float(sys.argv[1]), intervals={
-    "sweep": 2, "stats": 2, "inbox": 2, "evaluate": 2, "webhooks": 2})
+    "sweep": 2, "stats": 2, "inbox": 2, "evaluate": 2, "reevaluate": 2, "webhooks": 2})
 rt.dispose()
 """
 
