@@ -10,6 +10,7 @@ data, where facts repeat and the memo answers most items.
 from __future__ import annotations
 
 import argparse
+import json
 import random
 import sys
 import time
@@ -81,11 +82,15 @@ def entity(number: int, rng: random.Random, names: list[str], *, distinct: bool)
     }
 
 
+RATES: dict[str, dict[str, float]] = {}
+
+
 def rate(label: str, count: int, run: Callable[[], object]) -> None:
     started = time.perf_counter()
     run()
     elapsed = time.perf_counter() - started
     print(f"{label:<40} {count / elapsed:>10,.0f}/s  {elapsed / count * 1e6:8.1f} µs each")
+    RATES[label] = {"per_s": count / elapsed, "us_each": elapsed / count * 1e6}
 
 
 def main() -> None:
@@ -93,6 +98,7 @@ def main() -> None:
     parser.add_argument("--penalties", type=int, default=50_000)
     parser.add_argument("--entities", type=int, default=50_000)
     parser.add_argument("--pack", default=str(DEFAULT_PACK_PATH))
+    parser.add_argument("--json-out", help="also write the figures as JSON to this path")
     args = parser.parse_args()
     pack = load_pack(args.pack)
     rng = random.Random(7)
@@ -140,6 +146,9 @@ def main() -> None:
         len(skipped),
         lambda: [evaluator.can_skip(e) for e in skipped],
     )
+    if args.json_out:
+        figures = {"benchmark": "rules-engine", "pack": args.pack, "rates": RATES}
+        Path(args.json_out).write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":
