@@ -13,7 +13,6 @@
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,38 +22,10 @@ from werkzeug.serving import make_server
 
 from tests.web.factories import WebFactory
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[object]:
-    if not CHROMIUM.exists():
-        pytest.skip(
-            f"{CHROMIUM} not found: install Debian's chromium and fonts-noto-cjk "
-            "(apt-get install -y chromium fonts-noto-cjk) to run the browser tests"
-        )
-    os.environ["PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD"] = "1"
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
-        )
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+# ``browser`` (one headless Chromium for the whole session) is in tests/conftest.py, so
+# browser tests in any directory share it: Playwright's sync API allows one at a time.
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ from tests.browser import conftest as browser_fixtures
 
 pytestmark = pytest.mark.browser
 
-browser = browser_fixtures.browser
 live_server = browser_fixtures.live_server
 
 

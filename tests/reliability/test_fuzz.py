@@ -243,21 +243,28 @@ def test_stateful_api_workflows(rt, database_url, today):
     from registry.runtime import Runtime
     from tests.api.factories import ApiFactory
     from tests.api.test_schemathesis import CHECKS, _role
-    from tests.conftest import make_config
+    from tests.conftest import _empty_all_tables, make_config
 
-    s = rt.sessions()
-    factory = ApiFactory(s)
-    authority = factory.authority()
-    regulator = factory.token("regulator", authority)
-    department = factory.token("department", None, name="市财政局政府采购处")
-    entity = factory.entity()
-    penalty = factory.penalty(entity.uscc, authority)
-    entry = factory.entry(entity.uscc, authority_uscc=authority, basis=[penalty.id])
-    factory.decision(entry, [penalty.id])
-    factory.alert(penalty)
-    factory.commit()
-    s.close()
-    tokens = {"regulator": regulator.headers, "department": department.headers, None: {}}
+    tokens: dict[str | None, dict[str, str]] = {None: {}}
+
+    def seed() -> None:
+        """The same starting registry for every scenario: the state machine's choices
+        depend on what the API answered, so leftovers from the previous scenario would
+        make hypothesis see a strategy that depends on external state."""
+        _empty_all_tables(rt)
+        s = rt.sessions()
+        factory = ApiFactory(s)
+        authority = factory.authority()
+        regulator = factory.token("regulator", authority)
+        department = factory.token("department", None, name="市财政局政府采购处")
+        entity = factory.entity()
+        penalty = factory.penalty(entity.uscc, authority)
+        entry = factory.entry(entity.uscc, authority_uscc=authority, basis=[penalty.id])
+        factory.decision(entry, [penalty.id])
+        factory.alert(penalty)
+        factory.commit()
+        s.close()
+        tokens.update(regulator=regulator.headers, department=department.headers)
 
     runtime = Runtime(make_config(database_url, api={"public_rate_limit": "1000000/minute"}))
     app = create_app(runtime=runtime)
@@ -266,6 +273,9 @@ def test_stateful_api_workflows(rt, database_url, today):
     base = schema.as_state_machine()
 
     class Workflow(base):  # type: ignore[misc, valid-type]
+        def setup(self):
+            seed()
+
         def get_call_kwargs(self, case):
             return {"headers": tokens[_role(case.operation.path)]}
 
