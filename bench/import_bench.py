@@ -60,6 +60,7 @@ def _child(url: str, path: str, batch_size: int, profile: str | None) -> None:
                 "created": summary.created,
                 "rejected": summary.rejected,
                 "fatal": summary.fatal,
+                "timings": summary.timings,
                 "maxrss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
             }
         )
@@ -157,6 +158,7 @@ def main() -> None:
     print(f"raw COPY: {raw_seconds:7.1f}s  {raw_rate:10,.0f} rows/s")
     print(f"ratio:    {ours_rate / raw_rate:7.1%} of raw COPY throughput")
     print(f"peak RSS: {ours['maxrss_kb'] / 1024:7.0f} MB (importer process)")
+    print(f"phases:   {ours['timings']}")
     if args.keep:
         print(f"database kept: {url}")
 
