@@ -362,28 +362,28 @@ end
     }
 
 
-PGBENCH_SCRIPT = """\
-\\set n random(1, {entities})
-SELECT uscc AS code FROM bench_codes WHERE n = :n \\gset
-SELECT * FROM entities WHERE uscc = :code;
-SELECT * FROM list_entries WHERE uscc = :code
-  AND list_type IN ('samr_serious', 'ip_serious', 'abnormal_operations')
-  AND status IN ('active', 'removed') AND since IS NOT NULL AND since <= '{today}'
-  AND (until IS NULL OR until >= '{today}') AND (ended_on IS NULL OR ended_on > '{today}')
-  ORDER BY since, id;
-SELECT * FROM penalties WHERE uscc = :code
-  AND (status = 'active' OR (status = 'revoked' AND revoked_on IS NOT NULL
-       AND revoked_on > '{today}'))
-  AND disclosure_until IS NOT NULL AND decided_on <= '{today}' AND disclosure_until >= '{today}'
-  AND (repaired_on IS NULL OR repaired_on > '{today}')
-  ORDER BY decided_on DESC, id DESC;
-"""
+def pgbench_script(entities: int) -> str:
+    """The very statement the app runs for a lookup (``registry.public._PROFILE_ONE``,
+    compiled for PostgreSQL), with the code drawn at random inside the statement: one
+    round trip per lookup, as for the app."""
+    from sqlalchemy.dialects import postgresql
+
+    from registry.public import _PROFILE_ONE, public_lists
+
+    statement = _PROFILE_ONE.params(
+        code="__CODE__", day=TODAY, list_types=list(public_lists()) or [""]
+    )
+    sql = str(
+        statement.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True})
+    )
+    sql = " ".join(sql.split()).replace("'__CODE__'", "(SELECT uscc FROM bench_codes WHERE n = :n)")
+    return f"\\set n random(1, {entities})\n{sql};\n"
 
 
 def run_pgbench(url: str, entities: int, duration: int, clients: int, threads: int) -> dict:
     parts = make_url(url)
     script = Path(tempfile.mkstemp(suffix=".sql")[1])
-    script.write_text(PGBENCH_SCRIPT.format(entities=entities, today=TODAY.isoformat()))
+    script.write_text(pgbench_script(entities))
     env = {**os.environ}
     if parts.password:
         env["PGPASSWORD"] = parts.password
@@ -474,32 +474,48 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=1, help="gunicorn threads per worker")
     parser.add_argument("--batches", type=int, default=10)
     parser.add_argument("--keep", action="store_true", help="keep the database")
+    parser.add_argument(
+        "--database",
+        help="measure an existing database loaded by an earlier --keep run (not dropped)",
+    )
+    parser.add_argument("--json-out", help="also write the figures as JSON to this path")
     args = parser.parse_args(argv)
     if shutil.which("wrk") is None or shutil.which("pgbench") is None:
         print("needs wrk and pgbench: apt-get install -y wrk postgresql-contrib", file=sys.stderr)
         return 2
 
-    name = f"apibench_{secrets.token_hex(3)}"
+    name = args.database or f"apibench_{secrets.token_hex(3)}"
+    keep = args.keep or bool(args.database)
     server = create_engine(args.server, isolation_level="AUTOCOMMIT")
-    with server.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
     url = make_url(args.server).set(database=name).render_as_string(hide_password=False)
     proc = None
+    if not args.database:
+        with server.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
     try:
-        from registry import migrate
-        from registry.config import load_config
-        from registry.runtime import Runtime
+        if args.database:
+            with create_engine(url).connect() as conn:
+                codes = list(
+                    conn.execute(text("SELECT uscc FROM bench_codes ORDER BY n")).scalars()
+                )
+                records = conn.execute(text("SELECT count(*) FROM penalties")).scalar_one()
+            print(f"reusing {name}: {records:,} records, {len(codes):,} entities", flush=True)
+        else:
+            from registry import migrate
+            from registry.config import load_config
+            from registry.runtime import Runtime
 
-        rt = Runtime(load_config(overrides={"database": {"url": url}}, environ={}))
-        migrate.upgrade(rt.engine)
-        rt.dispose()
-        start = time.perf_counter()
-        codes = load(url, args.records)
-        print(
-            f"loaded {args.records:,} records, {len(codes):,} entities in "
-            f"{time.perf_counter() - start:.1f} s",
-            flush=True,
-        )
+            rt = Runtime(load_config(overrides={"database": {"url": url}}, environ={}))
+            migrate.upgrade(rt.engine)
+            rt.dispose()
+            start = time.perf_counter()
+            codes = load(url, args.records)
+            records = args.records
+            print(
+                f"loaded {args.records:,} records, {len(codes):,} entities in "
+                f"{time.perf_counter() - start:.1f} s",
+                flush=True,
+            )
         codes_file = Path(tempfile.mkstemp(suffix=".txt")[1])
         codes_file.write_text("\n".join(codes) + "\n")
 
@@ -531,11 +547,28 @@ def main(argv: list[str] | None = None) -> int:
         )
         ok = ratio >= 0.30 and app["p99_ms"] < 50 and batch["median_ms"] < 200
         print("targets met" if ok else "targets NOT met")
+        if args.json_out:
+            figures = {
+                "benchmark": "api",
+                "records": records,
+                "entities": len(codes),
+                "gunicorn_workers": args.workers,
+                "gunicorn_threads": args.threads,
+                "connections": args.connections,
+                "duration_s": args.duration,
+                "app": app,
+                "postgres": pg,
+                "ratio": ratio,
+                "batch": batch,
+                "targets": {"ratio": 0.30, "p99_ms": 50, "batch_ms": 200},
+                "targets_met": ok,
+            }
+            Path(args.json_out).write_text(json.dumps(figures, indent=2) + "\n")
         return 0
     finally:
         if proc is not None:
             stop(proc)
-        if not args.keep:
+        if not keep:
             with server.connect() as conn:
                 conn.execute(
                     text(
