@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import hmac
 import io
 import json
 from collections.abc import Mapping, Sequence
@@ -141,6 +142,11 @@ def _keys(
     number: str | None, given: str | None, masked: str | None, secret: str
 ) -> tuple[str | None, str | None]:
     if number:
+        if number.isascii() and number.isalnum() and number.upper() == number:
+            # Already in normal form (as loaded records are): normalise() would return
+            # it unchanged, so hash and mask it directly — codes.person_key and
+            # codes.mask_id_number exactly, without their Unicode folding.
+            return _plain_person_key(number, secret), _plain_mask(number)
         return _person_key(number, secret), mask_id_number(number)
     return given, masked
 
@@ -149,6 +155,17 @@ def _keys(
 def _person_key(number: str, secret: str) -> str:
     # Legal representatives recur on every penalty of their entity.
     return person_key(number, secret)
+
+
+@lru_cache(maxsize=1 << 14)
+def _plain_person_key(number: str, secret: str) -> str:
+    return hmac.new(secret.encode(), number.encode(), hashlib.sha256).hexdigest()
+
+
+def _plain_mask(number: str) -> str:
+    if len(number) <= 10:
+        return "*" * len(number)
+    return number[:6] + "*" * (len(number) - 10) + number[-4:]
 
 
 def content_hash(record: Mapping[str, Any], person: str | None, representative: str | None) -> str:

@@ -173,3 +173,24 @@ def test_an_import_leaves_no_entity_without_spellings(rt, tmp_path):
     assert rows
     assert all((py, ini) == index_entity_name(name) for name, py, ini in rows)
     assert set(summary.timings) >= {"load", "write", "pinyin", "rules"}
+
+
+# --- person keys -----------------------------------------------------------------------
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.one_of(
+        st.text(alphabet="0123456789X", min_size=1, max_size=20),
+        st.text(alphabet="0123456789xX -０１２", min_size=1, max_size=20),
+        st.text(min_size=1, max_size=20),
+    )
+)
+def test_fast_person_keys_equal_the_codes_functions(number):
+    from registry.codes import mask_id_number, person_key
+    from registry.penalties import _keys
+
+    assert _keys(number, None, None, "s3cret") == (
+        person_key(number, "s3cret"),
+        mask_id_number(number),
+    )
