@@ -254,7 +254,34 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_gunicorn(url: str, port: int, workers: int, threads: int) -> subprocess.Popen:
+FLOOR_APP = """\
+import json
+from flask import Flask, Response
+
+app = Flask(__name__)
+BODY = json.dumps({"penalties": [{"facts": "x" * 60, "basis": "y" * 40}] * 10}).encode()
+
+
+@app.get("/healthz")
+def healthz():
+    return "ok"
+
+
+@app.get("/api/v1/public/entities/<code>")
+def entity(code):
+    return Response(BODY, mimetype="application/json")
+"""
+
+
+def start_gunicorn(
+    url: str,
+    port: int,
+    workers: int,
+    threads: int,
+    worker_class: str = "sync",
+    app: str = "api:create_app()",
+    cwd: Path = ROOT,
+) -> subprocess.Popen:
     env = {
         **os.environ,
         "REGISTRY_DATABASE_URL": url,
@@ -270,13 +297,17 @@ def start_gunicorn(url: str, port: int, workers: int, threads: int) -> subproces
             str(workers),
             "--threads",
             str(threads),
+            "--worker-class",
+            worker_class,
+            "--keep-alive",
+            "5",
             "--bind",
             f"127.0.0.1:{port}",
             "--log-level",
             "warning",
-            "api:create_app()",
+            app,
         ],
-        cwd=ROOT,
+        cwd=cwd,
         env=env,
         start_new_session=True,
     )
@@ -472,6 +503,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--connections", type=int, default=8, help="concurrent clients")
     parser.add_argument("--workers", type=int, default=(os.cpu_count() or 1) * 2)
     parser.add_argument("--threads", type=int, default=1, help="gunicorn threads per worker")
+    parser.add_argument(
+        "--worker-class",
+        default="sync",
+        choices=("sync", "gthread"),
+        help="gunicorn worker class (gthread keeps client connections alive)",
+    )
     parser.add_argument("--batches", type=int, default=10)
     parser.add_argument("--keep", action="store_true", help="keep the database")
     parser.add_argument(
@@ -520,24 +557,41 @@ def main(argv: list[str] | None = None) -> int:
         codes_file.write_text("\n".join(codes) + "\n")
 
         port = _free_port()
-        proc = start_gunicorn(url, port, args.workers, args.threads)
+        proc = start_gunicorn(url, port, args.workers, args.threads, args.worker_class)
         run_wrk(port, codes_file, 3, args.connections, 2)  # warm-up
         app = run_wrk(port, codes_file, args.duration, args.connections, 2)
         batch = time_batches(url, port, codes, args.batches)
         stop(proc)
         proc = None
+        # The framework's floor: the same server settings answering a fixed body of the
+        # same size from a bare Flask app — no database, no registry code.
+        floor_dir = Path(tempfile.mkdtemp())
+        (floor_dir / "floor_app.py").write_text(FLOOR_APP)
+        proc = start_gunicorn(
+            url, port, args.workers, args.threads, args.worker_class, "floor_app:app", floor_dir
+        )
+        run_wrk(port, codes_file, 2, args.connections, 2)
+        floor = run_wrk(port, codes_file, args.duration, args.connections, 2)
+        stop(proc)
+        proc = None
+        shutil.rmtree(floor_dir)
         pg = run_pgbench(url, len(codes), args.duration, args.connections, 2)
         codes_file.unlink()
         codes_file.with_suffix(".lua").unlink()
 
         ratio = app["rate"] / pg["rate"]
         print(
-            f"app (gunicorn {args.workers}w×{args.threads}t, wrk {args.connections} conns): "
+            f"app (gunicorn {args.workers}w×{args.threads}t {args.worker_class}, "
+            f"wrk {args.connections} conns): "
             f"{app['rate']:,.0f} lookups/s, p50 {app['p50_ms']:.1f} ms, "
             f"p99 {app['p99_ms']:.1f} ms, {app['errors']} errors"
         )
         print(
             f"postgres (pgbench, same SQL, {args.connections} clients): {pg['rate']:,.0f} lookups/s"
+        )
+        print(
+            f"bare Flask, same gunicorn, fixed body, no database: {floor['rate']:,.0f} req/s "
+            f"({floor['rate'] / pg['rate']:.1%} of postgres), p99 {floor['p99_ms']:.1f} ms"
         )
         print(f"ratio app/postgres: {ratio:.1%}  (target ≥ 30%)")
         print(f"p99: {app['p99_ms']:.1f} ms  (target < 50 ms)")
@@ -554,10 +608,12 @@ def main(argv: list[str] | None = None) -> int:
                 "entities": len(codes),
                 "gunicorn_workers": args.workers,
                 "gunicorn_threads": args.threads,
+                "gunicorn_worker_class": args.worker_class,
                 "connections": args.connections,
                 "duration_s": args.duration,
                 "app": app,
                 "postgres": pg,
+                "bare_flask": floor,
                 "ratio": ratio,
                 "batch": batch,
                 "targets": {"ratio": 0.30, "p99_ms": 50, "batch_ms": 200},
