@@ -13,8 +13,9 @@ from typing import Any
 from flask import Response, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
+from sqlalchemy.exc import DBAPIError
 
-from api.context import db, runtime
+from api.context import close_db, db, runtime
 from api.errors import ApiError, NotFound
 from api.schemas import (
     ERROR_EXAMPLES,
@@ -31,6 +32,7 @@ from api.schemas import (
     documents_errors,
 )
 from registry.codes import CodeError, normalise
+from registry.db import read_outside_transaction
 from registry.public import changes_since, public_profile, published_list, search_entities
 
 blp = Blueprint(
@@ -108,7 +110,7 @@ class Entity(MethodView):
         the failed check in `details.check` (length, character, authority, division,
         body_check, check); a well-formed unknown code is 404."""
         try:
-            profile = public_profile(db(), uscc, args.get("as_of"), pack=runtime().pack)
+            profile = _profile(uscc, args.get("as_of"))
         except CodeError as exc:
             raise ApiError(
                 exc.message,
@@ -119,6 +121,23 @@ class Entity(MethodView):
         if profile is None:
             raise NotFound("该统一社会信用代码不在登记簿中", details={"uscc": uscc})
         return profile
+
+
+def _profile(uscc: str, as_of: Any) -> dict[str, Any] | None:
+    """The profile, read outside a transaction on PostgreSQL (one statement, so one
+    snapshot; no BEGIN and ROLLBACK round trips).  The pool does not ping connections
+    before use: a connection the server dropped (a restart) fails its first statement,
+    the pool replaces it, and the lookup is tried once more on a new one."""
+    for attempt in (1, 2):
+        session = db()
+        try:
+            read_outside_transaction(session)
+            return public_profile(session, uscc, as_of, pack=runtime().pack)
+        except DBAPIError as exc:
+            if attempt == 2 or not exc.connection_invalidated:
+                raise
+            close_db()
+    return None  # pragma: no cover - the loop returns or raises
 
 
 @blp.route("/search")

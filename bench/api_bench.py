@@ -254,7 +254,34 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_gunicorn(url: str, port: int, workers: int, threads: int) -> subprocess.Popen:
+FLOOR_APP = """\
+import json
+from flask import Flask, Response
+
+app = Flask(__name__)
+BODY = json.dumps({"penalties": [{"facts": "x" * 60, "basis": "y" * 40}] * 10}).encode()
+
+
+@app.get("/healthz")
+def healthz():
+    return "ok"
+
+
+@app.get("/api/v1/public/entities/<code>")
+def entity(code):
+    return Response(BODY, mimetype="application/json")
+"""
+
+
+def start_gunicorn(
+    url: str,
+    port: int,
+    workers: int,
+    threads: int,
+    worker_class: str = "sync",
+    app: str = "api:create_app()",
+    cwd: Path = ROOT,
+) -> subprocess.Popen:
     env = {
         **os.environ,
         "REGISTRY_DATABASE_URL": url,
@@ -270,13 +297,17 @@ def start_gunicorn(url: str, port: int, workers: int, threads: int) -> subproces
             str(workers),
             "--threads",
             str(threads),
+            "--worker-class",
+            worker_class,
+            "--keep-alive",
+            "5",
             "--bind",
             f"127.0.0.1:{port}",
             "--log-level",
             "warning",
-            "api:create_app()",
+            app,
         ],
-        cwd=ROOT,
+        cwd=cwd,
         env=env,
         start_new_session=True,
     )
@@ -362,28 +393,28 @@ end
     }
 
 
-PGBENCH_SCRIPT = """\
-\\set n random(1, {entities})
-SELECT uscc AS code FROM bench_codes WHERE n = :n \\gset
-SELECT * FROM entities WHERE uscc = :code;
-SELECT * FROM list_entries WHERE uscc = :code
-  AND list_type IN ('samr_serious', 'ip_serious', 'abnormal_operations')
-  AND status IN ('active', 'removed') AND since IS NOT NULL AND since <= '{today}'
-  AND (until IS NULL OR until >= '{today}') AND (ended_on IS NULL OR ended_on > '{today}')
-  ORDER BY since, id;
-SELECT * FROM penalties WHERE uscc = :code
-  AND (status = 'active' OR (status = 'revoked' AND revoked_on IS NOT NULL
-       AND revoked_on > '{today}'))
-  AND disclosure_until IS NOT NULL AND decided_on <= '{today}' AND disclosure_until >= '{today}'
-  AND (repaired_on IS NULL OR repaired_on > '{today}')
-  ORDER BY decided_on DESC, id DESC;
-"""
+def pgbench_script(entities: int) -> str:
+    """The very statement the app runs for a lookup (``registry.public._PROFILE_ONE``,
+    compiled for PostgreSQL), with the code drawn at random inside the statement: one
+    round trip per lookup, as for the app."""
+    from sqlalchemy.dialects import postgresql
+
+    from registry.public import _PROFILE_ONE, public_lists
+
+    statement = _PROFILE_ONE.params(
+        code="__CODE__", day=TODAY, list_types=list(public_lists()) or [""]
+    )
+    sql = str(
+        statement.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True})
+    )
+    sql = " ".join(sql.split()).replace("'__CODE__'", "(SELECT uscc FROM bench_codes WHERE n = :n)")
+    return f"\\set n random(1, {entities})\n{sql};\n"
 
 
 def run_pgbench(url: str, entities: int, duration: int, clients: int, threads: int) -> dict:
     parts = make_url(url)
     script = Path(tempfile.mkstemp(suffix=".sql")[1])
-    script.write_text(PGBENCH_SCRIPT.format(entities=entities, today=TODAY.isoformat()))
+    script.write_text(pgbench_script(entities))
     env = {**os.environ}
     if parts.password:
         env["PGPASSWORD"] = parts.password
@@ -469,59 +500,104 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--records", type=int, default=1_000_000)
     parser.add_argument("--server", default=os.environ.get("REGISTRY_BENCH_SERVER", DEFAULT_SERVER))
     parser.add_argument("--duration", type=int, default=15, help="seconds per measurement")
-    parser.add_argument("--connections", type=int, default=8, help="concurrent clients")
-    parser.add_argument("--workers", type=int, default=(os.cpu_count() or 1) * 2)
-    parser.add_argument("--threads", type=int, default=1, help="gunicorn threads per worker")
+    parser.add_argument(
+        "--connections",
+        type=int,
+        default=4,
+        help="concurrent clients (default 4: what 2 cores shared with PostgreSQL and wrk serve "
+        "without queueing; 8 doubles p50 and p99 for no gain in throughput)",
+    )
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="= cores")
+    parser.add_argument("--threads", type=int, default=2, help="gunicorn threads per worker")
+    parser.add_argument(
+        "--worker-class",
+        default="gthread",
+        choices=("sync", "gthread"),
+        help="gunicorn worker class (gthread keeps client connections alive)",
+    )
     parser.add_argument("--batches", type=int, default=10)
     parser.add_argument("--keep", action="store_true", help="keep the database")
+    parser.add_argument(
+        "--database",
+        help="measure an existing database loaded by an earlier --keep run (not dropped)",
+    )
+    parser.add_argument("--json-out", help="also write the figures as JSON to this path")
     args = parser.parse_args(argv)
     if shutil.which("wrk") is None or shutil.which("pgbench") is None:
         print("needs wrk and pgbench: apt-get install -y wrk postgresql-contrib", file=sys.stderr)
         return 2
 
-    name = f"apibench_{secrets.token_hex(3)}"
+    name = args.database or f"apibench_{secrets.token_hex(3)}"
+    keep = args.keep or bool(args.database)
     server = create_engine(args.server, isolation_level="AUTOCOMMIT")
-    with server.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
     url = make_url(args.server).set(database=name).render_as_string(hide_password=False)
     proc = None
+    if not args.database:
+        with server.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
     try:
-        from registry import migrate
-        from registry.config import load_config
-        from registry.runtime import Runtime
+        if args.database:
+            with create_engine(url).connect() as conn:
+                codes = list(
+                    conn.execute(text("SELECT uscc FROM bench_codes ORDER BY n")).scalars()
+                )
+                records = conn.execute(text("SELECT count(*) FROM penalties")).scalar_one()
+            print(f"reusing {name}: {records:,} records, {len(codes):,} entities", flush=True)
+        else:
+            from registry import migrate
+            from registry.config import load_config
+            from registry.runtime import Runtime
 
-        rt = Runtime(load_config(overrides={"database": {"url": url}}, environ={}))
-        migrate.upgrade(rt.engine)
-        rt.dispose()
-        start = time.perf_counter()
-        codes = load(url, args.records)
-        print(
-            f"loaded {args.records:,} records, {len(codes):,} entities in "
-            f"{time.perf_counter() - start:.1f} s",
-            flush=True,
-        )
+            rt = Runtime(load_config(overrides={"database": {"url": url}}, environ={}))
+            migrate.upgrade(rt.engine)
+            rt.dispose()
+            start = time.perf_counter()
+            codes = load(url, args.records)
+            records = args.records
+            print(
+                f"loaded {args.records:,} records, {len(codes):,} entities in "
+                f"{time.perf_counter() - start:.1f} s",
+                flush=True,
+            )
         codes_file = Path(tempfile.mkstemp(suffix=".txt")[1])
         codes_file.write_text("\n".join(codes) + "\n")
 
         port = _free_port()
-        proc = start_gunicorn(url, port, args.workers, args.threads)
+        proc = start_gunicorn(url, port, args.workers, args.threads, args.worker_class)
         run_wrk(port, codes_file, 3, args.connections, 2)  # warm-up
         app = run_wrk(port, codes_file, args.duration, args.connections, 2)
         batch = time_batches(url, port, codes, args.batches)
         stop(proc)
         proc = None
+        # The framework's floor: the same server settings answering a fixed body of the
+        # same size from a bare Flask app — no database, no registry code.
+        floor_dir = Path(tempfile.mkdtemp())
+        (floor_dir / "floor_app.py").write_text(FLOOR_APP)
+        proc = start_gunicorn(
+            url, port, args.workers, args.threads, args.worker_class, "floor_app:app", floor_dir
+        )
+        run_wrk(port, codes_file, 2, args.connections, 2)
+        floor = run_wrk(port, codes_file, args.duration, args.connections, 2)
+        stop(proc)
+        proc = None
+        shutil.rmtree(floor_dir)
         pg = run_pgbench(url, len(codes), args.duration, args.connections, 2)
         codes_file.unlink()
         codes_file.with_suffix(".lua").unlink()
 
         ratio = app["rate"] / pg["rate"]
         print(
-            f"app (gunicorn {args.workers}w×{args.threads}t, wrk {args.connections} conns): "
+            f"app (gunicorn {args.workers}w×{args.threads}t {args.worker_class}, "
+            f"wrk {args.connections} conns): "
             f"{app['rate']:,.0f} lookups/s, p50 {app['p50_ms']:.1f} ms, "
             f"p99 {app['p99_ms']:.1f} ms, {app['errors']} errors"
         )
         print(
             f"postgres (pgbench, same SQL, {args.connections} clients): {pg['rate']:,.0f} lookups/s"
+        )
+        print(
+            f"bare Flask, same gunicorn, fixed body, no database: {floor['rate']:,.0f} req/s "
+            f"({floor['rate'] / pg['rate']:.1%} of postgres), p99 {floor['p99_ms']:.1f} ms"
         )
         print(f"ratio app/postgres: {ratio:.1%}  (target ≥ 30%)")
         print(f"p99: {app['p99_ms']:.1f} ms  (target < 50 ms)")
@@ -531,11 +607,30 @@ def main(argv: list[str] | None = None) -> int:
         )
         ok = ratio >= 0.30 and app["p99_ms"] < 50 and batch["median_ms"] < 200
         print("targets met" if ok else "targets NOT met")
+        if args.json_out:
+            figures = {
+                "benchmark": "api",
+                "records": records,
+                "entities": len(codes),
+                "gunicorn_workers": args.workers,
+                "gunicorn_threads": args.threads,
+                "gunicorn_worker_class": args.worker_class,
+                "connections": args.connections,
+                "duration_s": args.duration,
+                "app": app,
+                "postgres": pg,
+                "bare_flask": floor,
+                "ratio": ratio,
+                "batch": batch,
+                "targets": {"ratio": 0.30, "p99_ms": 50, "batch_ms": 200},
+                "targets_met": ok,
+            }
+            Path(args.json_out).write_text(json.dumps(figures, indent=2) + "\n")
         return 0
     finally:
         if proc is not None:
             stop(proc)
-        if not args.keep:
+        if not keep:
             with server.connect() as conn:
                 conn.execute(
                     text(

@@ -22,6 +22,7 @@ import os
 import queue
 import sys
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -120,6 +121,9 @@ class ImportSummary:
     written: bool = False
     fatal: str | None = None
     report: str | None = None
+    #: Seconds spent per phase: ``load`` (read, validate, write the batches), ``write``
+    #: (of which the writer thread was busy in the database), ``pinyin``, ``rules``.
+    timings: dict[str, float] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -253,6 +257,7 @@ class _Writer:
         self.commit = commit
         self.queue: queue.Queue[tuple[Any, PreparedBatch] | None] = queue.Queue(2)
         self.error: BaseException | None = None
+        self.busy = 0.0
         self.thread = threading.Thread(target=self._work, name="import-writer", daemon=True)
 
     def __enter__(self) -> _Writer:
@@ -263,10 +268,12 @@ class _Writer:
         while (item := self.queue.get()) is not None:
             if self.error is not None:
                 continue  # drain after a failure; the reader is told at its next put
+            started = time.perf_counter()
             try:
                 self.run.write(item[0], commit=self.commit, prepared=item[1])
             except BaseException as exc:
                 self.error = exc
+            self.busy += time.perf_counter() - started
 
     def put(self, batch: list[tuple[int, dict[str, Any]]]) -> None:
         """Prepare the batch here (hashing, staging text), write it there."""
@@ -367,12 +374,15 @@ def import_file(
             summary.warnings = list(penalty_file.warnings)
             if not dry_run:
                 summary.batch_id = _start_batch(rt, summary, sha, authority, actor)
+            started = time.perf_counter()
             with _Writer(run, commit=not dry_run) as writer:
                 for batch in run.batches(penalty_file):
                     writer.put(batch)
                     summary.written = summary.written or not dry_run
                     if progress is not None:
                         progress(penalty_file.position())
+            summary.timings["load"] = time.perf_counter() - started
+            summary.timings["write"] = writer.busy
             summary.warnings = list(penalty_file.warnings)
     except FileError as exc:
         summary.fatal = str(exc)
@@ -386,12 +396,15 @@ def import_file(
         raise
     if summary.batch_id is not None:
         _finish_batch(rt, summary)
+    started = time.perf_counter()
     if summary.written and summary.created:
         # Search spellings for the new entities, in bounded transactions.
         filled = 1
         while filled:
             with rt.unit_of_work() as session:
                 filled = fill_entity_pinyin(session, PINYIN_AFTER_IMPORT)
+    summary.timings["pinyin"] = time.perf_counter() - started
+    started = time.perf_counter()
     if summary.written:
         # The write path's last step: the rules run for the entities this file touched —
         # and for any an interrupted earlier run left queued, so running a killed import
@@ -402,6 +415,7 @@ def import_file(
             evaluate_dirty(rt, actor=RULES_ACTOR)
         except Exception:  # the import committed; the queue keeps the subjects
             log.exception("rules evaluation after import failed; subjects stay queued")
+    summary.timings["rules"] = time.perf_counter() - started
     return summary
 
 

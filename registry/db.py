@@ -70,12 +70,16 @@ def make_engine(config: Config) -> Engine:
         return engine
 
     timeout = config.database.statement_timeout_ms
-    return create_engine(
+    engine = create_engine(
         url,
         echo=config.database.echo,
         pool_size=config.database.pool_size,
         max_overflow=config.database.pool_size,
-        pool_pre_ping=True,
+        # No ping before each checkout (a round trip per request): a connection the
+        # server dropped fails its first statement, SQLAlchemy then invalidates the pool's
+        # older connections, and the next checkout connects afresh (the public lookup
+        # retries once; other requests answer 503 once).
+        pool_pre_ping=False,
         pool_timeout=config.database.connect_timeout_s,
         connect_args={
             "connect_timeout": config.database.connect_timeout_s,
@@ -83,6 +87,30 @@ def make_engine(config: Config) -> Engine:
             "application_name": "credit-registry",
         },
     )
+
+    @event.listens_for(engine, "checkin")
+    def _transactions_again(dbapi_conn: Any, _record: Any) -> None:
+        # A connection lent to read_outside_transaction goes back to the pool as it came.
+        if dbapi_conn is not None and dbapi_conn.autocommit:
+            dbapi_conn.autocommit = False
+
+    return engine
+
+
+def read_outside_transaction(session: Session) -> None:
+    """PostgreSQL: let a fresh session's reads run without a transaction (each statement
+    its own snapshot), saving the BEGIN and ROLLBACK round trips — for a read done in
+    one statement.  psycopg2's ``autocommit`` is a client-side switch (SQLAlchemy's
+    isolation-level option would cost a round trip each way); the pool switches it
+    back at check-in.  Nothing on SQLite."""
+    if not is_postgres(session):
+        return
+    connection = session.connection().connection.driver_connection
+    if connection is not None and connection.status == _STATUS_READY:
+        connection.autocommit = True
+
+
+_STATUS_READY = 1  # psycopg2.extensions.STATUS_READY: no transaction open
 
 
 def is_postgres(bind: Engine | Session | Any) -> bool:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import hmac
 import io
 import json
 from collections.abc import Mapping, Sequence
@@ -90,7 +91,10 @@ STATE_COLUMNS: tuple[tuple[str, str], ...] = (
     ("revoked_on", "date"),
     ("revoked_reason", "text"),
 )
-_STAGED = (("idx", "integer"), *DATA_COLUMNS, *STATE_COLUMNS)
+#: The search spellings of the party's name (entities' ``name_pinyin``/``name_initials``),
+#: computed while the batch is prepared so a new entity is written with them.
+SEARCH_COLUMNS: tuple[tuple[str, str], ...] = (("name_pinyin", "text"), ("name_initials", "text"))
+_STAGED = (("idx", "integer"), *DATA_COLUMNS, *STATE_COLUMNS, *SEARCH_COLUMNS)
 _WORK = (("action", "text"), ("penalty_id", "bigint"), ("old_subject_key", "text"))
 _DATA_NAMES = tuple(name for name, _ in DATA_COLUMNS)
 _STAGED_NAMES = tuple(name for name, _ in _STAGED)
@@ -138,6 +142,11 @@ def _keys(
     number: str | None, given: str | None, masked: str | None, secret: str
 ) -> tuple[str | None, str | None]:
     if number:
+        if number.isascii() and number.isalnum() and number.upper() == number:
+            # Already in normal form (as loaded records are): normalise() would return
+            # it unchanged, so hash and mask it directly — codes.person_key and
+            # codes.mask_id_number exactly, without their Unicode folding.
+            return _plain_person_key(number, secret), _plain_mask(number)
         return _person_key(number, secret), mask_id_number(number)
     return given, masked
 
@@ -146,6 +155,17 @@ def _keys(
 def _person_key(number: str, secret: str) -> str:
     # Legal representatives recur on every penalty of their entity.
     return person_key(number, secret)
+
+
+@lru_cache(maxsize=1 << 14)
+def _plain_person_key(number: str, secret: str) -> str:
+    return hmac.new(secret.encode(), number.encode(), hashlib.sha256).hexdigest()
+
+
+def _plain_mask(number: str) -> str:
+    if len(number) <= 10:
+        return "*" * len(number)
+    return number[:6] + "*" * (len(number) - 10) + number[-4:]
 
 
 def content_hash(record: Mapping[str, Any], person: str | None, representative: str | None) -> str:
@@ -183,6 +203,7 @@ def stage_row(idx: int, record: Mapping[str, Any], secret: str) -> tuple[Any, ..
         anchor = pkey or person_key("GSZC:" + texts[_REGISTRATION_AT], secret)
         subject = "P:" + anchor
     revoked_on = get("revoked_on")
+    spelled, initials = _spellings(values[_NAME_AT]) if uscc else (None, None)
     return (
         idx,
         subject,
@@ -195,11 +216,21 @@ def stage_row(idx: int, record: Mapping[str, Any], secret: str) -> tuple[Any, ..
         get("status"),
         revoked_on.isoformat() if revoked_on else None,
         get("revoked_reason"),
+        spelled,
+        initials,
     )
+
+
+@lru_cache(maxsize=1 << 15)
+def _spellings(name: str) -> tuple[str, str]:
+    from registry.search import index_entity_name
+
+    return index_entity_name(name)
 
 
 _CATEGORIES_AT = HASHED_FIELDS.index("categories")
 _USCC_AT = HASHED_FIELDS.index("uscc")
+_NAME_AT = HASHED_FIELDS.index("party_name")
 _REGISTRATION_AT = HASHED_FIELDS.index("registration_number")
 _KEY_AT = _STAGED_NAMES.index("authority_uscc"), _STAGED_NAMES.index("decision_number")
 _HASH_AT = _STAGED_NAMES.index("content_hash")
@@ -469,10 +500,12 @@ def _follow_up(session: Session, engine: type[_Postgres] | type[_Sqlite], now: d
         session,
         f"""
         INSERT INTO entities (uscc, name, party_type, division_code, province_code,
-                              created_at, updated_at)
-        SELECT uscc, party_name, party_type, substr(uscc, 3, 6), substr(uscc, 3, 2), :now, :now
+                              name_pinyin, name_initials, created_at, updated_at)
+        SELECT uscc, party_name, party_type, substr(uscc, 3, 6), substr(uscc, 3, 2),
+               name_pinyin, name_initials, :now, :now
         FROM (
-            SELECT s.uscc, s.party_name, s.party_type, row_number() OVER (
+            SELECT s.uscc, s.party_name, s.party_type, s.name_pinyin, s.name_initials,
+                   row_number() OVER (
                 PARTITION BY s.uscc ORDER BY s.decided_on DESC, s.idx DESC) AS rn
             {touched} AND s.uscc IS NOT NULL
         ) latest WHERE rn = 1 ORDER BY uscc
@@ -495,21 +528,29 @@ def _follow_up(session: Session, engine: type[_Postgres] | type[_Sqlite], now: d
         """,
         params,
     )
-    # The current name is the one on the most recent decision; a new name also drops the
-    # search spellings, to be recomputed (fill_entity_pinyin).
-    latest = (
-        "(SELECT n.name FROM entity_names n WHERE n.uscc = entities.uscc "
-        "ORDER BY n.last_seen_on DESC, n.id DESC LIMIT 1)"
-    )
+    # The current name is the one on the most recent decision; a new name takes its
+    # search spellings from the batch (or none, for fill_entity_pinyin to compute).
+    # Joins, not per-row subqueries on the (unindexed) staging table.
     _run(
         session,
-        f"""
-        UPDATE entities SET name = {latest}, name_pinyin = NULL, name_initials = NULL,
+        """
+        UPDATE entities SET name = u.name, name_pinyin = u.py, name_initials = u.ini,
                             updated_at = :now
-        WHERE uscc IN (
-            SELECT s.uscc FROM import_stage s JOIN entities e ON e.uscc = s.uscc
-            WHERE s.action IS NOT NULL AND e.name <> s.party_name)
-          AND name <> {latest}
+        FROM (
+            SELECT c.uscc, c.name, max(x.name_pinyin) AS py, max(x.name_initials) AS ini
+            FROM (
+                SELECT k.uscc, (SELECT n.name FROM entity_names n WHERE n.uscc = k.uscc
+                                ORDER BY n.last_seen_on DESC, n.id DESC LIMIT 1) AS name
+                FROM (
+                    SELECT DISTINCT s.uscc FROM import_stage s
+                    JOIN entities e ON e.uscc = s.uscc
+                    WHERE s.action IS NOT NULL AND e.name <> s.party_name
+                ) k
+            ) c
+            LEFT JOIN import_stage x ON x.uscc = c.uscc AND x.party_name = c.name
+            GROUP BY c.uscc, c.name
+        ) u
+        WHERE entities.uscc = u.uscc AND entities.name <> u.name
         """,
         params,
     )
@@ -758,6 +799,21 @@ def fill_entity_pinyin(session: Session, limit: int = 1000) -> int:
     for uscc, name in rows:
         spelled, initials = index_entity_name(name)
         values.append({"uscc": uscc, "py": spelled[:800], "ini": initials[:200]})
+    if is_postgres(session):
+        # One statement for the lot (executemany would be a round trip per entity).
+        session.execute(
+            text(
+                "UPDATE entities e SET name_pinyin = v.py, name_initials = v.ini "
+                "FROM unnest(CAST(:usccs AS text[]), CAST(:pys AS text[]), "
+                "CAST(:inis AS text[])) AS v(uscc, py, ini) WHERE e.uscc = v.uscc"
+            ),
+            {
+                "usccs": [v["uscc"] for v in values],
+                "pys": [v["py"] for v in values],
+                "inis": [v["ini"] for v in values],
+            },
+        )
+        return len(values)
     session.execute(
         text("UPDATE entities SET name_pinyin = :py, name_initials = :ini WHERE uscc = :uscc"),
         values,

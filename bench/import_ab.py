@@ -1,0 +1,99 @@
+"""Before/after driver for the import: one file into a fresh database with whatever code
+is on ``PYTHONPATH``; prints total, pinyin-pass and rules seconds as JSON.
+
+    git archive <old-commit> | tar -x -C /tmp/old
+    (cd /tmp/old && PYTHONPATH=/tmp/old python /path/to/bench/import_ab.py FILE)
+    PYTHONPATH=. python bench/import_ab.py FILE
+
+It times ``fill_entity_pinyin`` and ``evaluate_dirty`` by wrapping them, so it works on
+trees older than the import summary's phase timings.  Run old and new alternately: on a
+shared machine only alternating runs are comparable.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import sys
+import time
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+SERVER = os.environ.get(
+    "BENCH_POSTGRES_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
+)
+
+
+def _peak_rss_kb() -> int:
+    """This process's own peak RSS (VmHWM).  Not ``ru_maxrss``: Linux carries the forking
+    parent's peak over ``exec``, so a child would report the benchmark driver's size."""
+    with open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    return 0
+
+
+def main(path: str) -> None:
+    name = f"ab_{secrets.token_hex(3)}"
+    server = create_engine(SERVER, isolation_level="AUTOCOMMIT")
+    with server.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(SERVER).set(database=name).render_as_string(hide_password=False)
+    try:
+        import importers.run as run
+        from registry import evaluation, migrate
+        from registry.config import load_config
+        from registry.runtime import Runtime
+
+        engine = create_engine(url)
+        migrate.upgrade(engine)
+        engine.dispose()
+        spent = {"pinyin": 0.0, "rules": 0.0}
+
+        def wrap(module: object, attr: str, key: str) -> None:
+            original = getattr(module, attr)
+
+            def timed(*args: object, **kwargs: object) -> object:
+                start = time.perf_counter()
+                try:
+                    return original(*args, **kwargs)
+                finally:
+                    spent[key] += time.perf_counter() - start
+
+            setattr(module, attr, timed)
+
+        wrap(run, "fill_entity_pinyin", "pinyin")
+        wrap(evaluation, "evaluate_dirty", "rules")
+        rt = Runtime(load_config(overrides={"database": {"url": url}}, environ={}))
+        start = time.perf_counter()
+        summary = run.import_file(rt, path, actor="bench")
+        total = time.perf_counter() - start
+        rt.dispose()
+        print(
+            json.dumps(
+                {
+                    "tree": run.__file__,
+                    "rows": summary.rows,
+                    "created": summary.created,
+                    "total_s": total,
+                    **{f"{k}_s": v for k, v in spent.items()},
+                    "import_only_s": total - spent["rules"],
+                    "peak_rss_mb": _peak_rss_kb() / 1024,
+                }
+            )
+        )
+    finally:
+        with server.connect() as conn:
+            conn.execute(
+                text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"),
+                {"n": name},
+            )
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        server.dispose()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])

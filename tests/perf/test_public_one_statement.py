@@ -1,0 +1,83 @@
+"""The public profile read in one statement (PostgreSQL) answers exactly what the three
+plain statements answer, whatever the penalties' and list entries' states and the day."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+
+from registry import public
+from registry.db import is_postgres
+from tests.web.factories import TODAY, WebFactory
+
+
+@pytest.fixture
+def registry_data(session):
+    f = WebFactory(session, seed=5)
+    authority = f.authority_code()
+    codes = []
+    for i in range(6):
+        entity = f.entity(f"深圳市第{i}科技有限公司")
+        codes.append(entity.uscc)
+        for days, until, status, revoked, repaired, fine in (
+            (60, 300, "active", None, None, "5"),
+            (400, 30, "active", None, None, "0.250000"),
+            (90, 300, "revoked", TODAY + timedelta(days=10), None, "123456789012.123456"),
+            (200, 300, "revoked", TODAY - timedelta(days=10), None, None),
+            (30, 300, "active", None, TODAY - timedelta(days=5), "1"),
+            (20, None, "active", None, None, "2"),
+            (-10, 300, "active", None, None, "3"),
+        )[: i + 2]:
+            f.penalty(
+                entity.uscc,
+                authority_uscc=authority,
+                decided_on=TODAY - timedelta(days=days),
+                disclosure_until=None if until is None else TODAY + timedelta(days=until),
+                status=status,
+                revoked_on=revoked,
+                repaired_on=repaired,
+                fine_wan=fine,
+                party_name=entity.name,
+                categories=("罚款", "没收违法所得") if i % 2 else ("警告",),
+                repairable=bool(i % 2),
+                repair_allowed_from=TODAY + timedelta(days=i) if i % 2 else None,
+            )
+        if i % 2:
+            f.list_entry(entity.uscc, since=TODAY - timedelta(days=30 * i))
+            f.list_entry(entity.uscc, "abnormal_operations", status="proposed", since=None)
+            f.list_entry(entity.uscc, "samr_serious", ended_on=TODAY - timedelta(days=1))
+    person = f.entity("王小明", f.uscc(), party_type="natural_person")
+    f.penalty(
+        person.uscc, authority_uscc=authority, party_name="王小明", party_type="natural_person"
+    )
+    codes.append(person.uscc)
+    session.commit()
+    return codes
+
+
+def test_one_statement_answers_as_three(rt, session, registry_data):
+    if not is_postgres(session):
+        pytest.skip("the one-statement read is PostgreSQL's")
+    lists = public.public_lists(rt.pack)
+    days = (TODAY, TODAY - timedelta(days=100), TODAY + timedelta(days=400), date(2020, 1, 1))
+    seen_penalties = 0
+    for code in [*registry_data, "914403001922038216"]:
+        for day in days:
+            one = public._read_profile(session, code, day, lists, single=True)
+            three = public._read_profile(session, code, day, lists, single=False)
+            if three is None:
+                assert one is None
+                continue
+            assert [public.penalty_dict(p) for p in one[2]] == [
+                public.penalty_dict(p) for p in three[2]
+            ]
+            assert [public._list_entry_dict(e, lists) for e in one[1]] == [
+                public._list_entry_dict(e, lists) for e in three[1]
+            ]
+            assert tuple(one[0])[:3] == tuple(three[0])[:3]
+            seen_penalties += len(three[2])
+    assert seen_penalties > 20  # the comparison saw real answers
+    profile = public.public_profile(session, registry_data[1], pack=rt.pack)
+    assert profile["lists"]
+    assert {p["fine_wan"] for p in profile["penalties"]} <= {"5", "0.25", "123456789012.123456"}
