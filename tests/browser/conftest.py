@@ -37,8 +37,17 @@ CHROMIUM_ARGS = [
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 
 
+#: The one running browser: a test module elsewhere that registers these fixtures again
+#: (``browser = conftest.browser``) shares it, since Playwright's sync API cannot start
+#: twice in one thread.
+_RUNNING: list[object] = []
+
+
 @pytest.fixture(scope="session")
 def browser() -> Iterator[object]:
+    if _RUNNING:
+        yield _RUNNING[0]
+        return
     if not CHROMIUM.exists():
         pytest.skip(
             f"{CHROMIUM} not found: install Debian's chromium and fonts-noto-cjk "
@@ -51,9 +60,11 @@ def browser() -> Iterator[object]:
         chromium = playwright.chromium.launch(
             executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
         )
+        _RUNNING.append(chromium)
         try:
             yield chromium
         finally:
+            _RUNNING.clear()
             chromium.close()
 
 
