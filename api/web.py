@@ -111,6 +111,12 @@ def party_type_label(value: str | None) -> str:
     return PARTY_TYPE_LABELS.get(value or "", value or "—")
 
 
+@blp.app_template_global("list_kind")
+def list_kind(list_type: str) -> str:
+    """``dishonesty`` or ``incentive`` (a red list), from the pack."""
+    return runtime().pack.list_kind(list_type)
+
+
 @blp.app_template_global("highlight")
 def highlight(name: str, q: str) -> Markup:
     """``name`` with the part matching the query in ``<mark>``; every piece escaped."""

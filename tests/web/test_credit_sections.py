@@ -176,3 +176,9 @@ def test_home_and_layout_lead_to_every_public_part(client):
         ("/objections/new", "提出异议申诉 - 信用信息公示查询"),
     ):
         assert f"<title>{title}</title>" in client.get(path).get_data(as_text=True), path
+
+
+def test_search_results_tell_a_red_list_from_a_dishonesty_list(client, both):
+    page = client.get("/search", query_string={"q": "双榜科技"}).get_data(as_text=True)
+    assert f'<span class="badge badge-incentive">守信激励：{RED}</span>' in page
+    assert f'<span class="badge badge-list">{SERIOUS}</span>' in page
