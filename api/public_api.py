@@ -8,6 +8,7 @@ conditional GET with `If-None-Match` answers 304) and `Cache-Control`.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from flask import Response, request
@@ -17,6 +18,7 @@ from sqlalchemy.exc import DBAPIError
 
 from api.context import close_db, db, runtime
 from api.errors import ApiError, NotFound
+from api.public_credit import grade_is_public, public_grade, with_kinds
 from api.schemas import (
     ERROR_EXAMPLES,
     EXAMPLE_USCC,
@@ -72,6 +74,19 @@ def _not_modified(func: Any) -> Any:
     )
 
 
+ENTITY_EXAMPLE: dict[str, Any] = {
+    "uscc": EXAMPLE_USCC,
+    "name": "深圳市华鑫科技有限公司",
+    "party_type": "organisation",
+    "region": "广东省深圳市南山区",
+    "division_code": "440305",
+    "registration_authority": "工商",
+    "entity_type": "企业",
+    "penalties": [],
+    "as_of": "2026-11-29",
+}
+
+
 @blp.route("/entities/<string:uscc>")
 class Entity(MethodView):
     @blp.arguments(PublicArgsSchema, location="query")
@@ -79,25 +94,40 @@ class Entity(MethodView):
         200,
         PublicEntitySchema,
         headers=CACHE_HEADERS,
-        example={
-            "uscc": EXAMPLE_USCC,
-            "name": "深圳市华鑫科技有限公司",
-            "party_type": "organisation",
-            "region": "广东省深圳市南山区",
-            "division_code": "440305",
-            "registration_authority": "工商",
-            "entity_type": "企业",
-            "lists": [
-                {
-                    "id": 7,
-                    "list_type": "samr_serious",
-                    "title": "市场监督管理严重违法失信名单",
-                    "since": "2026-06-01",
-                    "until": "2029-06-01",
-                }
-            ],
-            "penalties": [],
-            "as_of": "2026-11-29",
+        examples={
+            "on a dishonesty list": {
+                "summary": "grades not public (the default pack): no `grade` key",
+                "value": {
+                    **ENTITY_EXAMPLE,
+                    "lists": [
+                        {
+                            "id": 7,
+                            "list_type": "samr_serious",
+                            "title": "市场监督管理严重违法失信名单",
+                            "since": "2026-06-01",
+                            "until": "2029-06-01",
+                            "kind": "dishonesty",
+                        }
+                    ],
+                },
+            },
+            "on a red list, grades public": {
+                "summary": "a pack with `grading.public: true`: `grade` is present",
+                "value": {
+                    **ENTITY_EXAMPLE,
+                    "lists": [
+                        {
+                            "id": 12,
+                            "list_type": "customs_aeo",
+                            "title": "海关高级认证企业",
+                            "since": "2026-03-01",
+                            "until": "2029-03-01",
+                            "kind": "incentive",
+                        }
+                    ],
+                    "grade": {"grade": "A", "title": "信用风险低（A类）", "since": "2026-03-01"},
+                },
+            },
         },
     )
     @documents_errors(blp, 400, 404, 422, 503)
@@ -106,9 +136,11 @@ class Entity(MethodView):
         """The disclosed profile of an entity
 
         Code, name, region (from positions 3-8 of the code), current list memberships
-        and the penalties inside their disclosure window.  A malformed code is 400 with
-        the failed check in `details.check` (length, character, authority, division,
-        body_check, check); a well-formed unknown code is 404."""
+        (`kind`: `dishonesty` for a dishonesty list, `incentive` for a red list) and the
+        penalties inside their disclosure window.  `grade` is there only when the rule
+        pack makes credit grades public.  A malformed code is 400 with the failed check
+        in `details.check` (length, character, authority, division, body_check, check);
+        a well-formed unknown code is 404."""
         try:
             profile = _profile(uscc, args.get("as_of"))
         except CodeError as exc:
@@ -120,7 +152,17 @@ class Entity(MethodView):
             ) from None
         if profile is None:
             raise NotFound("该统一社会信用代码不在登记簿中", details={"uscc": uscc})
-        return profile
+        return _with_credit(profile)
+
+
+def _with_credit(profile: dict[str, Any]) -> dict[str, Any]:
+    """``kind`` on each list item, and ``grade`` only when the pack makes grades public."""
+    pack = runtime().pack
+    answer = {**profile, "lists": with_kinds(profile["lists"], pack)}  # never alter its dict
+    if grade_is_public(pack):
+        day = date.fromisoformat(profile["as_of"])
+        answer["grade"] = public_grade(db(), profile["uscc"], day, pack)
+    return answer
 
 
 def _profile(uscc: str, as_of: Any) -> dict[str, Any] | None:

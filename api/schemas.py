@@ -916,6 +916,24 @@ class PublicPenaltySchema(Schema):
     repair_allowed_from = _n(IsoDate())
 
 
+class PublicEntityListSchema(PublicListRefSchema):
+    kind = Str(
+        required=True,
+        validate=validate.OneOf(("dishonesty", "incentive")),
+        metadata={
+            "description": "dishonesty: a dishonesty list (失信名单); incentive: a red list "
+            "(守信激励名单)",
+            "example": "dishonesty",
+        },
+    )
+
+
+class PublicGradeSchema(Schema):
+    grade = Str(required=True, metadata={"example": "A"})
+    title = Str(required=True, metadata={"example": "信用风险低（A类）"})
+    since = IsoDate(required=True, metadata={"description": "in force since this day"})
+
+
 class PublicEntitySchema(Schema):
     uscc = Str(required=True)
     name = Str(required=True)
@@ -924,7 +942,19 @@ class PublicEntitySchema(Schema):
     division_code = _n(Str())
     registration_authority = _n(Str())
     entity_type = _n(Str())
-    lists = fields.List(fields.Nested(PublicListRefSchema), required=True)
+    lists = fields.List(
+        fields.Nested(PublicEntityListSchema),
+        required=True,
+        metadata={"description": "public lists the entity is on; `kind` tells red lists apart"},
+    )
+    grade = fields.Nested(
+        PublicGradeSchema,
+        allow_none=True,
+        metadata={
+            "description": "the credit grade on `as_of`; present only when the rule pack "
+            "makes grades public (`grading.public: true`), null if the entity has none yet"
+        },
+    )
     penalties = fields.List(fields.Nested(PublicPenaltySchema), required=True)
     as_of = IsoDate(required=True)
 

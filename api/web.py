@@ -111,6 +111,12 @@ def party_type_label(value: str | None) -> str:
     return PARTY_TYPE_LABELS.get(value or "", value or "—")
 
 
+@blp.app_template_global("list_kind")
+def list_kind(list_type: str) -> str:
+    """``dishonesty`` or ``incentive`` (a red list), from the pack."""
+    return runtime().pack.list_kind(list_type)
+
+
 @blp.app_template_global("highlight")
 def highlight(name: str, q: str) -> Markup:
     """``name`` with the part matching the query in ``<mark>``; every piece escaped."""
@@ -236,7 +242,16 @@ def entity(uscc: str):
     profile, other = _profile_or_error(uscc, "web.entity")
     if profile is None:
         return other
-    return render_template("entity.html", e=profile, sup=_supervision(profile["uscc"]))
+    return render_template(
+        "entity.html", e=profile, credit=_credit(profile), sup=_supervision(profile["uscc"])
+    )
+
+
+def _credit(profile: dict[str, Any]) -> dict[str, Any]:
+    """Dishonesty and red lists apart (each shown once), and the grade if it is public."""
+    from api.public_credit import entity_credit
+
+    return entity_credit(db(), profile, runtime().pack, clock.today())
 
 
 def _supervision(uscc: str) -> dict[str, Any]:
@@ -252,7 +267,10 @@ def report(uscc: str):
     if profile is None:
         return other
     return render_template(
-        "report.html", e=profile, generated_at=clock.now().astimezone(clock.CHINA)
+        "report.html",
+        e=profile,
+        credit=_credit(profile),
+        generated_at=clock.now().astimezone(clock.CHINA),
     )
 
 
@@ -322,12 +340,3 @@ def _register_intake() -> None:
 
 
 _register_intake()
-
-
-def _register_credit() -> None:
-    from api.public_credit import public_credit
-
-    blp.add_app_template_global(public_credit, "public_credit")
-
-
-_register_credit()
