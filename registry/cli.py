@@ -146,8 +146,8 @@ def serve(ctx: click.Context, host: str, port: int, no_scheduler: bool) -> None:
         try:
             from registry.scheduler import start_background
         except ImportError:
-            start_background = None
-        if start_background is not None:
+            pass
+        else:
             scheduler = start_background(rt)
     click.echo(f"serving on http://{host}:{port}/  (Ctrl-C to stop)")
     try:

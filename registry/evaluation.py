@@ -71,9 +71,9 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from datetime import date
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
-from sqlalchemy import bindparam, insert, select, text, update
+from sqlalchemy import CursorResult, Executable, Result, bindparam, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from registry import audit, clock, grades
@@ -289,6 +289,12 @@ def _resolve(rt_or_pack: Runtime | RulePack) -> tuple[RulePack, Evaluator, Keywo
     return pack, evaluator, matcher
 
 
+def _rowcount(result: Result[Any]) -> int:
+    """Rows an INSERT/UPDATE/DELETE touched.  Session.execute is typed as returning a
+    Result; for those statements it is a CursorResult, which has ``rowcount``."""
+    return cast(CursorResult[Any], result).rowcount
+
+
 def ensure_pack_stored(session: Session, pack: RulePack, actor: str) -> list[audit.AuditEvent]:
     """Store the pack version and its measures the first time it is used; returns the
     audit events to record (the caller records them with its own, last)."""
@@ -297,15 +303,29 @@ def ensure_pack_stored(session: Session, pack: RulePack, actor: str) -> list[aud
     ).first()
     if known is not None:
         return []
+    values = {
+        "version": pack.version,
+        "name": pack.name,
+        "content": json.loads(pack.canonical or "{}"),
+    }
+    statement: Executable
     if is_postgres(session):
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        statement = (
+            pg_insert(RulePackRecord)
+            .values(**values)
+            .on_conflict_do_nothing(index_elements=["version"])
+        )
     else:
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    stored = session.execute(
-        dialect_insert(RulePackRecord)
-        .values(version=pack.version, name=pack.name, content=json.loads(pack.canonical or "{}"))
-        .on_conflict_do_nothing(index_elements=["version"])
-    ).rowcount
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        statement = (
+            sqlite_insert(RulePackRecord)
+            .values(**values)
+            .on_conflict_do_nothing(index_elements=["version"])
+        )
+    stored = _rowcount(session.execute(statement))
     if not stored:
         return []  # another process stored it a moment ago
     measures = [
@@ -445,7 +465,9 @@ def _evaluate_penalties(
     outcomes = evaluator.evaluate_penalties(
         [penalty_facts(row, matcher(row.violation_type)) for row in rows]
     )
-    changes, alerts, severity_of = [], [], {}
+    changes: list[PenaltyChange] = []
+    alerts: list[AlertOpening] = []
+    severity_of: dict[int, str] = {}
     for row, outcome in zip(rows, outcomes, strict=True):
         derived = _derive(row, outcome, pack.version)
         if derived != _stored(row):
@@ -527,7 +549,7 @@ def _write_penalties(session: Session, changes: list[PenaltyChange]) -> int:
                 "regime": [c.after.disclosure_regime for c in changes],
             },
         )
-        return int(result.rowcount)
+        return int(_rowcount(result))
     table = Penalty.__table__
     session.execute(
         update(table)
@@ -823,11 +845,11 @@ def _evaluate_batch(
     grade_changes: list[grades.GradeChange] = []
     if pack.grading is not None:
         graded_facts = _facts_after(pack, entity_facts, actions, as_of)
-        outcomes = evaluator.grade_entities(graded_facts)
-        summary.graded = len(outcomes)
+        grade_outcomes = evaluator.grade_entities(graded_facts)
+        summary.graded = len(grade_outcomes)
         summary.engine_s += time.perf_counter() - mark
         mark = time.perf_counter()
-        grade_changes = grades.plan_grades(outcomes, grades.open_grades(session, subjects))
+        grade_changes = grades.plan_grades(grade_outcomes, grades.open_grades(session, subjects))
         summary.grades_changed = sum(1 for c in grade_changes if c.changes_grade)
         summary.facts_s += time.perf_counter() - mark
     else:
@@ -1019,7 +1041,7 @@ def _apply_actions(
         return []
     created = [a for a in actions if a.action in ("propose", "activate")]
     if created:
-        new_rows = []
+        new_rows: list[dict[str, Any]] = []
         terms: dict[str, tuple[date | None, date]] = {}
         for a in created:
             since = until = early = None
@@ -1101,8 +1123,8 @@ def _apply_actions(
 
     event_rows, decision_rows, change_rows, events = [], [], [], []
     for a in actions:
+        assert a.entry is not None  # every action has its entry by now
         entry = a.entry
-        assert entry is not None  # every action has its entry by now
         reason = (
             f"basis_revoked: {', '.join(map(str, a.revoked_ids))}"
             if a.revoked_ids
@@ -1270,7 +1292,7 @@ def _link_persons(
         ).bindparams(bindparam("codes", expanding=True), bindparam("now", type_=UTCDateTime())),
         {"codes": codes, "now": now},
     )
-    linked = max(int(result.rowcount or 0), 0)
+    linked = max(int(_rowcount(result) or 0), 0)
     if linked:
         events.append(
             audit.AuditEvent(
@@ -1755,7 +1777,7 @@ def _measure_diff(
         now: set[str] = set()
         then: set[str] = set()
         for entry in plan.entries.get(key, ()):
-            if not binds_on(entry, day):  # type: ignore[arg-type]  # reads like a ListEntry
+            if not binds_on(entry, day):
                 continue
             now.update(m.id for m in current.measures_for(entry.list_type))
             action = actions_by_entry.get(entry.id)
@@ -1817,13 +1839,13 @@ def preview(
                 )
             )
         _measure_diff(report, current, pack, plan, day)
-        for change in plan.grade_changes:
-            if not change.changes_grade:
+        for move in plan.grade_changes:
+            if not move.changes_grade:
                 continue
-            report.grade_moves[f"{change.before or '-'}→{change.after}"] += 1
+            report.grade_moves[f"{move.before or '-'}→{move.after}"] += 1
             if len(report.grade_items) < 500:
                 report.grade_items.append(
-                    (change.uscc, change.before, change.after, change.outcome.rule_id)
+                    (move.uscc, move.before, move.after, move.outcome.rule_id)
                 )
 
     with rt.sessions() as session:

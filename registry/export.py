@@ -34,7 +34,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, TextIO
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import RowMapping, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from registry import clock
@@ -156,7 +156,7 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _full_record(row: Mapping[str, Any], history: list[int]) -> dict[str, Any]:
+def _full_record(row: RowMapping, history: list[int]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name in FULL_FIELDS:
         if name == "history":
@@ -169,7 +169,7 @@ def _full_record(row: Mapping[str, Any], history: list[int]) -> dict[str, Any]:
     return out
 
 
-def _public_record(row: Mapping[str, Any]) -> dict[str, Any]:
+def _public_record(row: RowMapping) -> dict[str, Any]:
     out = {name: _plain(row[name]) for name in PUBLIC_FIELDS}
     if row["party_type"] == NATURAL_PERSON:
         out["party_name"] = mask_name(out["party_name"])
@@ -180,7 +180,7 @@ def _public_record(row: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _rows(session: Session, where: list[Any]) -> Iterator[Mapping[str, Any]]:
+def _rows(session: Session, where: list[Any]) -> Iterator[RowMapping]:
     """Penalties in id order, a chunk at a time (flat memory on both engines)."""
     table = Penalty.__table__
     last = 0
@@ -268,7 +268,7 @@ def export_penalties(
     count = withdrawn = 0
     if public and after is None:
         where.append(_disclosed_on(today))
-    pending: list[Mapping[str, Any]] = []
+    pending: list[RowMapping] = []
 
     def flush() -> None:
         nonlocal count
@@ -309,7 +309,7 @@ def export_penalties(
 def _disclosed_predicate(today: date) -> Any:
     """The Python twin of :func:`_disclosed_on`, for rows already read."""
 
-    def disclosed(row: Mapping[str, Any]) -> bool:
+    def disclosed(row: RowMapping) -> bool:
         until = row["disclosure_until"]
         repaired = row["repaired_on"]
         return (

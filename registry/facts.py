@@ -351,7 +351,7 @@ class _Sql:
         if self.expanding:
             statement = statement.bindparams(bindparam("subject_keys", expanding=True))
         if column_types:
-            statement = statement.columns(**column_types)
+            return self.session.execute(statement.columns(**column_types), self.params)
         return self.session.execute(statement, self.params)
 
 

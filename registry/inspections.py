@@ -398,7 +398,9 @@ def previous_inspectors(
 # --- operations -----------------------------------------------------------------------
 
 
-def _task(session: Session, task_id: int, authority_uscc: str | None, *, lock: bool = False):
+def _task(
+    session: Session, task_id: int, authority_uscc: str | None, *, lock: bool = False
+) -> InspectionTask:
     query = select(InspectionTask).where(InspectionTask.id == task_id)
     if lock:
         query = query.with_for_update()

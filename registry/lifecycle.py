@@ -342,7 +342,9 @@ def _end_disclosures(session: Session, day: date) -> list[int]:
         )
         .order_by(Penalty.id)
     ).all()
-    if not rows:
+    # The query leaves out NULL dates; this only narrows the column's type to date.
+    ended = [(pid, key, until) for pid, key, until in rows if until is not None]
+    if not ended:
         return []
     now = clock.now()
     session.execute(
@@ -355,7 +357,7 @@ def _end_disclosures(session: Session, day: date) -> list[int]:
                 "action": DISCLOSURE_ENDED,
                 "at": now,
             }
-            for pid, key, _ in rows
+            for pid, key, _ in ended
         ],
     )
     audit.record(
@@ -369,10 +371,10 @@ def _end_disclosures(session: Session, day: date) -> list[int]:
                 uscc=key,
                 after={"disclosure_until": until, "ended_on": until + timedelta(days=1)},
             )
-            for pid, key, until in rows
+            for pid, key, until in ended
         ],
     )
-    return [pid for pid, _, _ in rows]
+    return [pid for pid, _, _ in ended]
 
 
 def held_cutoff(day: date, months: int) -> date:
@@ -401,14 +403,16 @@ def _reevaluate_long_held(session: Session, pack: RulePack, day: date) -> list[s
         users = [r for r in pack.rules if _uses(r, aggregate.name)]
         # A pack deciding with a zen model may use any aggregate: every list is a target.
         targets |= {r.list_type for r in users} if users else set(pack.lists)
-        rows = session.execute(
+        held = session.execute(
             select(ListEntry.uscc, ListEntry.since).where(
                 ListEntry.list_type == aggregate.list_type,
                 in_force_on(day),
                 ListEntry.since <= held_cutoff(day, months),
             )
         ).all()
-        for key, since in rows:
+        for key, since in held:
+            if since is None:  # excluded by the query; narrows the column's type
+                continue
             crossed = add_months(since, months)
             candidates[key] = min(crossed, candidates.get(key, crossed))
     if not candidates:
@@ -417,14 +421,14 @@ def _reevaluate_long_held(session: Session, pack: RulePack, day: date) -> list[s
     keys = sorted(candidates)
     for start in range(0, len(keys), 500):
         chunk = keys[start : start + 500]
-        rows = session.execute(
+        entries = session.execute(
             select(ListEntry.uscc, ListEntry.proposed_on, ListEntry.since).where(
                 ListEntry.uscc.in_(chunk),
                 ListEntry.list_type.in_(sorted(targets)),
                 ListEntry.status.in_(("proposed", "active", "rejected")),
             )
         ).all()
-        for key, proposed_on, since in rows:
+        for key, proposed_on, since in entries:
             on = proposed_on or since
             if on is not None and on >= candidates[key]:
                 done.add(key)

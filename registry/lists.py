@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable
 from datetime import date, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import Session
@@ -50,7 +50,31 @@ BINDING_STATUSES: tuple[str, ...] = ("active", "removed")
 # --- point in time -------------------------------------------------------------------
 
 
-def binds_on(entry: ListEntry, day: date) -> bool:
+class EntryView(Protocol):
+    """What :func:`binds_on` and :func:`snapshot` read of an entry: a
+    :class:`~registry.models.ListEntry`, or the evaluator's plain ``EntryState``."""
+
+    @property
+    def status(self) -> str: ...
+    @property
+    def list_type(self) -> str: ...
+    @property
+    def since(self) -> date | None: ...
+    @property
+    def until(self) -> date | None: ...
+    @property
+    def early_removal_from(self) -> date | None: ...
+    @property
+    def ended_on(self) -> date | None: ...
+    @property
+    def end_reason(self) -> str | None: ...
+    @property
+    def confirmed_by(self) -> str | None: ...
+    @property
+    def ended_by(self) -> str | None: ...
+
+
+def binds_on(entry: EntryView, day: date) -> bool:
     """True when ``entry`` binds on ``day`` (see the module docstring for the rule)."""
     return (
         entry.status in BINDING_STATUSES
@@ -132,7 +156,7 @@ def _list_spec(pack: RulePack, list_type: str) -> Any:
 # --- helpers shared with repairs and the sweep ---------------------------------------
 
 
-def snapshot(entry: ListEntry) -> dict[str, Any]:
+def snapshot(entry: EntryView) -> dict[str, Any]:
     """The entry's state, for audit entries."""
     return {
         "status": entry.status,

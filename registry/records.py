@@ -636,7 +636,7 @@ class PenaltyRecordSchema(Schema):
         failed = {name for name in self.fields if name not in data and _given(original, name)}
         errors = check_record(data, failed)
         if errors:
-            raise ValidationError(errors)  # type: ignore[arg-type]
+            raise ValidationError(errors)
 
     @post_load
     def _complete(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:

@@ -251,7 +251,10 @@ def _rows(path: Path) -> Iterator[tuple[int, dict[str, Any] | None, str | None]]
             try:
                 item = json.loads(line)
             except ValueError as exc:
-                yield number, None, f"not valid JSON: {exc.msg}"
+                # JSONDecodeError says what is wrong in .msg; a plain ValueError (a number
+                # longer than int() accepts) has no .msg, only its text.
+                problem = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
+                yield number, None, f"not valid JSON: {problem}"
                 continue
             if not isinstance(item, dict):
                 yield number, None, "each line must be a JSON object"

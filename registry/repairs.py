@@ -181,6 +181,7 @@ def apply_repair(
     if not text:
         raise Invalid("必须填写修复申请说明（statement）", details={"field": "statement"})
     today = clock.today()
+    authority: str | None
     if target_type == "penalty":
         penalty = _penalty(session, target_id)
         _check_penalty_repairable(penalty, today)

@@ -267,7 +267,7 @@ def sanctions_for_many(
     graded = grades_on(session, distinct, day) if pack.grading is not None else {}
     answers = []
     for code in codes:
-        measures = by_code.get(code, [])
+        applied = by_code.get(code, [])
         withheld = _withheld(pack, punishing[code]) if punishing.get(code) else None
         answers.append(
             {
@@ -275,8 +275,8 @@ def sanctions_for_many(
                 "name": names.get(code),
                 "as_of": day,
                 "scenario": scenario,
-                "sanctioned": bool(measures),
-                "measures": list(measures),
+                "sanctioned": bool(applied),
+                "measures": list(applied),
                 "grade": grade_view(graded.get(code), pack, explain=True),
                 "incentives": [] if withheld else list(benefits.get(code, [])),
                 "incentives_withheld": withheld,

@@ -38,14 +38,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from types import FrameType
-from typing import Any
+from typing import Any, cast
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.interval import IntervalTrigger
-from sqlalchemy import delete, func, select
+from sqlalchemy import CursorResult, delete, func, select
 from sqlalchemy.orm import Session
 
 from registry import audit, clock
@@ -127,8 +127,10 @@ def _stats(session: Session, rt: Runtime) -> Any:
     def count(query: Any) -> int:
         return int(session.execute(query).scalar_one())
 
-    pruned = session.execute(
-        delete(JobRun).where(JobRun.started_at < clock.now() - JOB_RUN_RETENTION)
+    # A DELETE gives a CursorResult (with rowcount); Session.execute is typed as Result.
+    pruned = cast(
+        CursorResult[Any],
+        session.execute(delete(JobRun).where(JobRun.started_at < clock.now() - JOB_RUN_RETENTION)),
     ).rowcount
     return {
         "as_of": today.isoformat(),
@@ -177,7 +179,7 @@ def job_specs(rt: Runtime, intervals: Mapping[str, float] | None = None) -> dict
     """Every job with its interval from ``config.scheduler`` (``intervals``: seconds per
     job name, overriding the configuration — for tests and one-off runs)."""
     cfg = rt.config.scheduler
-    seconds = {
+    seconds: dict[str, float] = {
         "sweep": cfg.sweep_interval_minutes * 60,
         "evaluate": cfg.evaluate_interval_seconds,
         "reevaluate": cfg.reevaluate_interval_hours * 3600,
@@ -479,7 +481,7 @@ def run_foreground(
     no new run starts, and running ones finish."""
     stop = threading.Event()
     scheduler = build_scheduler(rt, blocking=False, intervals=intervals, run_at_start=run_at_start)
-    previous: dict[int, Any] = {}
+    previous: dict[signal.Signals, Any] = {}
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:
         log.info("scheduler stopping (%s)", signal.Signals(signum).name)

@@ -1289,10 +1289,11 @@ def _grading(check: _Checker, raw: Any, aggregates: dict[str, Aggregate]) -> Gra
         check.keys(
             where, item, ("id", "grade", "title", "when", "description"), ("id", "grade", "when")
         )
-        grade = item.get("grade")
-        if grade not in known:
+        rule_grade = item.get("grade")
+        if rule_grade not in known:
             check.add(
-                f"{where}.grade", f"must be one of the grades ({', '.join(known)}), not {grade!r}"
+                f"{where}.grade",
+                f"must be one of the grades ({', '.join(known)}), not {rule_grade!r}",
             )
         conditions, expression = _conditions(check, f"{where}.when", item.get("when"), fact_names)
         rule_id = check.text(f"{where}.id", item.get("id"), pattern=_ID) or "?"
@@ -1301,7 +1302,7 @@ def _grading(check: _Checker, raw: Any, aggregates: dict[str, Aggregate]) -> Gra
         rules.append(
             GradeRule(
                 id=rule_id,
-                grade=str(grade),
+                grade=str(rule_grade),
                 title=check.text(f"{where}.title", item.get("title"), required=False) or rule_id,
                 conditions=conditions,
                 expression=expression,
@@ -1314,23 +1315,23 @@ def _grading(check: _Checker, raw: Any, aggregates: dict[str, Aggregate]) -> Gra
         raw_examples = []
     for position, example in enumerate(raw_examples):
         here = f"grading.examples[{position}]"
-        item = check.mapping(here, example)
-        if item is None:
+        fields = check.mapping(here, example)
+        if fields is None:
             continue
-        check.keys(here, item, ("name", "aggregates", "party_type", "grade"), ("name", "grade"))
-        if item.get("grade") not in known:
+        check.keys(here, fields, ("name", "aggregates", "party_type", "grade"), ("name", "grade"))
+        if fields.get("grade") not in known:
             check.add(f"{here}.grade", f"must be one of the grades ({', '.join(known)})")
-        party_type = item.get("party_type", "organisation")
+        party_type = fields.get("party_type", "organisation")
         if party_type not in PARTY_TYPES:
             check.add(f"{here}.party_type", f"must be one of {', '.join(PARTY_TYPES)}")
         examples.append(
             GradeExample(
-                name=check.text(f"{here}.name", item.get("name")) or f"example {position}",
+                name=check.text(f"{here}.name", fields.get("name")) or f"example {position}",
                 aggregates=_example_aggregates(
-                    check, f"{here}.aggregates", item.get("aggregates", {}), aggregates
+                    check, f"{here}.aggregates", fields.get("aggregates", {}), aggregates
                 ),
                 party_type=str(party_type),
-                grade=str(item.get("grade")),
+                grade=str(fields.get("grade")),
             )
         )
     return Grading(

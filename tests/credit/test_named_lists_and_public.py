@@ -143,3 +143,22 @@ def test_entity_page_shows_the_grade_when_the_pack_says_so(
     assert 'data-grade="B"' in page
     assert "信用风险一般（B类）" in page
     assert "未列入守信激励名单。" in page
+
+
+def test_import_jsonl_line_with_an_overlong_number_is_rejected_not_fatal(
+    rt, invoke, tmp_path, factory: ApiFactory
+):
+    # json.loads rejects a 5000-digit integer with a plain ValueError (no .msg): the
+    # line is reported like any other bad JSON and the good line still goes in.
+    code = factory.uscc()
+    path = tmp_path / "aeo.jsonl"
+    path.write_text(
+        json.dumps({"uscc": code, "basis": "AEOCN4403000002", "since": "2026-01-01"}) + "\n"
+        '{"uscc": ' + "9" * 5000 + "}\n",
+        encoding="utf-8",
+    )
+    result = invoke("lists", "import", str(path), "--list-type", "customs_aeo")
+    assert result.exit_code == 1
+    assert "1 added, 0 updated, 0 unchanged, 1 rejected" in result.output
+    assert "line 2: line: not valid JSON: Exceeds the limit" in result.output
+    assert [e.uscc for e in named(rt, "customs_aeo")] == [code]
