@@ -25,7 +25,21 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Date, Numeric, Text, and_, bindparam, case, cast, func, literal, or_, select
+from sqlalchemy import (
+    BindParameter,
+    Date,
+    Numeric,
+    String,
+    Text,
+    and_,
+    bindparam,
+    case,
+    cast,
+    func,
+    literal,
+    or_,
+    select,
+)
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import Session
 
@@ -187,7 +201,7 @@ def _lists_of(
 
 
 _DAY = bindparam("day", type_=Date)
-_CODE = bindparam("code")
+_CODE: BindParameter[str] = bindparam("code", type_=String)
 #: Built once: only the columns the answer needs, no ORM objects, no identity map.
 _PROFILE_ENTITY = select(Entity.name, Entity.party_type, Entity.division_code).where(
     Entity.uscc == _CODE
@@ -277,11 +291,11 @@ class _Row:
             self.__dict__[name] = value
 
 
-_AMOUNTS = frozenset(c.key for c in _PENALTY_COLUMNS if isinstance(c.type, Numeric))
-_LIST_NAMES = tuple(c.key for c in _LIST_COLUMNS)
-_LIST_DATES = frozenset(c.key for c in _LIST_COLUMNS if isinstance(c.type, Date))
-_PENALTY_NAMES = tuple(c.key for c in _PENALTY_COLUMNS)
-_PENALTY_DATES = frozenset(c.key for c in _PENALTY_COLUMNS if isinstance(c.type, Date))
+_AMOUNTS = frozenset(str(c.key) for c in _PENALTY_COLUMNS if isinstance(c.type, Numeric))
+_LIST_NAMES = tuple(str(c.key) for c in _LIST_COLUMNS)
+_LIST_DATES = frozenset(str(c.key) for c in _LIST_COLUMNS if isinstance(c.type, Date))
+_PENALTY_NAMES = tuple(str(c.key) for c in _PENALTY_COLUMNS)
+_PENALTY_DATES = frozenset(str(c.key) for c in _PENALTY_COLUMNS if isinstance(c.type, Date))
 
 
 def _rows_from_json(text_: str, names: Sequence[str], dates: Container[str]) -> list[_Row]:
@@ -293,6 +307,7 @@ def _read_profile(
 ) -> tuple[Any, Sequence[Any], Sequence[Any]] | None:
     """The entity's row, its public list entries and disclosed penalties: in one
     statement (``single``, PostgreSQL) or three (any engine)."""
+    entries: Sequence[Any]
     if single:
         params = {"code": code, "day": day, "list_types": list(lists) or [""]}
         entity = session.execute(_PROFILE_ONE, params).first()
@@ -342,8 +357,8 @@ def public_profile(
         "name": name,
         "party_type": entity.party_type,
         **_code_facts(code, entity.division_code),
-        "lists": [_list_entry_dict(e, lists) for e in entries],  # type: ignore[arg-type]
-        "penalties": [penalty_dict(p) for p in penalties],  # type: ignore[arg-type]
+        "lists": [_list_entry_dict(e, lists) for e in entries],
+        "penalties": [penalty_dict(p) for p in penalties],
         "as_of": day.isoformat(),
     }
 

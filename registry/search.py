@@ -21,6 +21,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 from pypinyin import lazy_pinyin
 from pypinyin.core import Pinyin
@@ -82,12 +83,17 @@ def strip_suffix(name: str) -> str:
 _segment = Pinyin().seg
 
 
+#: pypinyin's ``errors`` handler: ``list`` splits a non-Chinese run into its characters.
+#: Its stub types the handler as returning ``str``; pypinyin accepts a list as well.
+_SPLIT_CHARACTERS: Any = list
+
+
 @lru_cache(maxsize=1 << 16)
 def _word_syllables(word: str) -> tuple[str, ...]:
     # ``errors`` splits non-Chinese runs into single characters: one item per character.
-    items = lazy_pinyin(word, errors=list)
+    items = lazy_pinyin(word, errors=_SPLIT_CHARACTERS)
     if len(items) != len(word):  # pragma: no cover - pypinyin keeps one item per char
-        items = [lazy_pinyin(ch, errors=list)[0] if ch.strip() else "" for ch in word]
+        items = [lazy_pinyin(ch, errors=_SPLIT_CHARACTERS)[0] if ch.strip() else "" for ch in word]
     out = []
     for item in items:
         spelled = unicodedata.normalize("NFKC", item).lower()
