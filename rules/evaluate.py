@@ -30,7 +30,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 import zen
 
@@ -131,6 +131,15 @@ class GradeOutcome:
         }
 
 
+_V = TypeVar("_V")
+
+
+def _keep(memo: dict[Any, _V], keys: Iterable[Any]) -> dict[Any, _V]:
+    """A new memo holding only ``memo``'s entries for ``keys``: what a call that is
+    replacing a full memo still has to read."""
+    return {key: memo[key] for key in keys if key in memo}
+
+
 @dataclass(frozen=True)
 class _PenaltyResult:
     """The engine's answer for one distinct penalty context (memoised)."""
@@ -190,7 +199,7 @@ class Evaluator:
     engine handles); a worker process builds its own from the pack, which pickles.
     """
 
-    def __init__(self, pack: RulePack, *, batch_size: int = 2000, memo_size: int = 200_000) -> None:
+    def __init__(self, pack: RulePack, *, batch_size: int = 2000, memo_size: int = 20_000) -> None:
         self.pack = pack
         self.batch_size = batch_size
         self.memo_size = memo_size
@@ -434,7 +443,8 @@ class Evaluator:
             contexts = [self._penalty_context(key) for key in pending]
             answers = self._run(self._penalty_batch, "penalties", contexts)
             if len(memo) + len(pending) > self.memo_size:
-                memo = self._penalty_memo = {}
+                # Start afresh, keeping the entries this call still reads.
+                memo = self._penalty_memo = _keep(memo, keys)
             for key, context, answer in zip(pending, contexts, answers, strict=True):
                 memo[key] = self._penalty_result(answer, context)
         outcomes = []
@@ -512,7 +522,8 @@ class Evaluator:
                     context["grade"] = grade
             answers = self._run(self._entity_batch, "entities", contexts)
             if len(memo) + len(pending) > self.memo_size:
-                memo = self._entity_memo = {}
+                # Start afresh, keeping the entries this call still reads.
+                memo = self._entity_memo = _keep(memo, keys)
             for key, answer in zip(pending, answers, strict=True):
                 memo[key] = self._rule_ids(answer)
         return [memo[key] for key in keys]
@@ -528,7 +539,8 @@ class Evaluator:
             ]
             answers = self._run(self._grading_batch, "entities", contexts)
             if len(memo) + len(pending) > self.memo_size:
-                memo = self._grade_memo = {}
+                # Start afresh, keeping the entries this call still reads.
+                memo = self._grade_memo = _keep(memo, keys)
             grades = self.pack.grading.titles if self.pack.grading else {}
             for key, answer in zip(pending, answers, strict=True):
                 grade = answer.get("grade") if isinstance(answer, Mapping) else None

@@ -244,3 +244,19 @@ def test_selling_is_judged_on_sales_not_gains(evaluator: Evaluator) -> None:
 
 def test_unrelated_violation_raises_no_alert(evaluator: Evaluator) -> None:
     assert outcome(evaluator, violation_type="价格违法", business_volume_wan=500).alerts == ()
+
+
+def test_a_full_memo_is_replaced_without_losing_what_the_call_reads():
+    """A batch that overflows the memo starts a new one; the distinct facts this batch
+    already found in the old memo must still be answered (no KeyError), the same as by
+    an evaluator with room to spare."""
+    from rules.evaluate import Evaluator as Engine
+
+    pack = load_pack(DEFAULT_PACK_PATH)
+    small, roomy = Engine(pack, memo_size=3), Engine(pack)
+    first = [penalty(penalty_id=n, fine_wan=Decimal(n)) for n in range(1, 4)]
+    second = [penalty(penalty_id=n, fine_wan=Decimal(n)) for n in range(1, 7)]
+    for batch in (first, second, second[::-1]):
+        got = small.evaluate_penalties(batch)
+        assert got == roomy.evaluate_penalties(batch)
+        assert [o.penalty_id for o in got] == [f["penalty_id"] for f in batch]
