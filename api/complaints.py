@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy import func, select
@@ -32,8 +31,8 @@ from api.intake_schemas import (
     ComplaintStatusChangeSchema,
     ComplaintStatusSchema,
 )
-from api.limiter import hit_filing_limit
-from api.schemas import ERROR_EXAMPLES, ErrorSchema, documents_errors, page_window
+from api.limiter import guard_filing_blueprint
+from api.schemas import documents_errors, page_window
 from registry.complaints import (
     file_complaint,
     find_by_receipt,
@@ -63,26 +62,7 @@ blp = Blueprint(
 STATUS_EXAMPLE = {"status": "accepted", "filed_on": "2026-11-27", "status_on": "2026-11-28"}
 
 
-@public_blp.before_request
-def _count_filings() -> None:
-    if request.method == "POST":
-        hit_filing_limit()
-
-
-@public_blp.after_request
-def _private(response: Response) -> Response:
-    response.headers["Cache-Control"] = "no-store"
-    return response
-
-
-def _rate_limited(func: Any) -> Any:
-    return public_blp.alt_response(
-        429,
-        schema=ErrorSchema,
-        description="rate limited; Retry-After (seconds) says when to come back",
-        headers={"Retry-After": {"schema": {"type": "integer"}}},
-        example={"error": ERROR_EXAMPLES[429]},
-    )(func)
+_rate_limited = guard_filing_blueprint(public_blp)
 
 
 @public_blp.route("")

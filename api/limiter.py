@@ -10,8 +10,10 @@ A client over the limit gets the one error shape with status 429 and ``Retry-Aft
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from typing import Any
 
-from flask import Flask, current_app
+from flask import Flask, Response, current_app, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from limits import parse_many
@@ -105,3 +107,32 @@ def hit_filing_limit() -> None:
                 description=f"too many filings: at most {item}; retry in {retry} s",
                 retry_after=retry,
             )
+
+
+def guard_filing_blueprint(blueprint: Any) -> Callable[[Any], Any]:
+    """Make ``blueprint`` a public filing door (objections, complaints): every POST
+    counts against the filing limit before its body is even parsed (so malformed
+    attempts count too), no answer is cached on the way (receipts and statuses are one
+    person's business).  Returns the decorator that documents its 429."""
+    from api.schemas import ERROR_EXAMPLES, ErrorSchema
+
+    @blueprint.before_request
+    def _count_filings() -> None:
+        if request.method == "POST":
+            hit_filing_limit()
+
+    @blueprint.after_request
+    def _private(response: Response) -> Response:
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
+    def rate_limited(func: Any) -> Any:
+        return blueprint.alt_response(
+            429,
+            schema=ErrorSchema,
+            description="rate limited; Retry-After (seconds) says when to come back",
+            headers={"Retry-After": {"schema": {"type": "integer"}}},
+            example={"error": ERROR_EXAMPLES[429]},
+        )(func)
+
+    return rate_limited
