@@ -144,8 +144,28 @@ class RuleExample:
     fires: bool
 
 
+class _Condition:
+    """A condition over the entity facts: a mapping of zen tests (``conditions``) or
+    one expression (``expression``) — entity rules and grading rows share it."""
+
+    conditions: tuple[tuple[str, str], ...]
+    expression: str | None
+
+    @property
+    def when(self) -> str:
+        """The condition as one readable zen expression (for explanations)."""
+        if self.expression is not None:
+            return self.expression
+        return " and ".join(f"{name} {test}" for name, test in self.conditions)
+
+    @property
+    def references(self) -> tuple[str, ...]:
+        """The fact names (aggregates, ``party_type``) the table form tests."""
+        return tuple(name for name, _ in self.conditions)
+
+
 @dataclass(frozen=True)
-class Rule:
+class Rule(_Condition):
     """An entity rule: when the aggregates satisfy ``when``, act on ``list_type``.
 
     ``conditions`` holds the table form of ``when`` (aggregate → zen unary test, all
@@ -162,18 +182,6 @@ class Rule:
     expression: str | None = None
     description: str = ""
     examples: tuple[RuleExample, ...] = ()
-
-    @property
-    def when(self) -> str:
-        """The condition as one readable zen expression (for explanations)."""
-        if self.expression is not None:
-            return self.expression
-        return " and ".join(f"{name} {test}" for name, test in self.conditions)
-
-    @property
-    def references(self) -> tuple[str, ...]:
-        """The fact names (aggregates, ``party_type``) the table form tests."""
-        return tuple(name for name, _ in self.conditions)
 
 
 @dataclass(frozen=True)
@@ -298,7 +306,7 @@ class DisclosurePolicy:
 
 
 @dataclass(frozen=True)
-class GradeRule:
+class GradeRule(_Condition):
     """One row of the grading table: when the facts satisfy it, the entity gets ``grade``.
 
     Rows are tried in pack order and the first that holds decides (first hit); like an
@@ -311,17 +319,6 @@ class GradeRule:
     title: str
     conditions: tuple[tuple[str, str], ...] = ()
     expression: str | None = None
-
-    @property
-    def when(self) -> str:
-        """The condition as one readable zen expression (for explanations)."""
-        if self.expression is not None:
-            return self.expression
-        return " and ".join(f"{name} {test}" for name, test in self.conditions)
-
-    @property
-    def references(self) -> tuple[str, ...]:
-        return tuple(name for name, _ in self.conditions)
 
 
 @dataclass(frozen=True)
