@@ -29,6 +29,9 @@ def create_app(
     _configure(app, runtime)
     _register_errors(app)
     _register_blueprints(app)
+    from api.fastpath import install
+
+    install(app)  # the public lookup's short path, in front of Flask
     return app
 
 

@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from registry import codes
 from registry.codes import (
     ALPHABET,
     AUTHORITY_CODES,
@@ -119,3 +120,21 @@ def test_person_key_is_keyed_and_stable():
     assert a == person_key("11010519491231002x", "k1")
     assert a != person_key("11010519491231002X", "k2")
     assert "11010519491231002X" not in a
+
+
+@given(st.text(alphabet=codes.ALPHABET, min_size=17, max_size=17))
+def test_check_character_is_the_standards_sum(first17):
+    """The check character computed here is python-stdnum's (GB 32100)."""
+    from stdnum.cn import uscc as stdnum_uscc
+
+    assert codes.uscc_check_character(first17) == stdnum_uscc.calc_check_digit(first17 + "0")
+
+
+@given(st.text(alphabet=st.sampled_from("0123456789ABCXYZaxz -\t１Ａ\u3000"), max_size=22))
+def test_normalise_quick_path_folds_like_the_general_one(value):
+    """The shortcut for plain ASCII codes gives what full NFKC folding gives."""
+    import unicodedata
+
+    folded = unicodedata.normalize("NFKC", value)
+    expected = "".join(ch for ch in folded if not ch.isspace() and ch != "-").upper()
+    assert codes.normalise(value) == expected

@@ -1,0 +1,160 @@
+"""The public lookup's short path: ``GET /api/v1/public/entities/<uscc>`` answered in
+front of Flask.
+
+The public lookup is the registry's busiest request by far, and the framework around it
+(routing, argument and response schemas, the limiter's request context, the session)
+costs several times what the lookup itself does.  This WSGI middleware answers the
+plain case — a GET of a known, well-formed code without a query string or a conditional
+header, from a client within its rate limit, on PostgreSQL — with the very same answer
+the Flask view gives (same read model, :func:`registry.public.public_profile_on`; same
+bytes, same headers; tested side by side), counted in the same rate-limit window and
+the same request metrics.
+
+Everything else goes to the Flask application unchanged: a malformed or unknown code
+(400/404 in the one error shape), ``as_of``, ``If-None-Match``, a client over its limit
+(429 with Retry-After), a database error (the view retries once on a new connection,
+then 503), SQLite, a pack that makes grades public.  So every error is made in one
+place, and a request the short path is unsure of costs it nothing but the check.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from flask import Flask
+from limits import parse_many
+from werkzeug.http import generate_etag, http_date, quote_etag
+
+from api.public_api import CACHE_CONTROL
+from api.public_credit import grade_is_public, with_kinds
+from registry import clock
+from registry.codes import CodeError
+from registry.public import public_profile_on
+
+PREFIX = "/api/v1/public/entities/"
+_USCC_LENGTH = 18
+#: After a failure, how long the short path leaves every lookup to the view.
+_PAUSE_S = 1.0
+_log = logging.getLogger(__name__)
+
+StartResponse = Callable[..., Any]
+
+
+class PublicLookup:
+    """WSGI middleware in front of ``app.wsgi_app`` (see the module's docstring)."""
+
+    def __init__(self, app: Flask, wsgi_app: Callable[..., Iterable[bytes]]) -> None:
+        from api.limiter import EXTENSION as LIMITER
+        from api.metrics import EXTENSION as METRICS
+        from api.web import SECURITY_HEADERS
+
+        self.app = app
+        self.wsgi_app = wsgi_app
+        self.runtime = app.extensions["registry"]
+        self.enabled = self.runtime.engine.dialect.name == "postgresql"
+        limiter = app.extensions[LIMITER]
+        self.rate_limiter = limiter.limiter
+        self.limits = parse_many(self.runtime.config.api.public_rate_limit)
+        self.key_prefix = limiter._key_prefix
+        # The Flask view's endpoint and rule: the limiter's scope and the metrics label.
+        adapter = app.url_map.bind("localhost")
+        endpoint, _ = adapter.match(PREFIX + "X" * _USCC_LENGTH, method="GET")
+        self.scope = endpoint
+        self.rule = next(r.rule for r in app.url_map.iter_rules() if r.endpoint == endpoint)
+        self.metrics = app.extensions.get(METRICS)
+        self.security_headers = list(SECURITY_HEADERS.items())
+        self._date = ("", 0)
+        self._resume_at = 0.0
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        if (
+            not self.enabled
+            or environ.get("REQUEST_METHOD") != "GET"
+            or not path.startswith(PREFIX)
+            or len(path) != len(PREFIX) + _USCC_LENGTH
+            or environ.get("QUERY_STRING")
+            or "HTTP_IF_NONE_MATCH" in environ
+            or time.monotonic() < self._resume_at
+        ):
+            return self.wsgi_app(environ, start_response)
+        started = time.perf_counter()
+        try:
+            body = self._answer(path[len(PREFIX) :], environ.get("REMOTE_ADDR") or "127.0.0.1")
+        except Exception as exc:
+            # Whatever went wrong (the database down, most likely), the view answers —
+            # retrying, or with 503 — and for a second the short path stands aside, so
+            # an outage does not cost every request two failed connection attempts.
+            _log.debug("public lookup handed to the view: %r", exc)
+            self._resume_at = time.monotonic() + _PAUSE_S
+            body = None
+        if body is None:
+            return self.wsgi_app(environ, start_response)
+        start_response(
+            "200 OK",
+            [
+                ("Content-Type", "application/json"),
+                ("Content-Length", str(len(body))),
+                ("Cache-Control", CACHE_CONTROL),
+                ("ETag", quote_etag(generate_etag(body))),
+                ("Date", self._http_date()),
+                *self.security_headers,
+            ],
+        )
+        if self.metrics is not None:
+            self.metrics.requests.labels("GET", self.rule, "200").inc()
+            self.metrics.latency.labels("GET", self.rule).observe(time.perf_counter() - started)
+        return [body]
+
+    def _answer(self, code: str, client: str) -> bytes | None:
+        """The 200 body, or None to let the Flask view answer."""
+        pack = self.runtime.pack
+        if grade_is_public(pack):
+            return None
+        # Within the client's limit?  Checked first, counted only when answering here:
+        # a request handed to the view is counted there, once.
+        args = (self.key_prefix, client, self.scope) if self.key_prefix else (client, self.scope)
+        if not all(self.rate_limiter.test(item, *args) for item in self.limits):
+            return None
+        connection = self.runtime.engine.raw_connection()
+        try:
+            dbapi = connection.dbapi_connection
+            if dbapi.status == _STATUS_READY:
+                dbapi.autocommit = True  # one statement: no BEGIN/ROLLBACK (pool resets it)
+            profile = public_profile_on(connection, code, clock.today(), pack)
+        except CodeError:
+            return None
+        except Exception as exc:
+            if getattr(dbapi, "closed", 0):
+                connection.invalidate(exc)  # the server dropped it: not back into the pool
+            raise
+        finally:
+            connection.close()
+        if profile is None:
+            return None
+        for item in self.limits:
+            self.rate_limiter.hit(item, *args)
+        profile["lists"] = with_kinds(profile["lists"], pack)
+        return (
+            json.dumps(profile, ensure_ascii=False, sort_keys=True, separators=(",", ":")) + "\n"
+        ).encode()
+
+    def _http_date(self) -> str:
+        now = int(time.time())
+        text, at = self._date
+        if at != now:
+            text = http_date(now)
+            self._date = (text, now)
+        return text
+
+
+_STATUS_READY = 1  # psycopg2.extensions.STATUS_READY: no transaction open
+
+
+def install(app: Flask) -> None:
+    """Put the short path in front of the application."""
+    app.wsgi_app = PublicLookup(app, app.wsgi_app)  # type: ignore[method-assign]
