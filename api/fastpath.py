@@ -19,14 +19,19 @@ place, and a request the short path is unsure of costs it nothing but the check.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import threading
 import time
+import weakref
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from flask import Flask
 from limits import parse_many
+from sqlalchemy import Engine, event
+from sqlalchemy.pool import PoolProxiedConnection
 from werkzeug.http import generate_etag, http_date, quote_etag
 
 from api.public_api import CACHE_CONTROL
@@ -65,9 +70,12 @@ class PublicLookup:
         endpoint, _ = adapter.match(PREFIX + "X" * _USCC_LENGTH, method="GET")
         self.scope = endpoint
         self.rule = next(r.rule for r in app.url_map.iter_rules() if r.endpoint == endpoint)
-        self.metrics = app.extensions.get(METRICS)
+        metrics = app.extensions.get(METRICS)
+        self.counted = metrics.requests.labels("GET", self.rule, "200") if metrics else None
+        self.timed = metrics.latency.labels("GET", self.rule) if metrics else None
         self.security_headers = list(SECURITY_HEADERS.items())
         self._date = ("", 0)
+        self.connections = _ThreadConnections(self.runtime.engine)
         self._resume_at = 0.0
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
@@ -105,9 +113,9 @@ class PublicLookup:
                 *self.security_headers,
             ],
         )
-        if self.metrics is not None:
-            self.metrics.requests.labels("GET", self.rule, "200").inc()
-            self.metrics.latency.labels("GET", self.rule).observe(time.perf_counter() - started)
+        if self.counted is not None and self.timed is not None:
+            self.counted.inc()
+            self.timed.observe(time.perf_counter() - started)
         return [body]
 
     def _answer(self, code: str, client: str) -> bytes | None:
@@ -120,20 +128,14 @@ class PublicLookup:
         args = (self.key_prefix, client, self.scope) if self.key_prefix else (client, self.scope)
         if not all(self.rate_limiter.test(item, *args) for item in self.limits):
             return None
-        connection = self.runtime.engine.raw_connection()
+        connection = self.connections.get()
         try:
-            dbapi = connection.dbapi_connection
-            if dbapi.status == _STATUS_READY:
-                dbapi.autocommit = True  # one statement: no BEGIN/ROLLBACK (pool resets it)
             profile = public_profile_on(connection, code, clock.today(), pack)
         except CodeError:
             return None
-        except Exception as exc:
-            if getattr(dbapi, "closed", 0):
-                connection.invalidate(exc)  # the server dropped it: not back into the pool
+        except Exception:
+            self.connections.drop(connection)
             raise
-        finally:
-            connection.close()
         if profile is None:
             return None
         for item in self.limits:
@@ -152,7 +154,45 @@ class PublicLookup:
         return text
 
 
-_STATUS_READY = 1  # psycopg2.extensions.STATUS_READY: no transaction open
+class _ThreadConnections:
+    """One database connection per server thread for the short path, taken out of the
+    pool once and kept in autocommit (a lookup is one statement): a lookup then costs no
+    pool checkout and check-in, and the prepared statement stays with its thread.  A
+    connection that fails is closed and the thread's next lookup opens a new one; when
+    the engine is disposed (tests, a worker shutting down) every one is closed.  Each
+    thread of the server therefore holds one connection beside the pool's."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.local = threading.local()
+        self.live: weakref.WeakSet[PoolProxiedConnection] = weakref.WeakSet()
+        self.lock = threading.Lock()
+        event.listen(engine, "engine_disposed", self._close_all)
+
+    def get(self) -> PoolProxiedConnection:
+        connection = getattr(self.local, "connection", None)
+        if connection is None:
+            connection = self.engine.raw_connection()
+            connection.detach()  # its own now: closed by us, never back into the pool
+            connection.dbapi_connection.autocommit = True  # type: ignore[union-attr]
+            self.local.connection = connection
+            with self.lock:
+                self.live.add(connection)
+        return connection
+
+    def drop(self, connection: PoolProxiedConnection) -> None:
+        self.local.connection = None
+        with self.lock:
+            self.live.discard(connection)
+        with contextlib.suppress(Exception):
+            connection.close()
+
+    def _close_all(self, _engine: Engine) -> None:
+        with self.lock:
+            held, self.live = list(self.live), weakref.WeakSet()
+        for connection in held:
+            with contextlib.suppress(Exception):
+                connection.close()
 
 
 def install(app: Flask) -> None:

@@ -195,11 +195,18 @@ class CodeInfo:
 def describe_uscc(code: str) -> CodeInfo:
     """What a valid code says about its holder: registering authority, entity type, region."""
     code = validate_uscc(code)
-    return CodeInfo(
-        uscc=code,
-        authority=AUTHORITY_CODES[code[0]],
-        entity_type=ENTITY_TYPES.get(code[0], {}).get(code[1]),
-        region=region_of(code[2:8]),
+    authority, entity_type, region = head_facts(code[:8])
+    return CodeInfo(uscc=code, authority=authority, entity_type=entity_type, region=region)
+
+
+@lru_cache(maxsize=4096)
+def head_facts(head: str) -> tuple[str, str | None, Region]:
+    """Registering authority, entity type and region of a valid code's first 8
+    characters (position 1, position 2, positions 3-8)."""
+    return (
+        AUTHORITY_CODES[head[0]],
+        ENTITY_TYPES.get(head[0], {}).get(head[1]),
+        region_of(head[2:8]),
     )
 
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Container, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -46,7 +46,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.pool import PoolProxiedConnection
 
 from registry import clock
-from registry.codes import CodeError, describe_uscc, region_of, validate_uscc
+from registry.codes import CodeError, head_facts, region_of, validate_uscc
 from registry.db import is_postgres
 from registry.errors import DomainError, NotFound
 from registry.export import CursorError, decode_cursor, encode_cursor, mask_name
@@ -101,8 +101,9 @@ def public_lists(pack: RulePack | None = None) -> dict[str, ListType]:
     return {key: list_type for key, list_type in pack.lists.items() if list_type.public}
 
 
-def _iso(value: date | datetime | None) -> str | None:
-    return None if value is None else value.isoformat()
+def _iso(value: date | datetime | str | None) -> str | None:
+    """ISO 8601; a date read back from PostgreSQL's JSON is ISO 8601 already."""
+    return value if value is None or isinstance(value, str) else value.isoformat()
 
 
 def _amount(value: Decimal | None) -> str | None:
@@ -119,7 +120,7 @@ def _code_facts(uscc: str, division_code: str | None = None) -> dict[str, Any]:
     """What the code itself says: region (positions 3-8), registering authority
     (position 1) and entity type (position 2)."""
     try:
-        info = describe_uscc(uscc)
+        code = validate_uscc(uscc)
     except CodeError:
         region = region_of(division_code) if division_code and division_code.isdigit() else None
         return {
@@ -128,12 +129,20 @@ def _code_facts(uscc: str, division_code: str | None = None) -> dict[str, Any]:
             "registration_authority": None,
             "entity_type": None,
         }
-    return {
-        "region": info.region.label or None,
-        "division_code": info.region.division_code,
-        "registration_authority": info.authority,
-        "entity_type": info.entity_type,
-    }
+    return dict(_facts_of(code[:8]))
+
+
+@functools.lru_cache(maxsize=4096)
+def _facts_of(head: str) -> tuple[tuple[str, Any], ...]:
+    """The facts of a valid code's first 8 characters (authority, entity type, division):
+    a few thousand combinations, worked out once each."""
+    authority, entity_type, region = head_facts(head)
+    return (
+        ("region", region.label or None),
+        ("division_code", region.division_code),
+        ("registration_authority", authority),
+        ("entity_type", entity_type),
+    )
 
 
 def _entity_name(entity: Entity) -> str:
@@ -349,25 +358,21 @@ def read_profile_row(
 class _Row:
     """A row read back from JSON, with the attribute access the builders use."""
 
-    def __init__(self, names: Sequence[str], values: Sequence[Any], dates: Container[str]) -> None:
-        for name, value in zip(names, values, strict=True):
-            if value is not None:
-                if name in dates:
-                    value = date.fromisoformat(value)
-                elif name in _AMOUNTS:
-                    value = Decimal(value)
-            self.__dict__[name] = value
+    def __init__(self, names: Sequence[str], values: Sequence[Any]) -> None:
+        # Dates stay as PostgreSQL's JSON wrote them: ISO 8601, what the answer shows.
+        self.__dict__.update(zip(names, values, strict=True))
+        for name in _AMOUNTS.intersection(self.__dict__):
+            if self.__dict__[name] is not None:
+                self.__dict__[name] = Decimal(self.__dict__[name])
 
 
 _AMOUNTS = frozenset(str(c.key) for c in _PENALTY_COLUMNS if isinstance(c.type, Numeric))
 _LIST_NAMES = tuple(str(c.key) for c in _LIST_COLUMNS)
-_LIST_DATES = frozenset(str(c.key) for c in _LIST_COLUMNS if isinstance(c.type, Date))
 _PENALTY_NAMES = tuple(str(c.key) for c in _PENALTY_COLUMNS)
-_PENALTY_DATES = frozenset(str(c.key) for c in _PENALTY_COLUMNS if isinstance(c.type, Date))
 
 
-def _rows_from_json(text_: str, names: Sequence[str], dates: Container[str]) -> list[_Row]:
-    return [_Row(names, values, dates) for values in json.loads(text_)]
+def _rows_from_json(text_: str, names: Sequence[str]) -> list[_Row]:
+    return [_Row(names, values) for values in json.loads(text_)]
 
 
 def _read_profile(
@@ -380,8 +385,8 @@ def _read_profile(
         row = read_profile_row(session.connection().connection, code, day, list(lists))
         if row is None:
             return None
-        entries = _rows_from_json(row.lists, _LIST_NAMES, _LIST_DATES) if lists else []
-        return row, entries, _rows_from_json(row.penalties, _PENALTY_NAMES, _PENALTY_DATES)
+        entries = _rows_from_json(row.lists, _LIST_NAMES) if lists else []
+        return row, entries, _rows_from_json(row.penalties, _PENALTY_NAMES)
     entity = session.execute(_PROFILE_ENTITY, {"code": code}).first()
     if entity is None:
         return None
@@ -429,8 +434,8 @@ def public_profile_on(
     row = read_profile_row(connection, code, day, list(lists))
     if row is None:
         return None
-    entries = _rows_from_json(row.lists, _LIST_NAMES, _LIST_DATES) if lists else []
-    penalties = _rows_from_json(row.penalties, _PENALTY_NAMES, _PENALTY_DATES)
+    entries = _rows_from_json(row.lists, _LIST_NAMES) if lists else []
+    penalties = _rows_from_json(row.penalties, _PENALTY_NAMES)
     return _profile_dict(code, day, lists, row, entries, penalties)
 
 

@@ -79,7 +79,8 @@ def test_same_answer_as_the_view(app, client, session, codes):
     else:
         assert view.calls == 2 * len(codes)  # SQLite: the view answers everything
     person = client.get(URL.format(codes[-1])).json
-    assert person["name"].startswith("王*") and "小明" not in person["name"]
+    assert person["name"].startswith("王*")
+    assert "小明" not in person["name"]
     assert "11010519491231002X" not in client.get(URL.format(codes[-1])).get_data(as_text=True)
 
 
@@ -124,3 +125,35 @@ def test_counted_in_the_request_metrics(client, session, codes):
         'registry_http_request_duration_seconds_count{endpoint="/api/v1/public/entities/'
         f'<string:uscc>",method="GET"}} {float(len(codes))}'
     ) in text
+
+
+def test_thread_connections_close_with_the_engine(client, rt, session, codes):
+    """The short path's own connections (one per server thread) are closed when the
+    engine is disposed, and the next lookup opens a fresh one."""
+    if not is_postgres(session):
+        pytest.skip("the short path runs on PostgreSQL")
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.pool import NullPool
+
+    session.close()
+    observer = create_engine(rt.engine.url, poolclass=NullPool)
+
+    def backends() -> int:
+        with observer.connect() as conn:
+            return conn.execute(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND application_name = 'credit-registry' AND pid <> pg_backend_pid()"
+                )
+            ).scalar_one()
+
+    try:
+        assert client.get(URL.format(codes[0])).status_code == 200
+        assert backends() >= 1
+        rt.engine.dispose()
+        assert backends() == 0
+        again = client.get(URL.format(codes[0]))
+        assert again.status_code == 200
+        assert client.get(URL.format(codes[1])).status_code == 200
+    finally:
+        observer.dispose()
