@@ -20,7 +20,6 @@ place, and a request the short path is unsure of costs it nothing but the check.
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import threading
 import time
@@ -28,6 +27,7 @@ import weakref
 from collections.abc import Callable, Iterable
 from typing import Any
 
+import orjson
 from flask import Flask
 from limits import parse_many
 from sqlalchemy import Engine, event
@@ -141,9 +141,7 @@ class PublicLookup:
         for item in self.limits:
             self.rate_limiter.hit(item, *args)
         profile["lists"] = with_kinds(profile["lists"], pack)
-        return (
-            json.dumps(profile, ensure_ascii=False, sort_keys=True, separators=(",", ":")) + "\n"
-        ).encode()
+        return dumps(profile)
 
     def _http_date(self) -> str:
         now = int(time.time())
@@ -152,6 +150,12 @@ class PublicLookup:
             text = http_date(now)
             self._date = (text, now)
         return text
+
+
+def dumps(value: Any) -> bytes:
+    """The bytes Flask's JSON provider writes for an answer (sorted keys, compact, UTF-8,
+    a final newline) — orjson does it in a fraction of the time; tested byte for byte."""
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS | orjson.OPT_APPEND_NEWLINE)
 
 
 class _ThreadConnections:

@@ -70,14 +70,16 @@ def normalise(value: str) -> str:
 
 
 def _body_check_character(body8: str) -> str:
-    total = 0
-    for ch, weight in zip(body8, _BODY_WEIGHTS, strict=True):
-        value = int(ch) if ch.isdigit() else ord(ch) - ord("A") + 10
-        total += value * weight
+    total = sum(_BODY_VALUES[ch] * w for ch, w in zip(body8, _BODY_WEIGHTS, strict=True))
     c = 11 - total % 11
     return "X" if c == 10 else "0" if c == 11 else str(c)
 
 
+#: GB 11714 character values: digits as themselves, letters A=10 … Z=35.
+_BODY_VALUES = {
+    ch: int(ch) if ch.isdigit() else ord(ch) - ord("A") + 10
+    for ch in "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+}
 _VALUES = {ch: n for n, ch in enumerate(ALPHABET)}
 _CHECK_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
 

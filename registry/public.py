@@ -19,12 +19,12 @@ Functions here only read; they take the caller's session and never commit.
 from __future__ import annotations
 
 import functools
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+import orjson
 from sqlalchemy import (
     BindParameter,
     Date,
@@ -372,7 +372,7 @@ _PENALTY_NAMES = tuple(str(c.key) for c in _PENALTY_COLUMNS)
 
 
 def _rows_from_json(text_: str, names: Sequence[str]) -> list[_Row]:
-    return [_Row(names, values) for values in json.loads(text_)]
+    return [_Row(names, values) for values in orjson.loads(text_)]
 
 
 def _read_profile(
@@ -454,7 +454,7 @@ def _profile_dict(
         "uscc": code,
         "name": name,
         "party_type": entity.party_type,
-        **_code_facts(code, entity.division_code),
+        **dict(_facts_of(code[:8])),  # the code is valid: checked by the caller
         "lists": [_list_entry_dict(e, lists) for e in entries],
         "penalties": [penalty_dict(p) for p in penalties],
         "as_of": day.isoformat(),

@@ -7,7 +7,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from flask import Flask
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from api import fastpath
 from registry.db import is_postgres
 from tests.web.factories import TODAY, WebFactory
 
@@ -157,3 +161,30 @@ def test_thread_connections_close_with_the_engine(client, rt, session, codes):
         assert client.get(URL.format(codes[1])).status_code == 200
     finally:
         observer.dispose()
+
+
+_JSON_TEXT = st.text(
+    alphabet=st.one_of(
+        st.characters(codec="utf-8", exclude_categories=("Cs",)),
+        st.sampled_from('"\\/\n\t\x00\x1f\x7f\u2028\u3000罚款王*'),
+    )
+)
+_JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1) | _JSON_TEXT,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_JSON_TEXT, inner, max_size=4),
+    max_leaves=12,
+)
+
+
+_FLASK = Flask(__name__)
+_FLASK.json.ensure_ascii = False  # type: ignore[attr-defined]  # as api.create_app sets it
+
+
+@settings(deadline=None)
+@given(st.dictionaries(_JSON_TEXT, _JSON_VALUES, max_size=6))
+def test_short_path_json_is_flasks(value):
+    """The short path's serialiser writes the bytes Flask's JSON provider writes for the
+    kinds of values an answer holds (text of any kind, integers, booleans, null)."""
+    with _FLASK.app_context():
+        expected = _FLASK.json.response(value).get_data()
+    assert fastpath.dumps(value) == expected
