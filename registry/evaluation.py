@@ -1502,8 +1502,13 @@ def _queue_length(session: Session) -> int:
 
 
 def _default_workers() -> int:
+    """The machine's cores, at most :data:`MAX_WORKERS`; 1 inside a daemonic process
+    (which may not start processes of its own)."""
+    import multiprocessing
     import os
 
+    if multiprocessing.current_process().daemon:
+        return 1
     return max(1, min(os.cpu_count() or 1, MAX_WORKERS))
 
 
