@@ -64,6 +64,7 @@ import contextlib
 import functools
 import json
 import logging
+import queue
 import threading
 import time
 import zlib
@@ -73,7 +74,17 @@ from dataclasses import asdict, dataclass, field, fields
 from datetime import date
 from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
-from sqlalchemy import CursorResult, Executable, Result, bindparam, insert, select, text, update
+from sqlalchemy import (
+    CursorResult,
+    Executable,
+    Result,
+    bindparam,
+    func,
+    insert,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from registry import audit, clock, grades
@@ -113,6 +124,13 @@ log = logging.getLogger(__name__)
 RULES_ACTOR = "rules"
 #: Subjects per transaction in bulk runs.
 BATCH = 5000
+#: A dirty queue this long is drained the bulk way (:func:`evaluate_dirty`).
+BULK_FROM = 2 * BATCH
+#: At most this many worker processes by default.
+MAX_WORKERS = 4
+#: A page of queued keys is read by key range when the range holds at most 1/this more
+#: subjects than the page (they are read and dropped).
+RANGE_SLACK = 4
 _LOCK_NAMESPACE = 0x52554C45  # "RULE": first key of the two-key advisory locks
 _OPEN = ("proposed", "active")
 #: Up to this many new entries in a transaction get an audit entry each; more (bulk
@@ -1427,12 +1445,34 @@ def after_write(
 
 
 def evaluate_dirty(
-    rt: Runtime, limit: int | None = None, batch: int = 1000, actor: str = RULES_ACTOR
+    rt: Runtime,
+    limit: int | None = None,
+    batch: int = 1000,
+    actor: str = RULES_ACTOR,
+    *,
+    bulk_from: int | None = None,
+    bulk_batch: int = BATCH,
+    workers: int | None = None,
 ) -> EvaluationSummary:
     """Consume the dirty-entity queue: evaluate queued subjects, ``batch`` per transaction,
     until the queue is empty (or ``limit`` subjects were taken).  Safe to run twice at
-    once: each transaction takes rows no other holds (``SKIP LOCKED``)."""
+    once: each transaction takes rows no other holds (``SKIP LOCKED``).
+
+    A queue of ``bulk_from`` subjects or more (default :data:`BULK_FROM`; after an import,
+    say) is drained the way :func:`evaluate_all` works: in key order, ``bulk_batch``
+    subjects per transaction, a page read by key range where the queued subjects are
+    (nearly) all the subjects in it, and on PostgreSQL in ``workers`` processes (default:
+    the machine's cores, at most :data:`MAX_WORKERS`), each draining a contiguous share of
+    the queued keys.  The same subjects are evaluated the same way; only the transactions
+    are fewer and larger.  Only a page of keys is held at a time, so memory does not grow
+    with the queue.  Whatever is queued meanwhile is taken by the loop above at the end."""
     total = EvaluationSummary()
+    threshold = BULK_FROM if bulk_from is None else bulk_from
+    if limit is None and threshold > 0:
+        with rt.sessions() as session:
+            queued = _queue_length(session)
+        if queued >= threshold:
+            total.add(_drain_queue(rt, queued, actor, workers, bulk_batch))
     pack, evaluator, matcher = _resolve(rt)
     while limit is None or total.subjects < limit:
         size = batch if limit is None else min(batch, limit - total.subjects)
@@ -1455,6 +1495,135 @@ def evaluate_dirty(
             )
         total.add(plan.summary)
     return total
+
+
+def _queue_length(session: Session) -> int:
+    return int(session.execute(text("SELECT count(*) FROM dirty_entities")).scalar_one())
+
+
+def _default_workers() -> int:
+    """The machine's cores, at most :data:`MAX_WORKERS`; 1 inside a daemonic process
+    (which may not start processes of its own)."""
+    import multiprocessing
+    import os
+
+    if multiprocessing.current_process().daemon:
+        return 1
+    return max(1, min(os.cpu_count() or 1, MAX_WORKERS))
+
+
+def _drain_queue(
+    rt: Runtime, queued: int, actor: str, workers: int | None, size: int
+) -> EvaluationSummary:
+    """The bulk way through the queue (:func:`evaluate_dirty`)."""
+    day = clock.today()
+    workers = _default_workers() if workers is None else max(1, workers)
+    if workers > 1 and is_postgres(rt.engine) and queued >= 2 * workers * size:
+        with rt.sessions() as session:
+            bounds = _queue_bounds(session, workers)
+        shares = list(zip([None, *bounds], [*bounds, None], strict=True))
+        return _run_in_processes(
+            rt,
+            [(_drain_range, (lo, hi, day, actor, size)) for lo, hi in shares],
+            None,
+            queued,
+        )
+    total = EvaluationSummary()
+    pack, evaluator, matcher = _resolve(rt)
+    for summary in _drain_range(rt, pack, evaluator, matcher, None, None, day, actor, size):
+        total.add(summary)
+    return total
+
+
+def _queue_bounds(session: Session, workers: int) -> list[str]:
+    """Keys splitting the queue into ``workers`` shares of about the same size
+    (PostgreSQL)."""
+    fractions = [i / workers for i in range(1, workers)]
+    found = session.execute(
+        text(
+            "SELECT percentile_disc(CAST(:f AS float8[])) WITHIN GROUP (ORDER BY subject_key) "
+            "FROM dirty_entities"
+        ),
+        {"f": fractions},
+    ).scalar_one()
+    return sorted(set(found or []))
+
+
+def _take_dirty_range(
+    session: Session, after: str | None, upto: str | None, limit: int
+) -> list[str]:
+    """Remove up to ``limit`` queued subjects with keys in ``(after, upto]`` (either end
+    open when None), the lowest first, and return them."""
+    conditions: list[str] = ["1 = 1"]
+    params: dict[str, Any] = {"n": limit}
+    if after is not None:
+        conditions.append("subject_key > :after")
+        params["after"] = after
+    if upto is not None:
+        conditions.append("subject_key <= :upto")
+        params["upto"] = upto
+    skip = " FOR UPDATE SKIP LOCKED" if is_postgres(session) else ""
+    rows = session.execute(
+        text(
+            "DELETE FROM dirty_entities WHERE subject_key IN ("
+            f"SELECT subject_key FROM dirty_entities WHERE {' AND '.join(conditions)} "
+            f"ORDER BY subject_key LIMIT :n{skip}) RETURNING subject_key"
+        ),
+        params,
+    )
+    return sorted(row[0] for row in rows)
+
+
+def _page_subjects(session: Session, keys: Sequence[str], after: str | None) -> Subjects:
+    """The subjects of a page of queued keys: read by key range ``(after, keys[-1]]``
+    when the keys are nearly every subject with penalties in it (a range scan; the few
+    others read are dropped), else by the keys themselves."""
+    most = len(keys) + len(keys) // RANGE_SLACK
+    query = select(Penalty.subject_key).distinct().where(Penalty.subject_key <= keys[-1])
+    if after is not None:
+        query = query.where(Penalty.subject_key > after)
+    found = session.execute(
+        select(func.count()).select_from(query.limit(most + 1).subquery())
+    ).scalar_one()
+    if found <= most:
+        return Subjects.in_range(keys, after, keys[-1])
+    return Subjects.of(keys)
+
+
+def _drain_range(
+    rt: Runtime,
+    pack: RulePack,
+    evaluator: Evaluator,
+    matcher: KeywordMatcher,
+    lo: str | None,
+    hi: str | None,
+    day: date,
+    actor: str,
+    size: int = BATCH,
+) -> Iterator[EvaluationSummary]:
+    """Evaluate the queued subjects with keys in ``(lo, hi]``, ``size`` per transaction
+    in key order, until none is left there; yields each batch's summary."""
+    after = lo
+    while True:
+        with rt.unit_of_work() as session:
+            keys = _take_dirty_range(session, after, hi, size)
+            if not keys:
+                return
+            stored = ensure_pack_stored(session, pack, actor)
+            _lock_subjects(session, keys)
+            plan = _evaluate_batch(
+                session,
+                pack,
+                evaluator,
+                matcher,
+                _page_subjects(session, keys, after),
+                day,
+                actor,
+                apply=True,
+                extra_events=stored,
+            )
+        after = keys[-1]
+        yield plan.summary
 
 
 def evaluate_all(
@@ -1546,40 +1715,84 @@ def _evaluate_in_processes(
     progress: Callable[[int, int], None] | None,
     workers: int,
 ) -> EvaluationSummary:
-    import multiprocessing
-
-    context = multiprocessing.get_context("spawn")
-    messages = context.Queue()
     share = -(-len(batches) // workers)
-    # a fixed clock (tests, benchmarks) must hold in the workers too
-    fixed = clock.now() if getattr(clock, "_fixed", None) is not None else None
     day = as_of or clock.today()
-    processes = []
+    jobs: list[tuple[Callable[..., Iterator[EvaluationSummary]], tuple[Any, ...]]] = []
     for index in range(workers):
         segment = batches[index * share : (index + 1) * share]
         if not segment:
             continue
         before = batches[index * share - 1][-1] if index else None
+        jobs.append((_segment_batches, (segment, before, day, actor)))
+    return _run_in_processes(rt, jobs, progress, sum(len(b) for b in batches))
+
+
+def _segment_batches(
+    rt: Runtime,
+    pack: RulePack,
+    evaluator: Evaluator,
+    matcher: KeywordMatcher,
+    segment: list[list[str]],
+    after: str | None,
+    day: date,
+    actor: str,
+) -> Iterator[EvaluationSummary]:
+    """A worker's share of :func:`evaluate_all`: its batches in order."""
+    for keys in segment:
+        with rt.unit_of_work() as session:
+            plan = _bulk_batch(session, pack, evaluator, matcher, keys, after, day, actor)
+        after = keys[-1]
+        yield plan.summary
+
+
+def _run_in_processes(
+    rt: Runtime,
+    jobs: Sequence[tuple[Callable[..., Iterator[EvaluationSummary]], tuple[Any, ...]]],
+    progress: Callable[[int, int], None] | None,
+    expected: int,
+) -> EvaluationSummary:
+    """Run each job — ``function(rt, pack, evaluator, matcher, *args)`` yielding a summary
+    per committed batch — in a process of its own (spawned: the pack's zen engine holds
+    the GIL, so threads would not help), and add up what they report."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")
+    messages = context.Queue()
+    # a fixed clock (tests, benchmarks) must hold in the workers too
+    fixed = clock.now() if getattr(clock, "_fixed", None) is not None else None
+    processes = []
+    for index, (function, args) in enumerate(jobs):
         process = context.Process(
-            target=_bulk_worker,
-            args=(rt.config, segment, before, day, actor, fixed, messages),
+            target=_worker_main,
+            args=(index, rt.config, function, args, fixed, messages),
             daemon=True,
         )
         process.start()
         processes.append(process)
     total = EvaluationSummary()
-    expected = sum(len(b) for b in batches)
-    running, failure = len(processes), None
+    running, failure = set(range(len(processes))), None
     try:
         while running:
-            kind, payload = messages.get()
+            try:
+                index, kind, payload = messages.get(timeout=1.0)
+            except queue.Empty:
+                # a worker that died without a word (killed, failed to start) ends too
+                for index in sorted(running):
+                    code = processes[index].exitcode
+                    if code is not None and messages.empty():
+                        running.discard(index)
+                        failure = failure or f"worker {index} exited with code {code}"
+                continue
             if kind == "batch":
                 total.add(EvaluationSummary(**payload))
                 if progress is not None:
-                    progress(total.subjects, expected)
+                    progress(total.subjects, max(expected, total.subjects))
+                continue
+            running.discard(index)
+            if kind == "done":
+                log.info("rules worker %d done; its peak RSS %d MB", index, payload // 1024)
             else:
-                running -= 1
-                failure = failure or (payload if kind == "error" else None)
+                failure = failure or payload
     finally:
         for process in processes:
             process.join(timeout=60)
@@ -1588,16 +1801,26 @@ def _evaluate_in_processes(
     return total
 
 
-def _bulk_worker(
+def _peak_rss_kb() -> int:
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def _worker_main(
+    index: int,
     config: Any,
-    segment: list[list[str]],
-    after: str | None,
-    day: date,
-    actor: str,
+    function: Callable[..., Iterator[EvaluationSummary]],
+    args: tuple[Any, ...],
     fixed: Any,
     messages: Any,
 ) -> None:
-    """A worker process of :func:`evaluate_all`: its batches in order, reporting each."""
+    """A worker process of :func:`_run_in_processes`."""
     import traceback
 
     from registry.runtime import Runtime
@@ -1607,14 +1830,11 @@ def _bulk_worker(
     rt = Runtime(config)
     try:
         pack, evaluator, matcher = _resolve(rt)
-        for keys in segment:
-            with rt.unit_of_work() as session:
-                plan = _bulk_batch(session, pack, evaluator, matcher, keys, after, day, actor)
-            after = keys[-1]
-            messages.put(("batch", plan.summary.as_dict()))
-        messages.put(("done", None))
+        for summary in function(rt, pack, evaluator, matcher, *args):
+            messages.put((index, "batch", summary.as_dict()))
+        messages.put((index, "done", _peak_rss_kb()))
     except BaseException:
-        messages.put(("error", traceback.format_exc(limit=5)))
+        messages.put((index, "error", traceback.format_exc(limit=5)))
     finally:
         rt.dispose()
 
