@@ -535,7 +535,7 @@ def main(argv: list[str] | None = None) -> int:
         "--threads", type=int, default=2, help="threads per worker (granian: blocking threads)"
     )
     parser.add_argument(
-        "--server",
+        "--http-server",
         default="both",
         choices=("gunicorn", "granian", "both"),
         help="the WSGI server(s) to measure the app on (default both, one after the other)",
@@ -594,13 +594,13 @@ def main(argv: list[str] | None = None) -> int:
         codes_file.write_text("\n".join(codes) + "\n")
 
         port = _free_port()
-        servers = ("gunicorn", "granian") if args.server == "both" else (args.server,)
+        servers = ("gunicorn", "granian") if args.http_server == "both" else (args.http_server,)
         runs: dict[str, dict] = {}
         batch = None
         floor_dir = Path(tempfile.mkdtemp())
         (floor_dir / "floor_app.py").write_text(FLOOR_APP)
-        for server in servers:
-            proc = start_server(server, url, port, args.workers, args.threads, args.worker_class)
+        for http in servers:
+            proc = start_server(http, url, port, args.workers, args.threads, args.worker_class)
             run_wrk(port, codes_file, 3, args.connections, 2)  # warm-up
             app = run_wrk(port, codes_file, args.duration, args.connections, 2)
             if batch is None:
@@ -609,7 +609,7 @@ def main(argv: list[str] | None = None) -> int:
             # The framework's floor: the same server settings answering a fixed body of
             # the same size from a bare Flask app — no database, no registry code.
             proc = start_server(
-                server,
+                http,
                 url,
                 port,
                 args.workers,
@@ -622,7 +622,7 @@ def main(argv: list[str] | None = None) -> int:
             floor = run_wrk(port, codes_file, args.duration, args.connections, 2)
             stop(proc)
             proc = None
-            runs[server] = {"app": app, "bare_flask": floor}
+            runs[http] = {"app": app, "bare_flask": floor}
         shutil.rmtree(floor_dir)
         pg = run_pgbench(url, len(codes), args.duration, args.connections, 2)
         codes_file.unlink()
@@ -633,28 +633,28 @@ def main(argv: list[str] | None = None) -> int:
             f"{pg['rate']:,.0f} lookups/s"
         )
         met = []
-        for server, run in runs.items():
+        for http, run in runs.items():
             app, floor = run["app"], run["bare_flask"]
             run["ratio"] = ratio = app["rate"] / pg["rate"]
             settings = (
                 f"{args.workers}w×{args.threads}t {args.worker_class}"
-                if server == "gunicorn"
+                if http == "gunicorn"
                 else f"{args.workers} workers × {args.threads} blocking threads, WSGI"
             )
             print(
-                f"app on {server} ({settings}, wrk {args.connections} conns): "
+                f"app on {http} ({settings}, wrk {args.connections} conns): "
                 f"{app['rate']:,.0f} lookups/s = {ratio:.1%} of postgres (target ≥ 30%), "
                 f"p50 {app['p50_ms']:.1f} ms, p99 {app['p99_ms']:.1f} ms (target < 50 ms), "
                 f"{app['errors']} errors"
             )
             print(
-                f"  bare Flask on the same {server}, fixed body, no database: "
+                f"  bare Flask on the same {http}, fixed body, no database: "
                 f"{floor['rate']:,.0f} req/s ({floor['rate'] / pg['rate']:.1%} of postgres), "
                 f"p99 {floor['p99_ms']:.1f} ms"
             )
             run["targets_met"] = ratio >= 0.30 and app["p99_ms"] < 50
             if run["targets_met"]:
-                met.append(server)
+                met.append(http)
         assert batch is not None
         print(
             f"batch check of 1,000 codes: median {batch['median_ms']:.0f} ms, "
