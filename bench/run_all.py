@@ -135,7 +135,7 @@ def _api_rows(f: dict[str, Any]) -> list[Row]:
         if name == "gunicorn":
             settings = f"{f['workers']}×{f['threads']} {f['gunicorn_worker_class']}"
         else:
-            settings = f"{f['workers']} workers × {f['threads']} threads"
+            settings = f"{f['workers']} workers × {f.get('granian_threads', 1)} thread(s)"
         rows.append(
             Row(
                 f"public lookup, {f['records']:,} records ({name} {settings}, "
