@@ -98,6 +98,34 @@ _STAGED = (("idx", "integer"), *DATA_COLUMNS, *STATE_COLUMNS, *SEARCH_COLUMNS)
 _WORK = (("action", "text"), ("penalty_id", "bigint"), ("old_subject_key", "text"))
 _DATA_NAMES = tuple(name for name, _ in DATA_COLUMNS)
 _STAGED_NAMES = tuple(name for name, _ in _STAGED)
+_STAGED_TYPES = dict(_STAGED)
+#: The staged columns what follows from a written row needs (see :func:`_follow_up`).
+_FOLLOWED = (
+    "idx",
+    "subject_key",
+    "authority_uscc",
+    "decision_number",
+    "content_hash",
+    "uscc",
+    "party_name",
+    "party_type",
+    "decided_on",
+    "name_pinyin",
+    "name_initials",
+    "person_key",
+    "id_type",
+    "id_masked",
+    "legal_representative",
+    "legal_representative_key",
+    "legal_representative_id_type",
+    "legal_representative_id_masked",
+)
+#: ``import_touched``: one narrow row per created or updated record — what was done
+#: (``_WORK``) and the staged columns that matter after the write.  The follow-up
+#: statements read this rather than the wide staging table.
+_TOUCHED = (*_WORK, *((name, _STAGED_TYPES[name]) for name in _FOLLOWED))
+_TOUCHED_NAMES = tuple(name for name, _ in _TOUCHED)
+_FOLLOWED_FROM_STAGE = ", ".join(f"s.{name}" for name in _FOLLOWED)
 
 
 @dataclass
@@ -245,8 +273,14 @@ class _Postgres:
 
     @staticmethod
     def create_stage(session: Session) -> None:
-        cols = ", ".join(f"{n} {t}" for n, t in (*_STAGED, *_WORK))
+        # The statements below are simple scans, joins and index probes over a batch;
+        # JIT compiling them (when a cost estimate crosses jit_above_cost) took longer
+        # than running them — ~60 ms a batch on the entities rename check alone.
+        session.execute(text("SET LOCAL jit = off"))
+        cols = ", ".join(f"{n} {t}" for n, t in _STAGED)
         session.execute(text(f"CREATE TEMP TABLE import_stage ({cols}) ON COMMIT DROP"))
+        cols = ", ".join(f"{n} {t}" for n, t in _TOUCHED)
+        session.execute(text(f"CREATE TEMP TABLE import_touched ({cols}) ON COMMIT DROP"))
 
     @staticmethod
     def load_stage(session: Session, prepared: PreparedBatch) -> None:
@@ -262,7 +296,7 @@ class _Postgres:
             cursor.close()
         # Without statistics the planner takes the fresh table for tiny and joins it by
         # nested loops; a few thousand rows are analysed in milliseconds.
-        session.execute(text("ANALYZE import_stage (idx, authority_uscc, decision_number)"))
+        _run(session, "ANALYZE import_stage (idx, authority_uscc, decision_number)", {})
 
     @staticmethod
     def lock_authorities(session: Session) -> None:
@@ -280,10 +314,10 @@ class _Postgres:
         return "jsonb_build_object(" + ", ".join(f"'{k}', {v}" for k, v in pairs) + ")"
 
     @staticmethod
-    def apply(session: Session, params: dict[str, Any]) -> None:
+    def apply(session: Session, params: dict[str, Any], staged: int) -> None:
         cols = ", ".join(_DATA_NAMES)
         s_cols = ", ".join(f"s.{c}" for c in _DATA_NAMES)
-        _run(
+        created = _run(
             session,
             f"""
             WITH ins AS (
@@ -297,13 +331,18 @@ class _Postgres:
                 ON CONFLICT (authority_uscc, decision_number) DO NOTHING
                 RETURNING id, authority_uscc, decision_number
             )
-            UPDATE import_stage s SET action = 'created', penalty_id = ins.id
-            FROM ins
-            WHERE s.authority_uscc = ins.authority_uscc
-              AND s.decision_number = ins.decision_number
+            INSERT INTO import_touched ({", ".join(_TOUCHED_NAMES)})
+            SELECT 'created', ins.id, NULL, {_FOLLOWED_FROM_STAGE}
+            FROM ins JOIN import_stage s ON s.authority_uscc = ins.authority_uscc
+                                        AND s.decision_number = ins.decision_number
             """,
             params,
-        )
+        ).rowcount
+        if created == staged:
+            # Every record was new (a first load): nothing to compare.  Skipping the
+            # statement also spares the planner a join of the whole batch against
+            # ``penalties`` that it cannot know will find nothing.
+            return
         # A row another process inserted meanwhile is seen here (a new statement, a new
         # snapshot); FOR UPDATE re-checks the difference on the row's latest version.
         _run(
@@ -314,7 +353,8 @@ class _Postgres:
                 FROM penalties p
                 JOIN import_stage s ON p.authority_uscc = s.authority_uscc
                                    AND p.decision_number = s.decision_number
-                WHERE s.action IS NULL AND {_CHANGED}
+                WHERE {_CHANGED}
+                  AND NOT EXISTS (SELECT 1 FROM import_touched t WHERE t.idx = s.idx)
                 ORDER BY p.id
                 FOR UPDATE OF p
             ), ver AS (
@@ -328,9 +368,9 @@ class _Postgres:
                   AND s.decision_number = p.decision_number
                 RETURNING s.idx, p.id, old.subject_key AS old_subject_key
             )
-            UPDATE import_stage s SET action = 'updated', penalty_id = upd.id,
-                                      old_subject_key = upd.old_subject_key
-            FROM upd WHERE s.idx = upd.idx
+            INSERT INTO import_touched ({", ".join(_TOUCHED_NAMES)})
+            SELECT 'updated', upd.id, upd.old_subject_key, {_FOLLOWED_FROM_STAGE}
+            FROM upd JOIN import_stage s ON s.idx = upd.idx
             """,
             params,
         )
@@ -342,8 +382,11 @@ class _Sqlite:
     @staticmethod
     def create_stage(session: Session) -> None:
         session.execute(text("DROP TABLE IF EXISTS temp.import_stage"))
+        session.execute(text("DROP TABLE IF EXISTS temp.import_touched"))
         cols = ", ".join(n for n, _ in (*_STAGED, *_WORK))
         session.execute(text(f"CREATE TEMP TABLE import_stage ({cols})"))
+        cols = ", ".join(_TOUCHED_NAMES)
+        session.execute(text(f"CREATE TEMP TABLE import_touched ({cols})"))
 
     @staticmethod
     def load_stage(session: Session, prepared: PreparedBatch) -> None:
@@ -366,7 +409,7 @@ class _Sqlite:
         return "json_object(" + ", ".join(f"'{k}', {v}" for k, v in pairs) + ")"
 
     @staticmethod
-    def apply(session: Session, params: dict[str, Any]) -> None:
+    def apply(session: Session, params: dict[str, Any], staged: int) -> None:
         # One writer at a time (BEGIN IMMEDIATE): compare first, then write.
         _run(
             session,
@@ -431,6 +474,15 @@ class _Sqlite:
             """,
             {},
         )
+        _run(
+            session,
+            f"""
+            INSERT INTO import_touched ({", ".join(_TOUCHED_NAMES)})
+            SELECT s.action, s.penalty_id, s.old_subject_key, {_FOLLOWED_FROM_STAGE}
+            FROM import_stage s WHERE s.action IS NOT NULL
+            """,
+            {},
+        )
 
 
 _CHANGED = "(p.content_hash <> s.content_hash OR (s.status IS NOT NULL AND s.status <> p.status))"
@@ -477,7 +529,8 @@ def _run(session: Session, sql: str, params: dict[str, Any]) -> Any:
 def _follow_up(session: Session, engine: type[_Postgres] | type[_Sqlite], now: datetime) -> None:
     params = {"now": now}
     least, greatest = engine.least, engine.greatest
-    touched = "FROM import_stage s WHERE s.action IS NOT NULL"
+    # "WHERE true": SQLite reads "FROM t ON CONFLICT" as a join constraint otherwise.
+    touched = "FROM import_touched s WHERE true"
     _run(
         session,
         "INSERT INTO changes (uscc, kind, object_id, action, at) "
@@ -542,9 +595,9 @@ def _follow_up(session: Session, engine: type[_Postgres] | type[_Sqlite], now: d
                 SELECT k.uscc, (SELECT n.name FROM entity_names n WHERE n.uscc = k.uscc
                                 ORDER BY n.last_seen_on DESC, n.id DESC LIMIT 1) AS name
                 FROM (
-                    SELECT DISTINCT s.uscc FROM import_stage s
+                    SELECT DISTINCT s.uscc FROM import_touched s
                     JOIN entities e ON e.uscc = s.uscc
-                    WHERE s.action IS NOT NULL AND e.name <> s.party_name
+                    WHERE e.name <> s.party_name
                 ) k
             ) c
             LEFT JOIN import_stage x ON x.uscc = c.uscc AND x.party_name = c.name
@@ -678,13 +731,13 @@ def upsert_penalties(
     engine.create_stage(session)
     engine.load_stage(session, prepared)
     engine.lock_authorities(session)
-    engine.apply(session, params)
+    engine.apply(session, params, len(prepared.rows))
     _follow_up(session, engine, now)
     touched = session.execute(
         text(
             "SELECT s.idx, s.action, s.penalty_id, s.subject_key, s.old_subject_key, "
             "s.authority_uscc, s.decision_number, s.content_hash "
-            "FROM import_stage s WHERE s.action IS NOT NULL ORDER BY s.idx"
+            "FROM import_touched s ORDER BY s.idx"
         )
     ).all()
     created: list[tuple[int, str]] = []
