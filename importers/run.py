@@ -264,6 +264,39 @@ def _commit_without_waiting(session: Any) -> None:
     session.execute(text("SET LOCAL synchronous_commit = off"))
 
 
+#: How long a thread may hold the GIL while another waits for it, during a load (the
+#: interpreter's default is 5 ms).  See :func:`_prompt_handover`.
+HANDOVER_SECONDS = 0.0005
+_handover_lock = threading.Lock()
+_handover_users = 0
+_handover_saved = 0.0
+
+
+@contextlib.contextmanager
+def _prompt_handover() -> Iterator[None]:
+    """Shorten the GIL switch interval while the reader and the writer run together.
+
+    The writer spends most of its time in the database with the GIL released; each time
+    a statement returns it needs the GIL back, and the reader — busy parsing — gives it
+    up only when the switch interval expires.  At the default 5 ms, with a dozen round
+    trips a batch, the writer spent a fifth of its time waiting for its own process
+    (200,000 rows: load 57 s → 44 s at 0.5 ms).  The interval is process-wide, so it is
+    restored when the last import running in this process finishes."""
+    global _handover_users, _handover_saved
+    with _handover_lock:
+        if _handover_users == 0:
+            _handover_saved = sys.getswitchinterval()
+            sys.setswitchinterval(min(_handover_saved, HANDOVER_SECONDS))
+        _handover_users += 1
+    try:
+        yield
+    finally:
+        with _handover_lock:
+            _handover_users -= 1
+            if _handover_users == 0:
+                sys.setswitchinterval(_handover_saved)
+
+
 class _Writer:
     """Writes batches on a second thread while the first reads and validates the next
     ones: the database works while Python parses (the driver releases the GIL while it
@@ -393,7 +426,7 @@ def import_file(
             if not dry_run:
                 summary.batch_id = _start_batch(rt, summary, sha, authority, actor)
             started = time.perf_counter()
-            with _Writer(run, commit=not dry_run) as writer:
+            with _prompt_handover(), _Writer(run, commit=not dry_run) as writer:
                 for batch in run.batches(penalty_file):
                     writer.put(batch)
                     summary.written = summary.written or not dry_run

@@ -276,11 +276,17 @@ class _Postgres:
         # The statements below are simple scans, joins and index probes over a batch;
         # JIT compiling them (when a cost estimate crosses jit_above_cost) took longer
         # than running them — ~60 ms a batch on the entities rename check alone.
-        session.execute(text("SET LOCAL jit = off"))
-        cols = ", ".join(f"{n} {t}" for n, t in _STAGED)
-        session.execute(text(f"CREATE TEMP TABLE import_stage ({cols}) ON COMMIT DROP"))
-        cols = ", ".join(f"{n} {t}" for n, t in _TOUCHED)
-        session.execute(text(f"CREATE TEMP TABLE import_touched ({cols}) ON COMMIT DROP"))
+        # One round trip: an importer writes from a second thread, and each return from
+        # the database waits for the reading thread to hand over the GIL.
+        staged = ", ".join(f"{n} {t}" for n, t in _STAGED)
+        touched = ", ".join(f"{n} {t}" for n, t in _TOUCHED)
+        session.execute(
+            text(
+                "SET LOCAL jit = off; "
+                f"CREATE TEMP TABLE import_stage ({staged}) ON COMMIT DROP; "
+                f"CREATE TEMP TABLE import_touched ({touched}) ON COMMIT DROP"
+            )
+        )
 
     @staticmethod
     def load_stage(session: Session, prepared: PreparedBatch) -> None:
@@ -294,20 +300,6 @@ class _Postgres:
             )
         finally:
             cursor.close()
-        # Without statistics the planner takes the fresh table for tiny and joins it by
-        # nested loops; a few thousand rows are analysed in milliseconds.
-        _run(session, "ANALYZE import_stage (idx, authority_uscc, decision_number)", {})
-
-    @staticmethod
-    def lock_authorities(session: Session) -> None:
-        # Imports of one authority's records queue behind each other, batch by batch, so
-        # two uploads of the same file can neither duplicate nor deadlock.
-        session.execute(
-            text(
-                "SELECT pg_advisory_xact_lock(hashtext('credit-registry:import:' || a)) "
-                "FROM (SELECT DISTINCT authority_uscc AS a FROM import_stage ORDER BY 1) x"
-            )
-        )
 
     @staticmethod
     def json_object(pairs: list[tuple[str, str]]) -> str:
@@ -317,9 +309,18 @@ class _Postgres:
     def apply(session: Session, params: dict[str, Any], staged: int) -> None:
         cols = ", ".join(_DATA_NAMES)
         s_cols = ", ".join(f"s.{c}" for c in _DATA_NAMES)
+        # Sent as one round trip: without statistics the planner takes the fresh table
+        # for tiny and joins it by nested loops (a few thousand rows are analysed in
+        # milliseconds); imports of one authority's records queue behind each other,
+        # batch by batch, so two uploads of the same file can neither duplicate nor
+        # deadlock; then the new records are written (the rowcount is the last
+        # statement's).
         created = _run(
             session,
             f"""
+            ANALYZE import_stage (idx, authority_uscc, decision_number);
+            SELECT pg_advisory_xact_lock(hashtext('credit-registry:import:' || a))
+            FROM (SELECT DISTINCT authority_uscc AS a FROM import_stage ORDER BY 1) x;
             WITH ins AS (
                 INSERT INTO penalties ({cols}, status, revoked_on, revoked_reason, version,
                                        import_batch_id, created_at, updated_at)
@@ -401,16 +402,13 @@ class _Sqlite:
             cursor.close()
 
     @staticmethod
-    def lock_authorities(session: Session) -> None:
-        """SQLite writers already hold the database's single write lock."""
-
-    @staticmethod
     def json_object(pairs: list[tuple[str, str]]) -> str:
         return "json_object(" + ", ".join(f"'{k}', {v}" for k, v in pairs) + ")"
 
     @staticmethod
     def apply(session: Session, params: dict[str, Any], staged: int) -> None:
-        # One writer at a time (BEGIN IMMEDIATE): compare first, then write.
+        # One writer at a time (BEGIN IMMEDIATE, the database's single write lock):
+        # compare first, then write.
         _run(
             session,
             """
@@ -526,19 +524,20 @@ def _run(session: Session, sql: str, params: dict[str, Any]) -> Any:
 # --- what follows from written rows (same SQL on both engines) -----------------------
 
 
-def _follow_up(session: Session, engine: type[_Postgres] | type[_Sqlite], now: datetime) -> None:
-    params = {"now": now}
+def _follow_up(session: Session, engine: type[_Postgres] | type[_Sqlite], now: datetime) -> Any:
+    """Write what follows from the touched rows; returns them (``import_touched``).
+
+    On PostgreSQL the statements go as one round trip (an importer's writer thread
+    waits for the GIL after each); SQLite runs them one by one."""
     least, greatest = engine.least, engine.greatest
+    statements: list[str] = []
     # "WHERE true": SQLite reads "FROM t ON CONFLICT" as a join constraint otherwise.
     touched = "FROM import_touched s WHERE true"
-    _run(
-        session,
+    statements.append(
         "INSERT INTO changes (uscc, kind, object_id, action, at) "
-        f"SELECT s.subject_key, 'penalty', s.penalty_id, s.action, :now {touched} ORDER BY s.idx",
-        params,
+        f"SELECT s.subject_key, 'penalty', s.penalty_id, s.action, :now {touched} ORDER BY s.idx"
     )
-    _run(
-        session,
+    statements.append(
         f"""
         INSERT INTO dirty_entities (subject_key, queued_at)
         SELECT k, :now FROM (
@@ -546,11 +545,9 @@ def _follow_up(session: Session, engine: type[_Postgres] | type[_Sqlite], now: d
             UNION SELECT s.old_subject_key {touched} AND s.old_subject_key IS NOT NULL
         ) keys WHERE true ORDER BY k
         ON CONFLICT (subject_key) DO NOTHING
-        """,
-        params,
+        """
     )
-    _run(
-        session,
+    statements.append(
         f"""
         INSERT INTO entities (uscc, name, party_type, division_code, province_code,
                               name_pinyin, name_initials, created_at, updated_at)
@@ -563,11 +560,9 @@ def _follow_up(session: Session, engine: type[_Postgres] | type[_Sqlite], now: d
             {touched} AND s.uscc IS NOT NULL
         ) latest WHERE rn = 1 ORDER BY uscc
         ON CONFLICT (uscc) DO NOTHING
-        """,
-        params,
+        """
     )
-    _run(
-        session,
+    statements.append(
         f"""
         INSERT INTO entity_names (uscc, name, first_seen_on, last_seen_on)
         SELECT s.uscc, s.party_name, min(s.decided_on), max(s.decided_on)
@@ -578,14 +573,12 @@ def _follow_up(session: Session, engine: type[_Postgres] | type[_Sqlite], now: d
             last_seen_on = {greatest}(entity_names.last_seen_on, excluded.last_seen_on)
         WHERE excluded.first_seen_on < entity_names.first_seen_on
            OR excluded.last_seen_on > entity_names.last_seen_on
-        """,
-        params,
+        """
     )
     # The current name is the one on the most recent decision; a new name takes its
     # search spellings from the batch (or none, for fill_entity_pinyin to compute).
     # Joins, not per-row subqueries on the (unindexed) staging table.
-    _run(
-        session,
+    statements.append(
         """
         UPDATE entities SET name = u.name, name_pinyin = u.py, name_initials = u.ini,
                             updated_at = :now
@@ -604,11 +597,9 @@ def _follow_up(session: Session, engine: type[_Postgres] | type[_Sqlite], now: d
             GROUP BY c.uscc, c.name
         ) u
         WHERE entities.uscc = u.uscc AND entities.name <> u.name
-        """,
-        params,
+        """
     )
-    _run(
-        session,
+    statements.append(
         f"""
         INSERT INTO persons (person_key, id_type, id_masked, name, created_at, updated_at)
         SELECT k, t, m, n, :now, :now FROM (
@@ -625,11 +616,9 @@ def _follow_up(session: Session, engine: type[_Postgres] | type[_Sqlite], now: d
             ) people
         ) one WHERE rn = 1 ORDER BY k
         ON CONFLICT (person_key) DO NOTHING
-        """,
-        params,
+        """
     )
-    _run(
-        session,
+    statements.append(
         f"""
         INSERT INTO person_links (uscc, person_key, role, source_penalty_id, since_on,
                                   created_at, updated_at)
@@ -644,9 +633,19 @@ def _follow_up(session: Session, engine: type[_Postgres] | type[_Sqlite], now: d
         ON CONFLICT (uscc, person_key, role) DO UPDATE SET
             since_on = {least}(person_links.since_on, excluded.since_on), updated_at = :now
         WHERE excluded.since_on < person_links.since_on
-        """,
-        params,
+        """
     )
+    statements.append(
+        "SELECT s.idx, s.action, s.penalty_id, s.subject_key, s.old_subject_key, "
+        "s.authority_uscc, s.decision_number, s.content_hash "
+        "FROM import_touched s ORDER BY s.idx"
+    )
+    params = {"now": now}
+    if engine is _Postgres:
+        return _run(session, ";\n".join(statements), params).all()
+    for sql in statements[:-1]:
+        _run(session, sql, params)
+    return _run(session, statements[-1], params).all()
 
 
 # --- the operation -------------------------------------------------------------------
@@ -730,16 +729,8 @@ def upsert_penalties(
     session.flush()
     engine.create_stage(session)
     engine.load_stage(session, prepared)
-    engine.lock_authorities(session)
     engine.apply(session, params, len(prepared.rows))
-    _follow_up(session, engine, now)
-    touched = session.execute(
-        text(
-            "SELECT s.idx, s.action, s.penalty_id, s.subject_key, s.old_subject_key, "
-            "s.authority_uscc, s.decision_number, s.content_hash "
-            "FROM import_touched s ORDER BY s.idx"
-        )
-    ).all()
+    touched = _follow_up(session, engine, now)
     created: list[tuple[int, str]] = []
     events: list[audit.AuditEvent] = []
     updated_ids = [r.penalty_id for r in touched if r.action == "updated"]
