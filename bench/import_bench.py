@@ -17,8 +17,12 @@ headers), creates a fresh database ``bench_<random>`` on the server, and measure
 
 Prints rows/s for the import alone (read, validate, write everything, search spellings)
 and for the import with the rule evaluation it runs before returning, both beside raw
-COPY with the ratio, the phases, and the importer's peak RSS; drops the database.
-``--json-out PATH`` also writes the figures as JSON.
+COPY with the ratio, the phases, the importer's peak RSS, and the CPU seconds spent by
+the importer and by its PostgreSQL backends (read from ``/proc`` when the server runs on
+this machine) — on a shared machine the CPU figures move less than the wall clock.
+``--load-only`` skips the rule evaluation (measured by ``bench/rules_bench.py``), so the
+peak RSS is the load phase's.  Drops the database.  ``--json-out PATH`` also writes the
+figures as JSON.
 """
 
 from __future__ import annotations
@@ -49,13 +53,44 @@ def _peak_rss_kb() -> int:
     return 0
 
 
-def _child(url: str, path: str, batch_size: int, profile: str | None) -> None:
+def _backend_cpu_seconds(url: str) -> float | None:
+    """CPU seconds used so far by the server processes connected to this database, or
+    None when they cannot be read (server on another machine, or another user's)."""
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            me = conn.execute(text("SELECT pg_backend_pid()")).scalar_one()
+            pids = conn.execute(
+                text("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
+            ).scalars()
+            pids = [pid for pid in pids if pid != me]
+    finally:
+        engine.dispose()
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    try:
+        for pid in pids:
+            with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / ticks
+    except OSError:
+        return None
+    return total if pids else None
+
+
+def _child(url: str, path: str, batch_size: int, profile: str | None, load_only: bool) -> None:
     """Run the import alone in this process and report time and peak RSS as JSON."""
     from registry.config import load_config
     from registry.runtime import Runtime
 
     rt = Runtime(load_config(overrides={"database": {"url": url}}, environ={}))
     from importers.run import import_file
+
+    if load_only:
+        from registry import evaluation
+
+        evaluation.evaluate_dirty = lambda *args, **kwargs: None  # type: ignore[assignment]
+    cpu_before = os.times()
 
     start = time.perf_counter()
     if profile:
@@ -67,6 +102,9 @@ def _child(url: str, path: str, batch_size: int, profile: str | None) -> None:
     else:
         summary = import_file(rt, path, batch_size=batch_size, actor="bench")
     seconds = time.perf_counter() - start
+    cpu = os.times()
+    # Before dispose: the pool's connections are the import's backends.
+    backend_cpu = _backend_cpu_seconds(url)
     rt.dispose()
     print(
         json.dumps(
@@ -77,6 +115,8 @@ def _child(url: str, path: str, batch_size: int, profile: str | None) -> None:
                 "fatal": summary.fatal,
                 "timings": summary.timings,
                 "maxrss_kb": _peak_rss_kb(),
+                "importer_cpu_s": cpu.user + cpu.system - cpu_before.user - cpu_before.system,
+                "postgres_cpu_s": backend_cpu,
             }
         )
     )
@@ -138,11 +178,14 @@ def main() -> None:
     parser.add_argument("--server", default=os.environ.get("BENCH_POSTGRES_URL", DEFAULT_SERVER))
     parser.add_argument("--profile", help="write a cProfile of the import here")
     parser.add_argument("--keep", action="store_true", help="keep the database")
+    parser.add_argument(
+        "--load-only", action="store_true", help="skip the rule evaluation after the load"
+    )
     parser.add_argument("--json-out", help="also write the figures as JSON to this path")
     parser.add_argument("--child", nargs=2, metavar=("URL", "FILE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        _child(args.child[0], args.child[1], args.batch_size, args.profile)
+        _child(args.child[0], args.child[1], args.batch_size, args.profile, args.load_only)
         return
 
     from registry import demo, migrate
@@ -170,6 +213,8 @@ def main() -> None:
         command += ["--batch-size", str(args.batch_size)]
         if args.profile:
             command += ["--profile", args.profile]
+        if args.load_only:
+            command += ["--load-only"]
         done = subprocess.run(command, capture_output=True, text=True, check=False)
         if done.returncode != 0:
             sys.exit(f"import failed:\n{done.stdout}\n{done.stderr}")
@@ -202,10 +247,11 @@ def main() -> None:
         f"{import_rate / raw_rate:6.1%} of raw COPY  (created {ours['created']:,}, "
         f"rejected {ours['rejected']:,})"
     )
-    print(
-        f"import + rules: {ours['seconds']:7.1f}s  {total_rate:10,.0f} rows/s  "
-        f"{total_rate / raw_rate:6.1%} of raw COPY  (what `credit-registry import` takes)"
-    )
+    if not args.load_only:
+        print(
+            f"import + rules: {ours['seconds']:7.1f}s  {total_rate:10,.0f} rows/s  "
+            f"{total_rate / raw_rate:6.1%} of raw COPY  (what `credit-registry import` takes)"
+        )
     print(f"raw COPY:       {raw_seconds:7.1f}s  {raw_rate:10,.0f} rows/s  (bare text table)")
     print(
         f"penalties COPY: {ref_seconds:7.1f}s  {ref_rate:10,.0f} rows/s  "
@@ -214,6 +260,13 @@ def main() -> None:
     phases = ", ".join(f"{k} {v:.1f}s" for k, v in timings.items())
     print(f"phases:         {phases}  (write = writer thread busy in the database)")
     print(f"peak RSS:       {ours['maxrss_kb'] / 1024:7.0f} MB (importer process)")
+    backend = ours.get("postgres_cpu_s")
+    print(
+        f"CPU:            importer {ours['importer_cpu_s']:.1f}s "
+        f"({ours['importer_cpu_s'] / n * 1e6:.0f} µs/row), PostgreSQL backends "
+        + (f"{backend:.1f}s ({backend / n * 1e6:.0f} µs/row)" if backend else "unknown")
+        + (" — load phase only" if args.load_only else " — load and rules")
+    )
     verdict = "met" if import_rate >= 0.25 * raw_rate else "NOT met"
     print(f"target:         import ≥ 25% of raw COPY — {verdict}")
     if args.json_out:
@@ -233,6 +286,9 @@ def main() -> None:
             "ratio_penalties_copy": ref_rate / raw_rate,
             "phases_s": timings,
             "peak_rss_mb": ours["maxrss_kb"] / 1024,
+            "load_only": args.load_only,
+            "importer_cpu_s": ours["importer_cpu_s"],
+            "postgres_cpu_s": backend,
             "created": ours["created"],
             "rejected": ours["rejected"],
             "target_ratio": 0.25,

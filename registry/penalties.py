@@ -98,6 +98,34 @@ _STAGED = (("idx", "integer"), *DATA_COLUMNS, *STATE_COLUMNS, *SEARCH_COLUMNS)
 _WORK = (("action", "text"), ("penalty_id", "bigint"), ("old_subject_key", "text"))
 _DATA_NAMES = tuple(name for name, _ in DATA_COLUMNS)
 _STAGED_NAMES = tuple(name for name, _ in _STAGED)
+_STAGED_TYPES = dict(_STAGED)
+#: The staged columns what follows from a written row needs (see :func:`_follow_up`).
+_FOLLOWED = (
+    "idx",
+    "subject_key",
+    "authority_uscc",
+    "decision_number",
+    "content_hash",
+    "uscc",
+    "party_name",
+    "party_type",
+    "decided_on",
+    "name_pinyin",
+    "name_initials",
+    "person_key",
+    "id_type",
+    "id_masked",
+    "legal_representative",
+    "legal_representative_key",
+    "legal_representative_id_type",
+    "legal_representative_id_masked",
+)
+#: ``import_touched``: one narrow row per created or updated record — what was done
+#: (``_WORK``) and the staged columns that matter after the write.  The follow-up
+#: statements read this rather than the wide staging table.
+_TOUCHED = (*_WORK, *((name, _STAGED_TYPES[name]) for name in _FOLLOWED))
+_TOUCHED_NAMES = tuple(name for name, _ in _TOUCHED)
+_FOLLOWED_FROM_STAGE = ", ".join(f"s.{name}" for name in _FOLLOWED)
 
 
 @dataclass
@@ -191,7 +219,8 @@ def stage_row(idx: int, record: Mapping[str, Any], secret: str) -> tuple[Any, ..
         get("legal_representative_id_masked"),
         secret,
     )
-    texts = [_text(get(f)) for f in HASHED_FIELDS]
+    # Most values are already text: skip the call for them (30 fields a row).
+    texts = [v if v.__class__ is str else _text(v) for v in map(get, HASHED_FIELDS)]
     values = [x or None for x in texts]
     values[_CATEGORIES_AT] = _categories_json(texts[_CATEGORIES_AT])
     uscc = values[_USCC_AT]
@@ -245,8 +274,20 @@ class _Postgres:
 
     @staticmethod
     def create_stage(session: Session) -> None:
-        cols = ", ".join(f"{n} {t}" for n, t in (*_STAGED, *_WORK))
-        session.execute(text(f"CREATE TEMP TABLE import_stage ({cols}) ON COMMIT DROP"))
+        # The statements below are simple scans, joins and index probes over a batch;
+        # JIT compiling them (when a cost estimate crosses jit_above_cost) took longer
+        # than running them — ~60 ms a batch on the entities rename check alone.
+        # One round trip: an importer writes from a second thread, and each return from
+        # the database waits for the reading thread to hand over the GIL.
+        staged = ", ".join(f"{n} {t}" for n, t in _STAGED)
+        touched = ", ".join(f"{n} {t}" for n, t in _TOUCHED)
+        session.execute(
+            text(
+                "SET LOCAL jit = off; "
+                f"CREATE TEMP TABLE import_stage ({staged}) ON COMMIT DROP; "
+                f"CREATE TEMP TABLE import_touched ({touched}) ON COMMIT DROP"
+            )
+        )
 
     @staticmethod
     def load_stage(session: Session, prepared: PreparedBatch) -> None:
@@ -260,32 +301,27 @@ class _Postgres:
             )
         finally:
             cursor.close()
-        # Without statistics the planner takes the fresh table for tiny and joins it by
-        # nested loops; a few thousand rows are analysed in milliseconds.
-        session.execute(text("ANALYZE import_stage (idx, authority_uscc, decision_number)"))
-
-    @staticmethod
-    def lock_authorities(session: Session) -> None:
-        # Imports of one authority's records queue behind each other, batch by batch, so
-        # two uploads of the same file can neither duplicate nor deadlock.
-        session.execute(
-            text(
-                "SELECT pg_advisory_xact_lock(hashtext('credit-registry:import:' || a)) "
-                "FROM (SELECT DISTINCT authority_uscc AS a FROM import_stage ORDER BY 1) x"
-            )
-        )
 
     @staticmethod
     def json_object(pairs: list[tuple[str, str]]) -> str:
         return "jsonb_build_object(" + ", ".join(f"'{k}', {v}" for k, v in pairs) + ")"
 
     @staticmethod
-    def apply(session: Session, params: dict[str, Any]) -> None:
+    def apply(session: Session, params: dict[str, Any], staged: int) -> None:
         cols = ", ".join(_DATA_NAMES)
         s_cols = ", ".join(f"s.{c}" for c in _DATA_NAMES)
-        _run(
+        # Sent as one round trip: without statistics the planner takes the fresh table
+        # for tiny and joins it by nested loops (a few thousand rows are analysed in
+        # milliseconds); imports of one authority's records queue behind each other,
+        # batch by batch, so two uploads of the same file can neither duplicate nor
+        # deadlock; then the new records are written (the rowcount is the last
+        # statement's).
+        created = _run(
             session,
             f"""
+            ANALYZE import_stage (idx, authority_uscc, decision_number);
+            SELECT pg_advisory_xact_lock(hashtext('credit-registry:import:' || a))
+            FROM (SELECT DISTINCT authority_uscc AS a FROM import_stage ORDER BY 1) x;
             WITH ins AS (
                 INSERT INTO penalties ({cols}, status, revoked_on, revoked_reason, version,
                                        import_batch_id, created_at, updated_at)
@@ -297,40 +333,55 @@ class _Postgres:
                 ON CONFLICT (authority_uscc, decision_number) DO NOTHING
                 RETURNING id, authority_uscc, decision_number
             )
-            UPDATE import_stage s SET action = 'created', penalty_id = ins.id
-            FROM ins
-            WHERE s.authority_uscc = ins.authority_uscc
-              AND s.decision_number = ins.decision_number
+            INSERT INTO import_touched ({", ".join(_TOUCHED_NAMES)})
+            SELECT 'created', ins.id, NULL, {_FOLLOWED_FROM_STAGE}
+            FROM ins JOIN import_stage s ON s.authority_uscc = ins.authority_uscc
+                                        AND s.decision_number = ins.decision_number
             """,
             params,
-        )
+        ).rowcount
+        if created == staged:
+            # Every record was new (a first load): nothing to compare.  Skipping the
+            # statement also spares the planner a join of the whole batch against
+            # ``penalties`` that it cannot know will find nothing.
+            return
         # A row another process inserted meanwhile is seen here (a new statement, a new
         # snapshot); FOR UPDATE re-checks the difference on the row's latest version.
+        # Each remaining record is looked up by its key (a LATERAL subquery with a
+        # locking clause is never flattened into a join): the planner would otherwise
+        # weigh a scan of all of ``penalties`` against the batch, and choose it while it
+        # takes the table for small.  Locks are taken in key order.
         _run(
             session,
             f"""
             WITH old AS (
-                SELECT p.id, p.version, p.subject_key, {_version_json(_Postgres)} AS data
-                FROM penalties p
-                JOIN import_stage s ON p.authority_uscc = s.authority_uscc
-                                   AND p.decision_number = s.decision_number
-                WHERE s.action IS NULL AND {_CHANGED}
-                ORDER BY p.id
-                FOR UPDATE OF p
+                SELECT s.idx, p.id, p.version, p.subject_key, p.data
+                FROM (
+                    SELECT s0.* FROM import_stage s0
+                    WHERE NOT EXISTS (SELECT 1 FROM import_touched t WHERE t.idx = s0.idx)
+                    ORDER BY s0.authority_uscc, s0.decision_number
+                ) s
+                CROSS JOIN LATERAL (
+                    SELECT p.id, p.version, p.subject_key, {_version_json(_Postgres)} AS data
+                    FROM penalties p
+                    WHERE p.authority_uscc = s.authority_uscc
+                      AND p.decision_number = s.decision_number
+                      AND {_CHANGED}
+                    FOR UPDATE OF p
+                ) p
             ), ver AS (
                 INSERT INTO penalty_versions (penalty_id, subject_key, version, data,
                                               replaced_at, replaced_by, import_batch_id)
                 SELECT id, subject_key, version, data, :now, :actor, :batch FROM old
             ), upd AS (
                 UPDATE penalties p SET {_update_set("p")}
-                FROM import_stage s, old
-                WHERE p.id = old.id AND s.authority_uscc = p.authority_uscc
-                  AND s.decision_number = p.decision_number
+                FROM old JOIN import_stage s ON s.idx = old.idx
+                WHERE p.id = old.id
                 RETURNING s.idx, p.id, old.subject_key AS old_subject_key
             )
-            UPDATE import_stage s SET action = 'updated', penalty_id = upd.id,
-                                      old_subject_key = upd.old_subject_key
-            FROM upd WHERE s.idx = upd.idx
+            INSERT INTO import_touched ({", ".join(_TOUCHED_NAMES)})
+            SELECT 'updated', upd.id, upd.old_subject_key, {_FOLLOWED_FROM_STAGE}
+            FROM upd JOIN import_stage s ON s.idx = upd.idx
             """,
             params,
         )
@@ -342,8 +393,11 @@ class _Sqlite:
     @staticmethod
     def create_stage(session: Session) -> None:
         session.execute(text("DROP TABLE IF EXISTS temp.import_stage"))
+        session.execute(text("DROP TABLE IF EXISTS temp.import_touched"))
         cols = ", ".join(n for n, _ in (*_STAGED, *_WORK))
         session.execute(text(f"CREATE TEMP TABLE import_stage ({cols})"))
+        cols = ", ".join(_TOUCHED_NAMES)
+        session.execute(text(f"CREATE TEMP TABLE import_touched ({cols})"))
 
     @staticmethod
     def load_stage(session: Session, prepared: PreparedBatch) -> None:
@@ -358,16 +412,13 @@ class _Sqlite:
             cursor.close()
 
     @staticmethod
-    def lock_authorities(session: Session) -> None:
-        """SQLite writers already hold the database's single write lock."""
-
-    @staticmethod
     def json_object(pairs: list[tuple[str, str]]) -> str:
         return "json_object(" + ", ".join(f"'{k}', {v}" for k, v in pairs) + ")"
 
     @staticmethod
-    def apply(session: Session, params: dict[str, Any]) -> None:
-        # One writer at a time (BEGIN IMMEDIATE): compare first, then write.
+    def apply(session: Session, params: dict[str, Any], staged: int) -> None:
+        # One writer at a time (BEGIN IMMEDIATE, the database's single write lock):
+        # compare first, then write.
         _run(
             session,
             """
@@ -431,6 +482,15 @@ class _Sqlite:
             """,
             {},
         )
+        _run(
+            session,
+            f"""
+            INSERT INTO import_touched ({", ".join(_TOUCHED_NAMES)})
+            SELECT s.action, s.penalty_id, s.old_subject_key, {_FOLLOWED_FROM_STAGE}
+            FROM import_stage s WHERE s.action IS NOT NULL
+            """,
+            {},
+        )
 
 
 _CHANGED = "(p.content_hash <> s.content_hash OR (s.status IS NOT NULL AND s.status <> p.status))"
@@ -474,18 +534,20 @@ def _run(session: Session, sql: str, params: dict[str, Any]) -> Any:
 # --- what follows from written rows (same SQL on both engines) -----------------------
 
 
-def _follow_up(session: Session, engine: type[_Postgres] | type[_Sqlite], now: datetime) -> None:
-    params = {"now": now}
+def _follow_up(session: Session, engine: type[_Postgres] | type[_Sqlite], now: datetime) -> Any:
+    """Write what follows from the touched rows; returns them (``import_touched``).
+
+    On PostgreSQL the statements go as one round trip (an importer's writer thread
+    waits for the GIL after each); SQLite runs them one by one."""
     least, greatest = engine.least, engine.greatest
-    touched = "FROM import_stage s WHERE s.action IS NOT NULL"
-    _run(
-        session,
+    statements: list[str] = []
+    # "WHERE true": SQLite reads "FROM t ON CONFLICT" as a join constraint otherwise.
+    touched = "FROM import_touched s WHERE true"
+    statements.append(
         "INSERT INTO changes (uscc, kind, object_id, action, at) "
-        f"SELECT s.subject_key, 'penalty', s.penalty_id, s.action, :now {touched} ORDER BY s.idx",
-        params,
+        f"SELECT s.subject_key, 'penalty', s.penalty_id, s.action, :now {touched} ORDER BY s.idx"
     )
-    _run(
-        session,
+    statements.append(
         f"""
         INSERT INTO dirty_entities (subject_key, queued_at)
         SELECT k, :now FROM (
@@ -493,11 +555,9 @@ def _follow_up(session: Session, engine: type[_Postgres] | type[_Sqlite], now: d
             UNION SELECT s.old_subject_key {touched} AND s.old_subject_key IS NOT NULL
         ) keys WHERE true ORDER BY k
         ON CONFLICT (subject_key) DO NOTHING
-        """,
-        params,
+        """
     )
-    _run(
-        session,
+    statements.append(
         f"""
         INSERT INTO entities (uscc, name, party_type, division_code, province_code,
                               name_pinyin, name_initials, created_at, updated_at)
@@ -510,11 +570,9 @@ def _follow_up(session: Session, engine: type[_Postgres] | type[_Sqlite], now: d
             {touched} AND s.uscc IS NOT NULL
         ) latest WHERE rn = 1 ORDER BY uscc
         ON CONFLICT (uscc) DO NOTHING
-        """,
-        params,
+        """
     )
-    _run(
-        session,
+    statements.append(
         f"""
         INSERT INTO entity_names (uscc, name, first_seen_on, last_seen_on)
         SELECT s.uscc, s.party_name, min(s.decided_on), max(s.decided_on)
@@ -525,14 +583,15 @@ def _follow_up(session: Session, engine: type[_Postgres] | type[_Sqlite], now: d
             last_seen_on = {greatest}(entity_names.last_seen_on, excluded.last_seen_on)
         WHERE excluded.first_seen_on < entity_names.first_seen_on
            OR excluded.last_seen_on > entity_names.last_seen_on
-        """,
-        params,
+        """
     )
     # The current name is the one on the most recent decision; a new name takes its
     # search spellings from the batch (or none, for fill_entity_pinyin to compute).
-    # Joins, not per-row subqueries on the (unindexed) staging table.
-    _run(
-        session,
+    # Joins, not per-row subqueries on the (unindexed) staging table; but a per-row
+    # lookup of each touched entity by its key, not a join the planner may run as a scan
+    # of all entities every batch (it did, taking the table for small: 150 ms a batch
+    # at 100,000 entities, growing with the table).
+    statements.append(
         """
         UPDATE entities SET name = u.name, name_pinyin = u.py, name_initials = u.ini,
                             updated_at = :now
@@ -542,20 +601,17 @@ def _follow_up(session: Session, engine: type[_Postgres] | type[_Sqlite], now: d
                 SELECT k.uscc, (SELECT n.name FROM entity_names n WHERE n.uscc = k.uscc
                                 ORDER BY n.last_seen_on DESC, n.id DESC LIMIT 1) AS name
                 FROM (
-                    SELECT DISTINCT s.uscc FROM import_stage s
-                    JOIN entities e ON e.uscc = s.uscc
-                    WHERE s.action IS NOT NULL AND e.name <> s.party_name
+                    SELECT DISTINCT s.uscc FROM import_touched s
+                    WHERE s.party_name <> (SELECT e.name FROM entities e WHERE e.uscc = s.uscc)
                 ) k
             ) c
             LEFT JOIN import_stage x ON x.uscc = c.uscc AND x.party_name = c.name
             GROUP BY c.uscc, c.name
         ) u
         WHERE entities.uscc = u.uscc AND entities.name <> u.name
-        """,
-        params,
+        """
     )
-    _run(
-        session,
+    statements.append(
         f"""
         INSERT INTO persons (person_key, id_type, id_masked, name, created_at, updated_at)
         SELECT k, t, m, n, :now, :now FROM (
@@ -572,11 +628,9 @@ def _follow_up(session: Session, engine: type[_Postgres] | type[_Sqlite], now: d
             ) people
         ) one WHERE rn = 1 ORDER BY k
         ON CONFLICT (person_key) DO NOTHING
-        """,
-        params,
+        """
     )
-    _run(
-        session,
+    statements.append(
         f"""
         INSERT INTO person_links (uscc, person_key, role, source_penalty_id, since_on,
                                   created_at, updated_at)
@@ -584,16 +638,26 @@ def _follow_up(session: Session, engine: type[_Postgres] | type[_Sqlite], now: d
                min(s.penalty_id), min(s.decided_on), :now, :now
         {touched} AND s.uscc IS NOT NULL AND s.legal_representative_key IS NOT NULL
           AND (s.legal_representative_id_masked IS NOT NULL
-               OR EXISTS (SELECT 1 FROM persons x
-                          WHERE x.person_key = s.legal_representative_key))
+               OR (SELECT 1 FROM persons x
+                   WHERE x.person_key = s.legal_representative_key) IS NOT NULL)
         GROUP BY s.uscc, s.legal_representative_key
         ORDER BY s.uscc, s.legal_representative_key
         ON CONFLICT (uscc, person_key, role) DO UPDATE SET
             since_on = {least}(person_links.since_on, excluded.since_on), updated_at = :now
         WHERE excluded.since_on < person_links.since_on
-        """,
-        params,
+        """
     )
+    statements.append(
+        "SELECT s.idx, s.action, s.penalty_id, s.subject_key, s.old_subject_key, "
+        "s.authority_uscc, s.decision_number, s.content_hash "
+        "FROM import_touched s ORDER BY s.idx"
+    )
+    params = {"now": now}
+    if engine is _Postgres:
+        return _run(session, ";\n".join(statements), params).all()
+    for sql in statements[:-1]:
+        _run(session, sql, params)
+    return _run(session, statements[-1], params).all()
 
 
 # --- the operation -------------------------------------------------------------------
@@ -677,16 +741,8 @@ def upsert_penalties(
     session.flush()
     engine.create_stage(session)
     engine.load_stage(session, prepared)
-    engine.lock_authorities(session)
-    engine.apply(session, params)
-    _follow_up(session, engine, now)
-    touched = session.execute(
-        text(
-            "SELECT s.idx, s.action, s.penalty_id, s.subject_key, s.old_subject_key, "
-            "s.authority_uscc, s.decision_number, s.content_hash "
-            "FROM import_stage s WHERE s.action IS NOT NULL ORDER BY s.idx"
-        )
-    ).all()
+    engine.apply(session, params, len(prepared.rows))
+    touched = _follow_up(session, engine, now)
     created: list[tuple[int, str]] = []
     events: list[audit.AuditEvent] = []
     updated_ids = [r.penalty_id for r in touched if r.action == "updated"]
