@@ -826,7 +826,12 @@ def _evaluate_batch(
 
     mark = time.perf_counter()
     aggregates = entity_aggregates(
-        session, pack, subjects, as_of, severity_of=None if apply else severity_of
+        session,
+        pack,
+        subjects,
+        as_of,
+        severity_of=None if apply else severity_of,
+        entries=entries,  # nothing above writes list entries: still as loaded
     )
     summary.facts_s += time.perf_counter() - mark
 

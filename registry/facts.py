@@ -20,6 +20,11 @@ Per entity (:func:`entity_aggregates`), exactly as the pack declares them, in SQ
 - ``list_held``: 1 when an entry on the list binds on the as-of day and has been held N
   months (``since + N months <= as_of``);
 - ``listed``: how many entries on the named lists bind on the as-of day;
+
+  both in SQL, or — when the caller has loaded the subjects' list entries already (the
+  evaluator does) and passes them as ``entries`` — counted from those rows in Python
+  with :func:`registry.lists.binds_on`, the twin of the SQL test: the same values and
+  ids, and four fewer queries for a one-entity evaluation;
 - ``months_since``: whole months from the latest counted (matching) penalty to the as-of
   day; 0 for a subject without one (no track record in the registry).
 
@@ -42,13 +47,13 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from sqlalchemy import ColumnElement, Date, Float, and_, bindparam, cast, select, text, true
 from sqlalchemy.orm import Session
 
 from registry.db import is_postgres
-from registry.lists import in_force_on
+from registry.lists import EntryView, binds_on, in_force_on
 from registry.models import ListEntry, Penalty
 from rules import match_keyword_sets
 from rules.windows import add_months
@@ -355,6 +360,14 @@ class _Sql:
         return self.session.execute(statement, self.params)
 
 
+class EntryRow(EntryView, Protocol):
+    """A list entry as the list aggregates read it: a :class:`ListEntry` or the
+    evaluator's ``EntryState``."""
+
+    @property
+    def id(self) -> int: ...
+
+
 def entity_aggregates(
     session: Session,
     pack: RulePack,
@@ -362,13 +375,18 @@ def entity_aggregates(
     as_of: date,
     *,
     severity_of: Mapping[int, str | None] | None = None,
+    entries: Mapping[str, Sequence[EntryRow]] | None = None,
 ) -> dict[str, Aggregates]:
     """Every aggregate the pack declares, per subject: ``{subject: {name: {value, ids}}}``.
 
     Aggregates that are 0 are left out (the engine reads a missing one as 0).  Severity
     filters read the stored, evaluated severity — unless ``severity_of`` (penalty id →
     severity) is given: a preview computes severities under a candidate pack without
-    storing them, and the filter is then applied to the rows the same query returns."""
+    storing them, and the filter is then applied to the rows the same query returns.
+
+    ``entries`` (subject → every list entry of the subject, any status, by id), when
+    given, answers the ``list_held`` and ``listed`` aggregates instead of a query each;
+    it must hold every entry of every subject as the database has them now."""
     out: dict[str, Aggregates] = defaultdict(dict)
     if not subjects:
         return out
@@ -379,10 +397,12 @@ def entity_aggregates(
     for aggregate in declared:
         if aggregate.kind == "max_count_within":
             _max_count_within(session, pack, subjects, as_of, aggregate, severity_of, out)
-        elif aggregate.kind == "list_held":
-            _list_held(session, subjects, as_of, aggregate, out)
-        elif aggregate.kind == "listed":
-            _listed(session, subjects, as_of, aggregate, out)
+        elif aggregate.kind in ("list_held", "listed"):
+            if entries is None:
+                query = _list_held if aggregate.kind == "list_held" else _listed
+                query(session, subjects, as_of, aggregate, out)
+            else:
+                _list_aggregate_from(entries, subjects, as_of, aggregate, out)
         elif aggregate.kind == "months_since":
             _months_since(session, pack, subjects, as_of, aggregate, out)
     if subjects.ranged:
@@ -552,6 +572,33 @@ def _listed(
         item = out[key].setdefault(aggregate.name, {"value": 0, "ids": []})
         item["value"] += 1
         item["ids"].append(entry_id)
+
+
+def _list_aggregate_from(
+    entries: Mapping[str, Sequence[EntryRow]],
+    subjects: Subjects,
+    as_of: date,
+    aggregate: Aggregate,
+    out: dict[str, Aggregates],
+) -> None:
+    """``list_held`` or ``listed`` from loaded entries: what :func:`_list_held` and
+    :func:`_listed` select, with :func:`binds_on` for :func:`in_force_on`."""
+    if aggregate.kind == "list_held":
+        list_types: frozenset[str] = frozenset((aggregate.list_type or "",))
+        cutoff: date | None = held_since_cutoff(as_of, int(aggregate.months or 0))
+    else:
+        list_types, cutoff = frozenset(aggregate.list_types), None
+    for key in subjects.keys:
+        ids = sorted(
+            entry.id
+            for entry in entries.get(key, ())
+            if entry.list_type in list_types
+            and binds_on(entry, as_of)
+            and (cutoff is None or (entry.since is not None and entry.since <= cutoff))
+        )
+        if ids:
+            value = 1 if aggregate.kind == "list_held" else len(ids)
+            out[key][aggregate.name] = {"value": value, "ids": ids}
 
 
 def whole_months_between(start: date, end: date) -> int:

@@ -151,3 +151,64 @@ def test_range_subjects_answer_like_listed_subjects(session):
     assert sorted(listed) == keys[1:4]
     rows = penalty_rows(session, Subjects.in_range(keys[1:4], keys[0], keys[3]))
     assert {r.subject_key for r in rows} == set(keys[1:4])
+
+
+def test_list_aggregates_from_loaded_entries_equal_the_sql_ones(session):
+    """The evaluator counts ``list_held`` and ``listed`` from the entries it has loaded
+    (``entries=``); over entries of every status, list and boundary, on many days, that
+    gives exactly the values and ids of the SQL queries."""
+    from registry.evaluation import _load_entries
+
+    rng = random.Random(11)
+    edges = [date(2023, 11, 28), date(2023, 11, 29), date(2023, 11, 30), date(2024, 2, 29)]
+    days = [AS_OF, date(2026, 11, 28), date(2026, 11, 30), date(2027, 2, 28), *EDGE_DAYS]
+    keys = sorted(new_uscc() for _ in range(30))
+    for key in keys:
+        for _ in range(rng.randint(0, 5)):
+            since = rng.choice(
+                [None, *edges, *days, date(2020, 1, 1) + timedelta(rng.randrange(2600))]
+            )
+            status = rng.choice(["proposed", "active", "active", "removed", "rejected"])
+            later = [d for d in days if since is None or d >= since]
+            session.add(
+                ListEntry(
+                    uscc=key,
+                    list_type=rng.choice(
+                        ["abnormal_operations", "samr_serious", "ip_serious", "other_list"]
+                    ),
+                    status=status,
+                    since=since,
+                    until=rng.choice([None, None, *later]) if later else None,
+                    ended_on=rng.choice([None, *later])
+                    if status in ("removed", "rejected") and later
+                    else None,
+                    authority_uscc="x",
+                    basis_penalty_ids=[],
+                )
+            )
+    for key, since in ((keys[0], date(2023, 11, 29)), (keys[1], date(2023, 11, 30))):
+        session.add(  # held 36 months on AS_OF exactly, and one day short
+            ListEntry(
+                uscc=key,
+                list_type="abnormal_operations",
+                status="active",
+                since=since,
+                authority_uscc="x",
+                basis_penalty_ids=[],
+            )
+        )
+    session.commit()
+    subjects = Subjects.of(keys)
+    entries = _load_entries(session, subjects)
+    seen: set[str] = set()
+    for day in days:
+        by_sql = entity_aggregates(session, PACK, subjects, day)
+        loaded = entity_aggregates(session, PACK, subjects, day, entries=entries)
+        assert loaded == by_sql, day
+        seen.update(name for facts in by_sql.values() for name in facts)
+        ranged = Subjects.in_range(keys[3:9], keys[2], keys[8])
+        assert entity_aggregates(session, PACK, ranged, day) == entity_aggregates(
+            session, PACK, ranged, day, entries=_load_entries(session, ranged)
+        )
+    # not vacuous: every list aggregate of the pack took a value somewhere
+    assert {"abnormal_held_long", "serious_listed", "abnormal_listed", "dishonesty_listed"} <= seen
