@@ -57,7 +57,6 @@ class PublicLookup:
         from api.metrics import EXTENSION as METRICS
         from api.web import SECURITY_HEADERS
 
-        self.app = app
         self.wsgi_app = wsgi_app
         self.runtime = app.extensions["registry"]
         self.enabled = self.runtime.engine.dialect.name == "postgresql"
@@ -171,21 +170,25 @@ class _ThreadConnections:
         self.local = threading.local()
         self.live: weakref.WeakSet[PoolProxiedConnection] = weakref.WeakSet()
         self.lock = threading.Lock()
+        #: Bumped when the engine is disposed: a thread's connection from before is
+        #: closed, and the thread opens a new one instead of failing a lookup on it.
+        self.generation = 0
         event.listen(engine, "engine_disposed", self._close_all)
 
     def get(self) -> PoolProxiedConnection:
-        connection = getattr(self.local, "connection", None)
-        if connection is None:
-            connection = self.engine.raw_connection()
-            connection.detach()  # its own now: closed by us, never back into the pool
-            connection.dbapi_connection.autocommit = True  # type: ignore[union-attr]
-            self.local.connection = connection
-            with self.lock:
-                self.live.add(connection)
+        held = getattr(self.local, "held", None)
+        if held is not None and held[0] == self.generation:
+            return held[1]
+        connection = self.engine.raw_connection()
+        connection.detach()  # its own now: closed by us, never back into the pool
+        connection.dbapi_connection.autocommit = True  # type: ignore[union-attr]
+        self.local.held = (self.generation, connection)
+        with self.lock:
+            self.live.add(connection)
         return connection
 
     def drop(self, connection: PoolProxiedConnection) -> None:
-        self.local.connection = None
+        self.local.held = None
         with self.lock:
             self.live.discard(connection)
         with contextlib.suppress(Exception):
@@ -194,6 +197,7 @@ class _ThreadConnections:
     def _close_all(self, _engine: Engine) -> None:
         with self.lock:
             held, self.live = list(self.live), weakref.WeakSet()
+            self.generation += 1
         for connection in held:
             with contextlib.suppress(Exception):
                 connection.close()

@@ -1485,21 +1485,31 @@ def evaluate_dirty(
             keys = _take_dirty(session, size)
             if not keys:
                 break
-            stored = ensure_pack_stored(session, pack, actor)
-            _lock_subjects(session, keys)
-            plan = _evaluate_batch(
-                session,
-                pack,
-                evaluator,
-                matcher,
-                Subjects.of(keys),
-                clock.today(),
-                actor,
-                apply=True,
-                extra_events=stored,
+            summary = _evaluate_taken(
+                session, pack, evaluator, matcher, keys, Subjects.of(keys), clock.today(), actor
             )
-        total.add(plan.summary)
+        total.add(summary)
     return total
+
+
+def _evaluate_taken(
+    session: Session,
+    pack: RulePack,
+    evaluator: Evaluator,
+    matcher: KeywordMatcher,
+    keys: list[str],
+    subjects: Subjects,
+    day: date,
+    actor: str,
+) -> EvaluationSummary:
+    """Evaluate and apply subjects just taken off the queue (``keys``, read as
+    ``subjects``), in the caller's transaction: the pack stored, the subjects locked."""
+    stored = ensure_pack_stored(session, pack, actor)
+    _lock_subjects(session, keys)
+    plan = _evaluate_batch(
+        session, pack, evaluator, matcher, subjects, day, actor, apply=True, extra_events=stored
+    )
+    return plan.summary
 
 
 def _queue_length(session: Session) -> int:
@@ -1614,21 +1624,10 @@ def _drain_range(
             keys = _take_dirty_range(session, after, hi, size)
             if not keys:
                 return
-            stored = ensure_pack_stored(session, pack, actor)
-            _lock_subjects(session, keys)
-            plan = _evaluate_batch(
-                session,
-                pack,
-                evaluator,
-                matcher,
-                _page_subjects(session, keys, after),
-                day,
-                actor,
-                apply=True,
-                extra_events=stored,
-            )
+            subjects = _page_subjects(session, keys, after)
+            summary = _evaluate_taken(session, pack, evaluator, matcher, keys, subjects, day, actor)
         after = keys[-1]
-        yield plan.summary
+        yield summary
 
 
 def evaluate_all(

@@ -382,11 +382,7 @@ def _read_profile(
     statement (``single``, PostgreSQL) or three (any engine)."""
     entries: Sequence[Any]
     if single:
-        row = read_profile_row(session.connection().connection, code, day, list(lists))
-        if row is None:
-            return None
-        entries = _rows_from_json(row.lists, _LIST_NAMES) if lists else []
-        return row, entries, _rows_from_json(row.penalties, _PENALTY_NAMES)
+        return _read_one(session.connection().connection, code, day, lists)
     entity = session.execute(_PROFILE_ENTITY, {"code": code}).first()
     if entity is None:
         return None
@@ -431,12 +427,20 @@ def public_profile_on(
     errors."""
     code = validate_uscc(uscc)
     lists = public_lists(pack)
+    read = _read_one(connection, code, day, lists)
+    return None if read is None else _profile_dict(code, day, lists, *read)
+
+
+def _read_one(
+    connection: PoolProxiedConnection, code: str, day: date, lists: Mapping[str, Any]
+) -> tuple[_EntityRow, list[_Row], list[_Row]] | None:
+    """PostgreSQL: the entity's row, its public list entries and disclosed penalties,
+    from the one prepared statement."""
     row = read_profile_row(connection, code, day, list(lists))
     if row is None:
         return None
     entries = _rows_from_json(row.lists, _LIST_NAMES) if lists else []
-    penalties = _rows_from_json(row.penalties, _PENALTY_NAMES)
-    return _profile_dict(code, day, lists, row, entries, penalties)
+    return row, entries, _rows_from_json(row.penalties, _PENALTY_NAMES)
 
 
 def _profile_dict(
