@@ -31,14 +31,14 @@ import orjson
 from flask import Flask
 from limits import parse_many
 from sqlalchemy import Engine, event
-from sqlalchemy.pool import PoolProxiedConnection
 from werkzeug.http import generate_etag, http_date, quote_etag
 
 from api.public_api import CACHE_CONTROL
 from api.public_credit import grade_is_public, with_kinds
 from registry import clock
 from registry.codes import CodeError
-from registry.public import public_profile_on
+from registry.db import libpq_conninfo
+from registry.public import LibpqProfile, public_profile_on
 
 PREFIX = "/api/v1/public/entities/"
 _USCC_LENGTH = 18
@@ -59,7 +59,9 @@ class PublicLookup:
 
         self.wsgi_app = wsgi_app
         self.runtime = app.extensions["registry"]
-        self.enabled = self.runtime.engine.dialect.name == "postgresql"
+        # PostgreSQL, and psycopg 3's libpq layer at hand (a dependency; its absence on
+        # some platform only costs the short path).
+        self.enabled = self.runtime.engine.dialect.name == "postgresql" and _has_libpq()
         limiter = app.extensions[LIMITER]
         self.rate_limiter = limiter.limiter
         self.limits = parse_many(self.runtime.config.api.public_rate_limit)
@@ -74,7 +76,9 @@ class PublicLookup:
         self.timed = metrics.latency.labels("GET", self.rule) if metrics else None
         self.security_headers = list(SECURITY_HEADERS.items())
         self._date = ("", 0)
-        self.connections = _ThreadConnections(self.runtime.engine)
+        self.connections = _ThreadConnections(
+            self.runtime.engine, libpq_conninfo(self.runtime.config) if self.enabled else ""
+        )
         self._resume_at = 0.0
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
@@ -158,36 +162,38 @@ def dumps(value: Any) -> bytes:
 
 
 class _ThreadConnections:
-    """One database connection per server thread for the short path, taken out of the
-    pool once and kept in autocommit (a lookup is one statement): a lookup then costs no
-    pool checkout and check-in, and the prepared statement stays with its thread.  A
-    connection that fails is closed and the thread's next lookup opens a new one; when
+    """One database connection per server thread for the short path: libpq's own, with
+    the profile statement prepared on it at the protocol level
+    (:class:`registry.public.LibpqProfile`), opened on the thread's first lookup and
+    kept — a lookup then costs no pool checkout and check-in, and the server no parsing.
+    A connection that fails is closed and the thread's next lookup opens a new one; when
     the engine is disposed (tests, a worker shutting down) every one is closed.  Each
-    thread of the server therefore holds one connection beside the pool's."""
+    thread of the server therefore holds one connection beside the pool's, with the
+    same session settings (:func:`registry.db.libpq_conninfo`)."""
 
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+    def __init__(self, engine: Engine, conninfo: str) -> None:
+        self.conninfo = conninfo
         self.local = threading.local()
-        self.live: weakref.WeakSet[PoolProxiedConnection] = weakref.WeakSet()
+        self.live: weakref.WeakSet[LibpqProfile] = weakref.WeakSet()
         self.lock = threading.Lock()
         #: Bumped when the engine is disposed: a thread's connection from before is
         #: closed, and the thread opens a new one instead of failing a lookup on it.
         self.generation = 0
         event.listen(engine, "engine_disposed", self._close_all)
 
-    def get(self) -> PoolProxiedConnection:
+    def get(self) -> LibpqProfile:
         held = getattr(self.local, "held", None)
-        if held is not None and held[0] == self.generation:
+        if held is not None and held[0] == self.generation and not held[1].broken:
             return held[1]
-        connection = self.engine.raw_connection()
-        connection.detach()  # its own now: closed by us, never back into the pool
-        connection.dbapi_connection.autocommit = True  # type: ignore[union-attr]
+        if held is not None:
+            self.drop(held[1])
+        connection = LibpqProfile(self.conninfo)
         self.local.held = (self.generation, connection)
         with self.lock:
             self.live.add(connection)
         return connection
 
-    def drop(self, connection: PoolProxiedConnection) -> None:
+    def drop(self, connection: LibpqProfile) -> None:
         self.local.held = None
         with self.lock:
             self.live.discard(connection)
@@ -201,6 +207,16 @@ class _ThreadConnections:
         for connection in held:
             with contextlib.suppress(Exception):
                 connection.close()
+
+
+def _has_libpq() -> bool:
+    try:
+        from psycopg import pq
+
+        return bool(pq.version())
+    except ImportError:  # pragma: no cover - psycopg is a dependency
+        _log.warning("psycopg (libpq) is not importable: the public lookup's short path is off")
+        return False
 
 
 def install(app: Flask) -> None:

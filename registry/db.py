@@ -13,6 +13,7 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, select, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -26,12 +27,34 @@ class DatabaseUnavailable(RuntimeError):
 
 def safe_url(url: str) -> str:
     """The URL with any password hidden, for messages and logs."""
-    from sqlalchemy.engine import make_url
-
     try:
         return make_url(url).render_as_string(hide_password=True)
     except Exception:
         return url.split("@")[-1]
+
+
+def _postgres_session(config: Config) -> dict[str, Any]:
+    """libpq connection parameters every PostgreSQL connection of the registry gets."""
+    timeout = config.database.statement_timeout_ms
+    return {
+        "connect_timeout": config.database.connect_timeout_s,
+        "options": f"-c statement_timeout={timeout} -c timezone=UTC",
+        "application_name": "credit-registry",
+    }
+
+
+def libpq_conninfo(config: Config) -> str:
+    """PostgreSQL: the libpq connection string for the configured database — the URL's
+    host, port, database, user, password and query parameters (``sslmode`` …) with the
+    session settings the engine's connections get — for code that talks to libpq
+    directly (the public lookup's short path, :mod:`api.fastpath`)."""
+    from psycopg.conninfo import make_conninfo
+
+    url = make_url(config.database_url)
+    params: dict[str, Any] = {k: v for k, v in url.query.items() if isinstance(v, str) and v}
+    params.update(url.translate_connect_args(username="user", database="dbname"))
+    params.update(_postgres_session(config))
+    return make_conninfo(**{k: str(v) for k, v in params.items()})
 
 
 def make_engine(config: Config) -> Engine:
@@ -69,7 +92,6 @@ def make_engine(config: Config) -> Engine:
 
         return engine
 
-    timeout = config.database.statement_timeout_ms
     engine = create_engine(
         url,
         echo=config.database.echo,
@@ -81,11 +103,7 @@ def make_engine(config: Config) -> Engine:
         # retries once; other requests answer 503 once).
         pool_pre_ping=False,
         pool_timeout=config.database.connect_timeout_s,
-        connect_args={
-            "connect_timeout": config.database.connect_timeout_s,
-            "options": f"-c statement_timeout={timeout} -c timezone=UTC",
-            "application_name": "credit-registry",
-        },
+        connect_args=_postgres_session(config),
     )
 
     @event.listens_for(engine, "checkin")
