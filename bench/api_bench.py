@@ -416,28 +416,38 @@ end
     }
 
 
-def pgbench_script(entities: int) -> str:
+def pgbench_script(entities: int) -> tuple[str, list[str]]:
     """The very statement the app prepares for a lookup
-    (``registry.public.profile_statement_sql``), with the code drawn at random inside the
-    statement (one round trip per lookup, as for the app) and today's date and the
-    public list types as literals; pgbench runs it prepared (``-M prepared``), as the
-    app does."""
+    (``registry.public.profile_statement_sql``), run prepared (``-M prepared``) as the
+    app runs it, with the same parameters: today's date and the public list types as
+    ``-D`` variables (sent as parameters, as the app sends them), the code drawn at
+    random inside the statement — one probe of ``bench_codes`` per lookup, done once
+    (a materialised CTE) however often the statement uses the code; one round trip per
+    lookup, as for the app.  Returns the script and pgbench's ``-D`` arguments."""
+    from registry import clock
     from registry.public import profile_statement_sql, public_lists
 
-    types = ", ".join(f"'{t}'" for t in public_lists()) or "''"
     sql = (
         profile_statement_sql()
-        .replace("$1", "(SELECT uscc FROM bench_codes WHERE n = :n)")
-        .replace("$2", f"DATE '{TODAY.isoformat()}'")
-        .replace("$3", f"ARRAY[{types}]::text[]")
+        .replace("$1", "(SELECT uscc FROM lookup_code)")
+        .replace("$2", ":day::date")
+        .replace("$3", ":list_types::text[]")
     )
-    return f"\\set n random(1, {entities})\n{sql};\n"
+    types = "{" + ",".join(f'"{t}"' for t in public_lists()) + "}"
+    script = (
+        f"\\set n random(1, {entities})\n"
+        f"WITH lookup_code AS MATERIALIZED (SELECT uscc FROM bench_codes WHERE n = :n) "
+        f"{sql};\n"
+    )
+    # The app's day: today by the registry's clock (TODAY is only the data's reference).
+    return script, ["-D", f"day={clock.today().isoformat()}", "-D", f"list_types={types}"]
 
 
 def run_pgbench(url: str, entities: int, duration: int, clients: int, threads: int) -> dict:
     parts = make_url(url)
     script = Path(tempfile.mkstemp(suffix=".sql")[1])
-    script.write_text(pgbench_script(entities))
+    sql, variables = pgbench_script(entities)
+    script.write_text(sql)
     env = {**os.environ}
     if parts.password:
         env["PGPASSWORD"] = parts.password
@@ -455,6 +465,7 @@ def run_pgbench(url: str, entities: int, duration: int, clients: int, threads: i
             str(duration),
             "-f",
             str(script),
+            *variables,
             "-h",
             parts.host or "127.0.0.1",
             "-p",
@@ -518,11 +529,29 @@ def time_batches(url: str, port: int, codes: list[str], batches: int) -> dict:
 # --- the run ---------------------------------------------------------------------------
 
 
+def _median_run(rounds: list[dict]) -> dict:
+    """The app's figures over the rounds: median rate and p50, the worst p99, all errors."""
+    apps = [r["app"] for r in rounds]
+    return {
+        "rate": statistics.median(a["rate"] for a in apps),
+        "p50_ms": statistics.median(a["p50_ms"] for a in apps),
+        "p99_ms": max(a["p99_ms"] for a in apps),
+        "requests": sum(a["requests"] for a in apps),
+        "errors": sum(a["errors"] for a in apps),
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--records", type=int, default=1_000_000)
     parser.add_argument("--server", default=os.environ.get("REGISTRY_BENCH_SERVER", DEFAULT_SERVER))
-    parser.add_argument("--duration", type=int, default=15, help="seconds per measurement")
+    parser.add_argument("--duration", type=int, default=5, help="seconds per measurement")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=6,
+        help="rounds of (app, pgbench) per server; the ratio reported is the rounds' median",
+    )
     parser.add_argument(
         "--connections",
         type=int,
@@ -608,7 +637,20 @@ def main(argv: list[str] | None = None) -> int:
             threads = args.threads if http == "gunicorn" else args.granian_threads
             proc = start_server(http, url, port, args.workers, threads, args.worker_class)
             run_wrk(port, codes_file, 3, args.connections, 2)  # warm-up
-            app = run_wrk(port, codes_file, args.duration, args.connections, 2)
+            # Rounds of (app, pgbench) back to back: on a shared machine whose speed drifts
+            # by tens of percent from minute to minute, each ratio compares two windows
+            # seconds apart, and the median of the rounds is reported.
+            rounds = []
+            for _ in range(args.rounds):
+                app_round = run_wrk(port, codes_file, args.duration, args.connections, 2)
+                pg_round = run_pgbench(url, len(codes), args.duration, args.connections, 2)
+                rounds.append(
+                    {
+                        "app": app_round,
+                        "postgres": pg_round,
+                        "ratio": app_round["rate"] / pg_round["rate"],
+                    }
+                )
             if batch is None:
                 batch = time_batches(url, port, codes, args.batches)
             stop(proc)
@@ -628,20 +670,27 @@ def main(argv: list[str] | None = None) -> int:
             floor = run_wrk(port, codes_file, args.duration, args.connections, 2)
             stop(proc)
             proc = None
-            runs[http] = {"app": app, "bare_flask": floor}
+            runs[http] = {"rounds": rounds, "app": _median_run(rounds), "bare_flask": floor}
         shutil.rmtree(floor_dir)
-        pg = run_pgbench(url, len(codes), args.duration, args.connections, 2)
+        pg = {
+            "rate": statistics.median(
+                r["postgres"]["rate"] for run in runs.values() for r in run["rounds"]
+            ),
+            "rates": [r["postgres"]["rate"] for run in runs.values() for r in run["rounds"]],
+        }
         codes_file.unlink()
         codes_file.with_suffix(".lua").unlink()
 
         print(
             f"postgres (pgbench, same SQL prepared, {args.connections} clients): "
-            f"{pg['rate']:,.0f} lookups/s"
+            f"{pg['rate']:,.0f} lookups/s (median of "
+            + ", ".join(f"{r:,.0f}" for r in pg["rates"])
+            + ")"
         )
         met = []
         for http, run in runs.items():
             app, floor = run["app"], run["bare_flask"]
-            run["ratio"] = ratio = app["rate"] / pg["rate"]
+            run["ratio"] = ratio = statistics.median(r["ratio"] for r in run["rounds"])
             settings = (
                 f"{args.workers}w×{args.threads}t {args.worker_class}"
                 if http == "gunicorn"
@@ -649,9 +698,14 @@ def main(argv: list[str] | None = None) -> int:
             )
             print(
                 f"app on {http} ({settings}, wrk {args.connections} conns): "
-                f"{app['rate']:,.0f} lookups/s = {ratio:.1%} of postgres (target ≥ 30%), "
-                f"p50 {app['p50_ms']:.1f} ms, p99 {app['p99_ms']:.1f} ms (target < 50 ms), "
-                f"{app['errors']} errors"
+                f"{app['rate']:,.0f} lookups/s = {ratio:.1%} of postgres (target ≥ 30%; "
+                f"median of {len(run['rounds'])} rounds, each beside its own pgbench run: "
+                + ", ".join(
+                    f"{r['app']['rate']:,.0f}/{r['postgres']['rate']:,.0f} = {r['ratio']:.1%}"
+                    for r in run["rounds"]
+                )
+                + f"), p50 {app['p50_ms']:.1f} ms, p99 {app['p99_ms']:.1f} ms (worst round; "
+                f"target < 50 ms), {app['errors']} errors"
             )
             print(
                 f"  bare Flask on the same {http}, fixed body, no database: "
@@ -680,6 +734,7 @@ def main(argv: list[str] | None = None) -> int:
                 "gunicorn_worker_class": args.worker_class,
                 "connections": args.connections,
                 "duration_s": args.duration,
+                "rounds": args.rounds,
                 "servers": runs,
                 # the first server's figures under the earlier keys (run_all's table)
                 "app": first["app"],

@@ -142,7 +142,8 @@ def _api_rows(f: dict[str, Any]) -> list[Row]:
                 f"{f['connections']} connections)",
                 f"{_rate(app['rate'])} req/s, p50 {app['p50_ms']:.1f} ms, "
                 f"p99 {app['p99_ms']:.1f} ms",
-                f"pgbench, same SQL: {_rate(pg['rate'])} tx/s",
+                f"pgbench, same SQL: {_rate(pg['rate'])} tx/s"
+                + (" (median; ratio = median of rounds side by side)" if run.get("rounds") else ""),
                 f"{ratio:.1%}",
                 "≥ 30 % — "
                 + ("met" if ratio >= 0.30 else "missed")
@@ -210,7 +211,9 @@ BENCHES = [
             "--records",
             str(50_000 if a.quick else 1_000_000),
             "--duration",
-            str(5 if a.quick else 15),
+            "5",
+            "--rounds",
+            str(1 if a.quick else 6),
             "--server",
             a.server,
         ],
