@@ -42,8 +42,8 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, aggregate_order_by
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
-from sqlalchemy.pool import PoolProxiedConnection
 
 from registry import clock
 from registry.codes import CodeError, head_facts, region_of, validate_uscc
@@ -332,26 +332,23 @@ class _EntityRow(NamedTuple):
 
 
 def read_profile_row(
-    connection: PoolProxiedConnection, code: str, day: date, list_types: Sequence[str]
+    connection: Connection, code: str, day: date, list_types: Sequence[str]
 ) -> _EntityRow | None:
     """PostgreSQL: the profile's one row, by the statement prepared on this connection
     (prepared on first use and kept for the connection's life: a lookup then costs the
     server no parsing or planning — planning this statement takes ~4 times as long as
-    running it).  ``connection`` is a pool connection (its ``info`` remembers the
-    preparation; a connection the pool replaces starts afresh).  Behind a pooler that
-    resets server sessions between transactions (PgBouncer in transaction mode), named
-    prepared statements do not survive: point the registry at PostgreSQL itself."""
-    cursor = connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-    try:
-        if not connection.info.get(_PREPARED):
-            cursor.execute(_prepare_sql())
-            connection.info[_PREPARED] = True
-        cursor.execute(
-            f"EXECUTE {PROFILE_STATEMENT} (%s, %s, %s)", (code, day, list(list_types) or [""])
-        )
-        row = cursor.fetchone()
-    finally:
-        cursor.close()
+    running it).  Its ``info`` remembers the preparation; a connection the pool replaces
+    starts afresh.  Run through SQLAlchemy, so that a connection the server dropped is
+    recognised, invalidated and reported as such (the view then retries once on a new
+    one).  Behind a pooler that resets server sessions between transactions (PgBouncer
+    in transaction mode), named prepared statements do not survive: point the registry
+    at PostgreSQL itself."""
+    if not connection.info.get(_PREPARED):
+        connection.exec_driver_sql(_prepare_sql())
+        connection.info[_PREPARED] = True
+    row = connection.exec_driver_sql(
+        f"EXECUTE {PROFILE_STATEMENT} (%s, %s, %s)", (code, day, list(list_types) or [""])
+    ).first()
     return None if row is None else _EntityRow(*row)
 
 
@@ -548,7 +545,7 @@ def _read_profile(
     (any engine)."""
     entries: Sequence[Any]
     if single:
-        return _read_one(session.connection().connection, code, day, lists)
+        return _read_one(session.connection(), code, day, lists)
     entity = session.execute(_PROFILE_ENTITY, {"code": code}).first()
     if entity is None:
         return None
@@ -586,11 +583,11 @@ def public_profile(
 
 
 def public_profile_on(
-    connection: PoolProxiedConnection | LibpqProfile, uscc: str, day: date, pack: RulePack
+    connection: LibpqProfile, uscc: str, day: date, pack: RulePack
 ) -> dict[str, Any] | None:
-    """:func:`public_profile` on a bare pool connection to PostgreSQL, without a
-    session: the public API's lookup path (``api.fastpath``).  Same answer, same
-    errors."""
+    """:func:`public_profile` on a :class:`LibpqProfile` connection to PostgreSQL,
+    without a session: the public API's lookup path (``api.fastpath``).  Same answer,
+    same errors."""
     code = validate_uscc(uscc)
     lists = public_lists(pack)
     read = _read_one(connection, code, day, lists)
@@ -598,7 +595,7 @@ def public_profile_on(
 
 
 def _read_one(
-    connection: PoolProxiedConnection | LibpqProfile, code: str, day: date, lists: Mapping[str, Any]
+    connection: Connection | LibpqProfile, code: str, day: date, lists: Mapping[str, Any]
 ) -> tuple[_EntityRow, list[_Row], list[dict[str, Any]]] | None:
     """PostgreSQL: the entity's row, its public list entries and disclosed penalties (as
     the public sees them), from the one prepared statement."""
