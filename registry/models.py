@@ -152,7 +152,9 @@ class PersonLink(Timestamps, Base):
     __tablename__ = "person_links"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    uscc: Mapped[str] = mapped_column(String(18), index=True)
+    # Looked up through the (uscc, person_key, role) unique index, whose leading column
+    # it is.
+    uscc: Mapped[str] = mapped_column(String(18))
     person_key: Mapped[str] = mapped_column(
         String(64), ForeignKey("persons.person_key"), index=True
     )
@@ -177,7 +179,8 @@ class Penalty(Timestamps, Base):
     subject_key: Mapped[str] = mapped_column(
         String(80), comment="USCC, or P:<person key> for a party without a code"
     )
-    uscc: Mapped[str | None] = mapped_column(String(18), index=True)
+    # Looked up through ix_penalties_disclosure, whose leading column it is.
+    uscc: Mapped[str | None] = mapped_column(String(18))
     party_name: Mapped[str] = mapped_column(String(200))
     party_type: Mapped[str] = mapped_column(String(24))
     registration_number: Mapped[str | None] = mapped_column(String(40), comment="工商注册号")
