@@ -61,9 +61,7 @@ class PublicLookup:
 
         self.wsgi_app = wsgi_app
         self.runtime = app.extensions["registry"]
-        # PostgreSQL, and psycopg 3's libpq layer at hand (a dependency; its absence on
-        # some platform only costs the short path).
-        self.enabled = self.runtime.engine.dialect.name == "postgresql" and _has_libpq()
+        self.enabled = self.runtime.engine.dialect.name == "postgresql"
         limiter = app.extensions[LIMITER]
         self.rate_limiter = limiter.limiter
         self.limits = parse_many(self.runtime.config.api.public_rate_limit)
@@ -209,16 +207,6 @@ class _ThreadConnections:
         for connection in held:
             with contextlib.suppress(Exception):
                 connection.close()
-
-
-def _has_libpq() -> bool:
-    try:
-        from psycopg import pq
-
-        return bool(pq.version())
-    except ImportError:  # pragma: no cover - psycopg is a dependency
-        _log.warning("psycopg (libpq) is not importable: the public lookup's short path is off")
-        return False
 
 
 def install(app: Flask) -> None:

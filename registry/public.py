@@ -106,8 +106,15 @@ def _iso(value: date | datetime | str | None) -> str | None:
     return value if value is None or isinstance(value, str) else value.isoformat()
 
 
-def _amount(value: Decimal | None) -> str | None:
-    return None if value is None else format_amount(value)
+def _amount(value: Decimal | str | None) -> str | None:
+    """Canonical amount text (:func:`~registry.records.format_amount`); an amount read
+    back from PostgreSQL's JSON is ``numeric`` text (plain digits, never an exponent)
+    and is trimmed as text, without a round trip through Decimal."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return (value.rstrip("0").rstrip(".") or "0") if "." in value else value
+    return format_amount(value)
 
 
 def _page_bounds(page: int, per_page: int) -> tuple[int, int]:
@@ -165,28 +172,35 @@ def penalty_dict(penalty: Penalty) -> dict[str, Any]:
     """A disclosed penalty as the public sees it (the caller checked it is disclosed):
     no ID numbers, person keys, remarks or enforcement extensions; persons' names
     masked."""
-    person = penalty.party_type == NATURAL_PERSON
+    return _public_penalty({name: getattr(penalty, name) for name in _PENALTY_NAMES})
+
+
+def _public_penalty(row: Mapping[Any, Any]) -> dict[str, Any]:
+    """:func:`penalty_dict` of the profile statement's penalty columns by name — from a
+    penalty or row (dates and Decimals), or from the statement's JSON (ISO dates and
+    amount text: the public lookup's hot loop)."""
+    person = row["party_type"] == NATURAL_PERSON
     return {
-        "id": penalty.id,
-        "uscc": penalty.uscc,
-        "party_name": mask_name(penalty.party_name) if person else penalty.party_name,
-        "party_type": penalty.party_type,
-        "legal_representative": None if person else mask_name(penalty.legal_representative),
-        "decision_number": penalty.decision_number,
-        "authority": penalty.authority,
-        "authority_uscc": penalty.authority_uscc,
-        "violation_type": penalty.violation_type,
-        "facts": penalty.facts,
-        "basis": penalty.basis,
-        "categories": list(penalty.categories or []),
-        "content": penalty.content,
-        "fine_wan": _amount(penalty.fine_wan),
-        "confiscated_wan": _amount(penalty.confiscated_wan),
-        "licence_affected": penalty.licence_affected,
-        "decided_on": _iso(penalty.decided_on),
-        "disclosure_until": _iso(penalty.disclosure_until),
-        "severity": penalty.severity,
-        "repair_allowed_from": _iso(penalty.repair_allowed_from) if penalty.repairable else None,
+        "id": row["id"],
+        "uscc": row["uscc"],
+        "party_name": mask_name(row["party_name"]) if person else row["party_name"],
+        "party_type": row["party_type"],
+        "legal_representative": None if person else mask_name(row["legal_representative"]),
+        "decision_number": row["decision_number"],
+        "authority": row["authority"],
+        "authority_uscc": row["authority_uscc"],
+        "violation_type": row["violation_type"],
+        "facts": row["facts"],
+        "basis": row["basis"],
+        "categories": list(row["categories"] or []),
+        "content": row["content"],
+        "fine_wan": _amount(row["fine_wan"]),
+        "confiscated_wan": _amount(row["confiscated_wan"]),
+        "licence_affected": row["licence_affected"],
+        "decided_on": _iso(row["decided_on"]),
+        "disclosure_until": _iso(row["disclosure_until"]),
+        "severity": row["severity"],
+        "repair_allowed_from": _iso(row["repair_allowed_from"]) if row["repairable"] else None,
     }
 
 
@@ -434,107 +448,14 @@ class _Row:
     def __init__(self, names: Sequence[str], values: Sequence[Any]) -> None:
         # Dates stay as PostgreSQL's JSON wrote them: ISO 8601, what the answer shows.
         self.__dict__.update(zip(names, values, strict=True))
-        for name in _AMOUNTS.intersection(self.__dict__):
-            if self.__dict__[name] is not None:
-                self.__dict__[name] = Decimal(self.__dict__[name])
 
 
-_AMOUNTS = frozenset(str(c.key) for c in _PENALTY_COLUMNS if isinstance(c.type, Numeric))
 _LIST_NAMES = tuple(str(c.key) for c in _LIST_COLUMNS)
 _PENALTY_NAMES = tuple(str(c.key) for c in _PENALTY_COLUMNS)
 
 
 def _rows_from_json(text_: str | bytes, names: Sequence[str]) -> list[_Row]:
     return [_Row(names, values) for values in orjson.loads(text_)]
-
-
-# The order of the profile statement's penalty columns, which _public_penalty unpacks.
-_PENALTY_ORDER = (
-    "id",
-    "uscc",
-    "party_name",
-    "party_type",
-    "legal_representative",
-    "decision_number",
-    "authority",
-    "authority_uscc",
-    "violation_type",
-    "facts",
-    "basis",
-    "categories",
-    "content",
-    "fine_wan",
-    "confiscated_wan",
-    "licence_affected",
-    "decided_on",
-    "disclosure_until",
-    "severity",
-    "repair_allowed_from",
-    "repairable",
-)
-if _PENALTY_NAMES != _PENALTY_ORDER:  # pragma: no cover - the statement changed
-    raise RuntimeError("the profile statement's penalty columns changed: update _public_penalty")
-
-
-def _amount_text(value: str | None) -> str | None:
-    """:func:`_amount` of an amount as PostgreSQL writes ``numeric`` text (plain digits,
-    never an exponent), without the round trip through Decimal."""
-    if value is None or "." not in value:
-        return value
-    return value.rstrip("0").rstrip(".") or "0"
-
-
-def _public_penalty(values: Sequence[Any]) -> dict[str, Any]:
-    """:func:`penalty_dict` of one row of the profile statement's penalties JSON (an
-    array in :data:`_PENALTY_ORDER`; dates already ISO 8601, amounts as text) — the
-    public lookup's hot loop, so the row is unpacked rather than wrapped; tested equal
-    to :func:`penalty_dict` of the same penalties read by the plain statements."""
-    (
-        id_,
-        uscc,
-        party_name,
-        party_type,
-        legal_representative,
-        decision_number,
-        authority,
-        authority_uscc,
-        violation_type,
-        facts,
-        basis,
-        categories,
-        content,
-        fine_wan,
-        confiscated_wan,
-        licence_affected,
-        decided_on,
-        disclosure_until,
-        severity,
-        repair_allowed_from,
-        repairable,
-    ) = values
-    person = party_type == NATURAL_PERSON
-    return {
-        "id": id_,
-        "uscc": uscc,
-        "party_name": mask_name(party_name) if person else party_name,
-        "party_type": party_type,
-        "legal_representative": None if person else mask_name(legal_representative),
-        "decision_number": decision_number,
-        "authority": authority,
-        "authority_uscc": authority_uscc,
-        "violation_type": violation_type,
-        "facts": facts,
-        "basis": basis,
-        "categories": list(categories or []),
-        "content": content,
-        "fine_wan": _amount_text(fine_wan),
-        "confiscated_wan": _amount_text(confiscated_wan),
-        "licence_affected": licence_affected,
-        "decided_on": decided_on,
-        "disclosure_until": disclosure_until,
-        "severity": severity,
-        "repair_allowed_from": repair_allowed_from if repairable else None,
-    }
 
 
 def _read_profile(
@@ -555,7 +476,7 @@ def _read_profile(
         else []
     )
     penalties = session.execute(_PROFILE_PENALTIES, {"code": code, "day": day}).all()
-    return entity, entries, [penalty_dict(p) for p in penalties]  # type: ignore[arg-type]
+    return entity, entries, [_public_penalty(p._mapping) for p in penalties]
 
 
 def public_profile(
@@ -606,7 +527,11 @@ def _read_one(
     if row is None:
         return None
     entries = _rows_from_json(row.lists, _LIST_NAMES) if lists else []
-    return row, entries, [_public_penalty(values) for values in orjson.loads(row.penalties)]
+    penalties = [
+        _public_penalty(dict(zip(_PENALTY_NAMES, values, strict=True)))
+        for values in orjson.loads(row.penalties)
+    ]
+    return row, entries, penalties
 
 
 def _profile_dict(

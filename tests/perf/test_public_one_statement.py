@@ -92,9 +92,9 @@ def test_amount_text_is_format_amount(value):
     ``numeric(18, 6)`` column writes six decimals); the short cut gives the text the
     Decimal path gives."""
     text = f"{value:.6f}"
-    assert public._amount_text(text) == format_amount(Decimal(text))
-    assert public._amount_text(str(int(value))) == format_amount(Decimal(int(value)))
-    assert public._amount_text(None) is None
+    assert public._amount(text) == format_amount(Decimal(text))
+    assert public._amount(str(int(value))) == format_amount(Decimal(int(value)))
+    assert public._amount(None) is None
 
 
 def test_text_array_parameter_round_trips(rt, session):
