@@ -19,7 +19,9 @@ import csv
 import hashlib
 import logging
 import os
+import pickle
 import queue
+import subprocess
 import sys
 import threading
 import time
@@ -34,21 +36,17 @@ from sqlalchemy import text, update
 from sqlalchemy.exc import DataError, IntegrityError
 
 from importers.headers import FileError
-from importers.readers import PenaltyFile, Rejected, open_penalty_file
+from importers.readers import PenaltyFile, open_penalty_file
+from importers.reading import Reading, ReadSpec
 from registry import clock
 from registry.codes import CodeError, validate_uscc
 from registry.config import Config
 from registry.db import is_postgres
 from registry.export import safe_cell
 from registry.models import ImportBatch
-from registry.penalties import (
-    PreparedBatch,
-    fill_entity_pinyin,
-    prepare_penalties,
-    upsert_penalties,
-)
-from registry.records import validate_record
+from registry.penalties import fill_entity_pinyin, upsert_penalties
 from registry.runtime import Runtime
+from registry.staging import PreparedBatch, prepare_penalties
 
 REPORT_HEADER = ("line", "field", "reason")
 #: Entities given their pinyin spellings right after an import (the rest by the job).
@@ -164,66 +162,21 @@ class _Run:
             if self.report is not None:
                 self.report.add(line, field_name, reason)
 
-    def records(self, source: PenaltyFile) -> Iterator[tuple[int, dict[str, Any]]]:
-        """Loaded records of the file; rejected rows go to the report on the way."""
-        authority = self.authority
-        for line, raw in source:
-            self.summary.rows += 1
-            if isinstance(raw, Rejected):
-                self.reject(line, raw.problems)
-                continue
-            if authority is not None and not raw.get("authority_uscc"):
-                raw["authority_uscc"] = authority
-            record, problems = validate_record(raw)
-            if record is None:
-                self.reject(line, problems)
-                continue
-            if authority is not None and record["authority_uscc"] != authority:
-                self.reject(
-                    line,
-                    [
-                        (
-                            "authority_uscc",
-                            f"处罚机关统一社会信用代码{record['authority_uscc']}不是本次导入的"
-                            f"机关{authority}，不能导入其他机关的记录",
-                        )
-                    ],
-                )
-                continue
-            yield line, record
+    def reading(self) -> Reading:
+        """A reader of the file for this import: rejected rows go to its report."""
+        return Reading(self.reject, self.authority, self.secret, self.batch_size, self.postgres)
 
-    def batches(self, source: PenaltyFile) -> Iterator[list[tuple[int, dict[str, Any]]]]:
-        batch: list[tuple[int, dict[str, Any]]] = []
-        for item in self.records(source):
-            batch.append(item)
-            if len(batch) >= self.batch_size:
-                yield batch
-                batch = []
-        if batch:
-            yield batch
-
-    def prepare(self, batch: list[tuple[int, dict[str, Any]]]) -> PreparedBatch:
-        prepared = prepare_penalties([record for _, record in batch], self.secret)
-        if self.postgres:
-            prepared.copy_text()
-        return prepared
-
-    def write(
-        self,
-        batch: list[tuple[int, dict[str, Any]]],
-        *,
-        commit: bool,
-        prepared: PreparedBatch | None = None,
-    ) -> None:
+    def write(self, lines: list[int], prepared: PreparedBatch, *, commit: bool) -> None:
         """One batch, one transaction.  A batch the database refuses is split until the
-        refused record is found, so one bad record cannot sink its neighbours."""
+        refused record is found, so one bad record cannot sink its neighbours.
+        ``lines[i]``: the file line of the batch's record ``i``."""
         try:
             with self.rt.unit_of_work() as session:
                 if self.postgres:
                     _commit_without_waiting(session)
                 result = upsert_penalties(
                     session,
-                    [record for _, record in batch],
+                    (),
                     self.actor,
                     self.summary.batch_id,
                     secret=self.secret,
@@ -232,20 +185,32 @@ class _Run:
                 if not commit:
                     session.rollback()
         except (DataError, IntegrityError) as exc:
-            if len(batch) == 1:
+            # What the batch found in itself is told once, whatever the halves do.
+            self._count(lines, prepared.rejected, unchanged=prepared.repeats)
+            if prepared.count <= 1:
                 reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
-                self.reject(batch[0][0], [("_record", f"数据库拒绝写入：{reason}")])
+                for idx in prepared.record_indexes():
+                    self.reject(lines[idx], [("_record", f"数据库拒绝写入：{reason}")])
                 return
-            half = len(batch) // 2
-            self.write(batch[:half], commit=commit)
-            self.write(batch[half:], commit=commit)
+            for half in prepared.halves():
+                self.write(lines, half, commit=commit)
             return
+        self._count(lines, result.rejected, result.created, result.updated, result.unchanged)
+
+    def _count(
+        self,
+        lines: list[int],
+        rejected: list[tuple[int, str, str]],
+        created: int = 0,
+        updated: int = 0,
+        unchanged: int = 0,
+    ) -> None:
         with self.lock:
-            self.summary.created += result.created
-            self.summary.updated += result.updated
-            self.summary.unchanged += result.unchanged
-        for idx, field_name, reason in result.rejected:
-            self.reject(batch[idx][0], [(field_name, reason)])
+            self.summary.created += created
+            self.summary.updated += updated
+            self.summary.unchanged += unchanged
+            for idx, field_name, reason in rejected:
+                self._reject(lines[idx], [(field_name, reason)])
 
 
 def _commit_without_waiting(session: Any) -> None:
@@ -306,7 +271,7 @@ class _Writer:
     def __init__(self, run: _Run, *, commit: bool) -> None:
         self.run = run
         self.commit = commit
-        self.queue: queue.Queue[tuple[Any, PreparedBatch] | None] = queue.Queue(2)
+        self.queue: queue.Queue[tuple[list[int], PreparedBatch] | None] = queue.Queue(2)
         self.error: BaseException | None = None
         self.busy = 0.0
         self.thread = threading.Thread(target=self._work, name="import-writer", daemon=True)
@@ -321,16 +286,16 @@ class _Writer:
                 continue  # drain after a failure; the reader is told at its next put
             started = time.perf_counter()
             try:
-                self.run.write(item[0], commit=self.commit, prepared=item[1])
+                self.run.write(*item, commit=self.commit)
             except BaseException as exc:
                 self.error = exc
             self.busy += time.perf_counter() - started
 
-    def put(self, batch: list[tuple[int, dict[str, Any]]]) -> None:
-        """Prepare the batch here (hashing, staging text), write it there."""
+    def put(self, lines: list[int], prepared: PreparedBatch) -> None:
+        """A batch prepared here (hashing, staging text), to be written there."""
         if self.error is not None:
             raise self.error
-        self.queue.put((batch, self.run.prepare(batch)))
+        self.queue.put((lines, prepared))
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
         if exc is not None:
@@ -343,6 +308,81 @@ class _Writer:
         self.thread.join()
         if exc is None and self.error is not None:
             raise self.error
+
+
+def _load_in_process(
+    run: _Run,
+    spec: ReadSpec,
+    *,
+    commit: bool,
+    progress: Progress | None,
+    opened: Callable[[str, list[str]], None],
+) -> float:
+    """Write the file's batches here while a second process reads, validates and
+    prepares the next ones; returns the seconds spent writing.
+
+    The thread pipeline of :class:`_Writer` overlaps the database with Python, but the
+    writing thread's own Python waits for the reading thread to hand over the
+    interpreter, and reading takes most of a core: one process each lets both run at
+    full speed.  The reading process is a fresh interpreter (``python -m
+    importers.reader``, safe from a threaded server and from any host program); it gets
+    what to read on its standard input and sends each batch, as its COPY text alone,
+    on its standard output, a couple ahead at most, so memory stays flat.  The batches
+    are written in file order, one transaction each, as the thread pipeline writes
+    them; if this process stops, the reading one is stopped with it."""
+    env = dict(os.environ)
+    # The child imports what this process imports, from where this process found it.
+    env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
+    reader = subprocess.Popen(
+        [sys.executable, "-m", "importers.reader"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        env=env,
+    )
+    summary = run.summary
+    busy = 0.0
+    try:
+        assert reader.stdin is not None
+        assert reader.stdout is not None
+        pickle.dump(spec, reader.stdin)
+        reader.stdin.close()
+        while True:
+            try:
+                # Our own child over a private pipe, not data from outside.
+                message = pickle.load(reader.stdout)  # noqa: S301
+            except (EOFError, pickle.UnpicklingError):  # it died, mid-message or between
+                raise RuntimeError(f"读取进程意外退出（退出码 {reader.wait()}）") from None
+            kind = message[0]
+            if kind == "opened":
+                opened(message[1], message[2])
+                continue
+            if kind == "fatal":
+                raise FileError(message[1])
+            if kind == "failed":
+                raise RuntimeError(f"读取进程出错：\n{message[1]}")
+            for line, problems in message[1]:
+                run.reject(line, problems)
+            summary.rows = message[2]
+            if kind == "end":
+                summary.warnings = message[3]
+                break
+            lines, prepared, position = message[3:]
+            started = time.perf_counter()
+            run.write(lines, prepared, commit=commit)
+            busy += time.perf_counter() - started
+            summary.written = summary.written or commit
+            if progress is not None:
+                progress(position)
+    finally:
+        if reader.poll() is None:
+            try:
+                reader.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                reader.kill()
+                reader.wait()
+        if reader.stdout is not None:
+            reader.stdout.close()
+    return busy
 
 
 def file_sha256(source: str | os.PathLike[str] | IO[bytes]) -> str | None:
@@ -374,11 +414,15 @@ def import_file(
     actor: str = "cli",
     batch_size: int | None = None,
     progress: Progress | None = None,
+    read_in_process: bool | None = None,
 ) -> ImportSummary:
     """Import one penalty file (a path, or a binary stream with ``name``).
 
     Returns the summary; a file that cannot be imported at all ends with
-    ``summary.fatal`` set (and nothing written) rather than an exception."""
+    ``summary.fatal`` set (and nothing written) rather than an exception.
+    ``read_in_process``: read and validate the file in a second process while this one
+    writes (:func:`_load_in_process`); by default for a file on disk of at least
+    ``importer.parallel_read_min_bytes``."""
     label = name or (os.fspath(source) if isinstance(source, str | os.PathLike) else "upload")
     summary = ImportSummary(label, dry_run=dry_run, strict=strict)
     if report is not None:
@@ -420,21 +464,56 @@ def import_file(
                 return summary
             if start is not None:
                 source.seek(start)  # type: ignore[union-attr]
-        with opened() as penalty_file:
-            summary.format = penalty_file.format
-            summary.warnings = list(penalty_file.warnings)
-            if not dry_run:
-                summary.batch_id = _start_batch(rt, summary, sha, authority, actor)
+        if read_in_process is None:
+            threshold = config.importer.parallel_read_min_bytes
+            read_in_process = (
+                threshold >= 0 and start is None and os.path.getsize(source) >= threshold  # type: ignore[arg-type]
+            )
+        if read_in_process and start is None:
+
+            def opened_elsewhere(format_name: str, warnings: list[str]) -> None:
+                summary.format = format_name
+                summary.warnings = warnings
+                if not dry_run:
+                    summary.batch_id = _start_batch(rt, summary, sha, authority, actor)
+
+            spec = ReadSpec(
+                os.fspath(source),  # type: ignore[arg-type]
+                fmt,
+                name,
+                authority,
+                provided,
+                config.importer.max_line_bytes,
+                run.secret,
+                run.batch_size,
+                run.postgres,
+            )
             started = time.perf_counter()
-            with _prompt_handover(), _Writer(run, commit=not dry_run) as writer:
-                for batch in run.batches(penalty_file):
-                    writer.put(batch)
-                    summary.written = summary.written or not dry_run
-                    if progress is not None:
-                        progress(penalty_file.position())
+            busy = _load_in_process(
+                run, spec, commit=not dry_run, progress=progress, opened=opened_elsewhere
+            )
             summary.timings["load"] = time.perf_counter() - started
-            summary.timings["write"] = writer.busy
-            summary.warnings = list(penalty_file.warnings)
+            summary.timings["write"] = busy
+        else:
+            with opened() as penalty_file:
+                summary.format = penalty_file.format
+                summary.warnings = list(penalty_file.warnings)
+                if not dry_run:
+                    summary.batch_id = _start_batch(rt, summary, sha, authority, actor)
+                started = time.perf_counter()
+                reading = run.reading()
+                try:
+                    with _prompt_handover(), _Writer(run, commit=not dry_run) as writer:
+                        for lines, prepared in reading.prepared(penalty_file):
+                            writer.put(lines, prepared)
+                            summary.written = summary.written or not dry_run
+                            if progress is not None:
+                                progress(penalty_file.position())
+                finally:
+                    summary.rows = reading.rows
+                summary.timings["load"] = time.perf_counter() - started
+                summary.timings["write"] = writer.busy
+                summary.warnings = list(penalty_file.warnings)
     except FileError as exc:
         summary.fatal = str(exc)
     except BaseException as exc:
@@ -476,10 +555,11 @@ def _strict_check(run: _Run, opened: Callable[[], PenaltyFile]) -> bool:
     summary = run.summary
     with opened() as penalty_file:
         summary.format = penalty_file.format
-        for batch in run.batches(penalty_file):
+        reading = run.reading()
+        for batch in reading.batches(penalty_file):
             prepared = prepare_penalties([r for _, r in batch], run.secret)
-            for idx, field_name, reason in prepared.rejected:
-                run.reject(batch[idx][0], [(field_name, reason)])
+            run._count([line for line, _ in batch], prepared.rejected)
+        summary.rows = reading.rows
         summary.warnings = list(penalty_file.warnings)
     if summary.rejected:
         return False

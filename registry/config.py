@@ -72,6 +72,9 @@ class ImporterConfig:
     inbox: str = "data/inbox"
     max_line_bytes: int = 1048576
     report_dir: str = "data/reports"
+    #: Files on disk at least this large are read and validated in a second process
+    #: while the first writes (``importers.run._load_in_process``); -1: never.
+    parallel_read_min_bytes: int = 32 * 1024 * 1024
 
 
 @dataclass(frozen=True)

@@ -21,84 +21,34 @@ one writer at a time, so a plain comparison first).  The rest is the same SQL.
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import hmac
 import io
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
-from decimal import Decimal
-from functools import lru_cache
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, text
 from sqlalchemy.orm import Session
 
 from registry import audit, clock
-from registry.codes import mask_id_number, person_key
 from registry.db import is_postgres
 from registry.models import UTCDateTime
-from registry.records import RECORD_FIELDS, format_amount
-
-# --- what is staged ------------------------------------------------------------------
-
-#: The fields the content hash covers: the record as loaded, with keyed hashes in place
-#: of ID numbers (a hash of an ID number alone could be reversed by trying them all) and
-#: without the state (status), which a plain re-import must not undo.
-_NOT_HASHED = frozenset(
-    {
-        "id_number",
-        "legal_representative_id_number",
-        "person_key",
-        "legal_representative_key",
-        "id_masked",
-        "legal_representative_id_masked",
-        "status",
-        "revoked_on",
-        "revoked_reason",
-    }
+from registry.staging import (
+    _STAGED,
+    _STAGED_NAMES,
+    _STAGED_TYPES,
+    DATA_COLUMNS,
+    STATE_COLUMNS,
+    PreparedBatch,
+    prepare_penalties,
 )
-HASHED_FIELDS: tuple[str, ...] = tuple(f for f in RECORD_FIELDS if f not in _NOT_HASHED)
-_TYPES = {
-    "categories": "jsonb",
-    "fine_wan": "numeric",
-    "confiscated_wan": "numeric",
-    "business_volume_wan": "numeric",
-    "illegal_gains_wan": "numeric",
-    "decided_on": "date",
-    "valid_until": "date",
-    "disclosure_deadline": "date",
-    "transferred_on": "date",
-    "transferred_to_police": "boolean",
-    "aggravated": "boolean",
-}
 
-#: Columns of ``penalties`` a record fills, in staging order, with their PostgreSQL type.
-DATA_COLUMNS: tuple[tuple[str, str], ...] = (
-    ("subject_key", "text"),
-    ("legal_representative_id_masked", "text"),
-    ("legal_representative_key", "text"),
-    ("id_masked", "text"),
-    ("person_key", "text"),
-    *((name, _TYPES.get(name, "text")) for name in HASHED_FIELDS),
-    ("content_hash", "text"),
-)
-#: The record's state: only written when the record carries it (a restored full export).
-STATE_COLUMNS: tuple[tuple[str, str], ...] = (
-    ("status", "text"),
-    ("revoked_on", "date"),
-    ("revoked_reason", "text"),
-)
-#: The search spellings of the party's name (entities' ``name_pinyin``/``name_initials``),
-#: computed while the batch is prepared so a new entity is written with them.
-SEARCH_COLUMNS: tuple[tuple[str, str], ...] = (("name_pinyin", "text"), ("name_initials", "text"))
-_STAGED = (("idx", "integer"), *DATA_COLUMNS, *STATE_COLUMNS, *SEARCH_COLUMNS)
+# --- what is staged: registry.staging; what the SQL below needs besides ------------
+
 _WORK = (("action", "text"), ("penalty_id", "bigint"), ("old_subject_key", "text"))
 _DATA_NAMES = tuple(name for name, _ in DATA_COLUMNS)
-_STAGED_NAMES = tuple(name for name, _ in _STAGED)
-_STAGED_TYPES = dict(_STAGED)
 #: The staged columns what follows from a written row needs (see :func:`_follow_up`).
 _FOLLOWED = (
     "idx",
@@ -141,129 +91,6 @@ class UpsertResult:
     ids: dict[int, int] = field(default_factory=dict)
     #: subject keys queued for the rules.
     dirty: set[str] = field(default_factory=set)
-
-
-def _text(value: Any) -> str:
-    """The canonical text of a loaded value: what is hashed, and what is staged."""
-    cls = value.__class__
-    if cls is str:
-        return value
-    if value is None:
-        return ""
-    if cls is bool:
-        return "1" if value else "0"
-    if cls is Decimal:
-        return format_amount(value)
-    if cls is date:
-        return value.isoformat()
-    if cls is list or cls is tuple:
-        return ";".join(value)
-    return str(value)
-
-
-@lru_cache(maxsize=4096)
-def _categories_json(joined: str) -> str:
-    return json.dumps(joined.split(";") if joined else [], ensure_ascii=False)
-
-
-def _keys(
-    number: str | None, given: str | None, masked: str | None, secret: str
-) -> tuple[str | None, str | None]:
-    if number:
-        if number.isascii() and number.isalnum() and number.upper() == number:
-            # Already in normal form (as loaded records are): normalise() would return
-            # it unchanged, so hash and mask it directly — codes.person_key and
-            # codes.mask_id_number exactly, without their Unicode folding.
-            return _plain_person_key(number, secret), _plain_mask(number)
-        return _person_key(number, secret), mask_id_number(number)
-    return given, masked
-
-
-@lru_cache(maxsize=1 << 14)
-def _person_key(number: str, secret: str) -> str:
-    # Legal representatives recur on every penalty of their entity.
-    return person_key(number, secret)
-
-
-@lru_cache(maxsize=1 << 14)
-def _plain_person_key(number: str, secret: str) -> str:
-    return hmac.new(secret.encode(), number.encode(), hashlib.sha256).hexdigest()
-
-
-def _plain_mask(number: str) -> str:
-    if len(number) <= 10:
-        return "*" * len(number)
-    return number[:6] + "*" * (len(number) - 10) + number[-4:]
-
-
-def content_hash(record: Mapping[str, Any], person: str | None, representative: str | None) -> str:
-    """SHA-256 of the normalised record: equal content ⇔ equal hash, whatever the door."""
-    get = record.get
-    return _digest([_text(get(f)) for f in HASHED_FIELDS], person, representative)
-
-
-def _digest(texts: list[str], person: str | None, representative: str | None) -> str:
-    texts.append(person or "")
-    texts.append(representative or "")
-    return hashlib.sha256("\x1f".join(texts).encode()).hexdigest()
-
-
-def stage_row(idx: int, record: Mapping[str, Any], secret: str) -> tuple[Any, ...]:
-    """One record as a staging row, every value as canonical text (``None`` for null),
-    in ``_STAGED`` order: the form both COPY and executemany take, and the hash's."""
-    get = record.get
-    pkey, pmask = _keys(get("id_number"), get("person_key"), get("id_masked"), secret)
-    rkey, rmask = _keys(
-        get("legal_representative_id_number"),
-        get("legal_representative_key"),
-        get("legal_representative_id_masked"),
-        secret,
-    )
-    # Most values are already text: skip the call for them (30 fields a row).
-    texts = [v if v.__class__ is str else _text(v) for v in map(get, HASHED_FIELDS)]
-    values = [x or None for x in texts]
-    values[_CATEGORIES_AT] = _categories_json(texts[_CATEGORIES_AT])
-    uscc = values[_USCC_AT]
-    if uscc:
-        subject = uscc
-    else:
-        # No code: a natural person, or an individual business written with the
-        # placeholder — known by its keeper's ID number or else its registration number.
-        anchor = pkey or person_key("GSZC:" + texts[_REGISTRATION_AT], secret)
-        subject = "P:" + anchor
-    revoked_on = get("revoked_on")
-    spelled, initials = _spellings(values[_NAME_AT]) if uscc else (None, None)
-    return (
-        idx,
-        subject,
-        rmask,
-        rkey,
-        pmask,
-        pkey,
-        *values,
-        _digest(texts, pkey, rkey),
-        get("status"),
-        revoked_on.isoformat() if revoked_on else None,
-        get("revoked_reason"),
-        spelled,
-        initials,
-    )
-
-
-@lru_cache(maxsize=1 << 15)
-def _spellings(name: str) -> tuple[str, str]:
-    from registry.search import index_entity_name
-
-    return index_entity_name(name)
-
-
-_CATEGORIES_AT = HASHED_FIELDS.index("categories")
-_USCC_AT = HASHED_FIELDS.index("uscc")
-_NAME_AT = HASHED_FIELDS.index("party_name")
-_REGISTRATION_AT = HASHED_FIELDS.index("registration_number")
-_KEY_AT = _STAGED_NAMES.index("authority_uscc"), _STAGED_NAMES.index("decision_number")
-_HASH_AT = _STAGED_NAMES.index("content_hash")
-_STATUS_AT = _STAGED_NAMES.index("status")
 
 
 # --- the engine seam -----------------------------------------------------------------
@@ -406,7 +233,7 @@ class _Sqlite:
         try:
             cursor.executemany(
                 f"INSERT INTO import_stage ({', '.join(_STAGED_NAMES)}) VALUES ({marks})",
-                prepared.rows,
+                prepared.staged_rows(),
             )
         finally:
             cursor.close()
@@ -662,53 +489,6 @@ def _follow_up(session: Session, engine: type[_Postgres] | type[_Sqlite], now: d
 
 # --- the operation -------------------------------------------------------------------
 
-CONTRADICTION = "同一批记录中该处罚机关的决定书文号重复且内容不同"
-
-
-@dataclass
-class PreparedBatch:
-    """A batch turned into staging rows, ready to write: each key once, the content
-    hashed.  Pure, so an importer can prepare the next batch while one is written."""
-
-    rows: list[tuple[Any, ...]]
-    #: Records repeating an earlier one of the batch with the same content.
-    repeats: int
-    #: ``(record index, field, reason)`` of records the batch itself contradicts.
-    rejected: list[tuple[int, str, str]]
-    _copy: str | None = None
-
-    def copy_text(self) -> str:
-        """The rows as PostgreSQL ``COPY … (FORMAT csv)`` input (made once)."""
-        if self._copy is None:
-            buffer = io.StringIO()
-            csv.writer(buffer, lineterminator="\n").writerows(self.rows)
-            self._copy = buffer.getvalue()
-        return self._copy
-
-
-def prepare_penalties(records: Sequence[Mapping[str, Any]], secret: str) -> PreparedBatch:
-    """Staging rows for a batch, with each key once.
-
-    A key repeated with the same content is a harmless repeat (counted unchanged); with
-    different content the batch contradicts itself and the later record is refused.
-    ``--strict`` runs this ahead of any write to know a file would be accepted."""
-    rows: list[tuple[Any, ...]] = []
-    seen: dict[tuple[str, str], str] = {}
-    repeats = 0
-    rejected: list[tuple[int, str, str]] = []
-    for idx, record in enumerate(records):
-        row = stage_row(idx, record, secret)
-        key = (row[_KEY_AT[0]], row[_KEY_AT[1]])
-        first = seen.get(key)
-        if first is None:
-            seen[key] = row[_HASH_AT]
-            rows.append(row)
-        elif first == row[_HASH_AT] and row[_STATUS_AT] is None:
-            repeats += 1
-        else:
-            rejected.append((idx, "decision_number", CONTRADICTION))
-    return PreparedBatch(rows, repeats, rejected)
-
 
 def upsert_penalties(
     session: Session,
@@ -733,7 +513,7 @@ def upsert_penalties(
         prepared = prepare_penalties(records, secret)
     result.unchanged += prepared.repeats
     result.rejected = list(prepared.rejected)
-    if not prepared.rows:
+    if not prepared.count:
         return result
     engine = _Postgres if is_postgres(session) else _Sqlite
     now = clock.now()
@@ -741,7 +521,7 @@ def upsert_penalties(
     session.flush()
     engine.create_stage(session)
     engine.load_stage(session, prepared)
-    engine.apply(session, params, len(prepared.rows))
+    engine.apply(session, params, prepared.count)
     touched = _follow_up(session, engine, now)
     created: list[tuple[int, str]] = []
     events: list[audit.AuditEvent] = []
@@ -773,7 +553,7 @@ def upsert_penalties(
                     },
                 )
             )
-    result.unchanged += len(prepared.rows) - len(touched)
+    result.unchanged += prepared.count - len(touched)
     if created:
         # One entry per batch for new records: their ids and a digest of every
         # (id, content hash) pair, so the chain vouches for each record's content as
@@ -843,14 +623,16 @@ def fill_entity_pinyin(session: Session, limit: int = 1000) -> int:
     """Give entities without them their name's pinyin spellings (for public search);
     returns how many were filled.  Kept out of the import's hot path: pypinyin costs
     about 0.1 ms a name."""
-    from registry.search import index_entity_name
-
     rows = session.execute(
         text("SELECT uscc, name FROM entities WHERE name_pinyin IS NULL ORDER BY uscc LIMIT :n"),
         {"n": limit},
     ).all()
     if not rows:
         return 0
+    # Imported only when needed: loading the dictionaries takes a quarter of a second
+    # (an import whose reading process spelled every name never loads them here).
+    from registry.search import index_entity_name
+
     values = []
     for uscc, name in rows:
         spelled, initials = index_entity_name(name)

@@ -188,7 +188,7 @@ def test_an_import_leaves_no_entity_without_spellings(rt, tmp_path):
 )
 def test_fast_person_keys_equal_the_codes_functions(number):
     from registry.codes import mask_id_number, person_key
-    from registry.penalties import _keys
+    from registry.staging import _keys
 
     assert _keys(number, None, None, "s3cret") == (
         person_key(number, "s3cret"),
