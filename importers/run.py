@@ -341,6 +341,7 @@ def _load_in_process(
     )
     summary = run.summary
     busy = 0.0
+    ended = False
     try:
         assert reader.stdin is not None
         assert reader.stdout is not None
@@ -365,6 +366,7 @@ def _load_in_process(
             summary.rows = message[2]
             if kind == "end":
                 summary.warnings = message[3]
+                ended = True
                 break
             lines, prepared, position = message[3:]
             started = time.perf_counter()
@@ -374,12 +376,14 @@ def _load_in_process(
             if progress is not None:
                 progress(position)
     finally:
-        if reader.poll() is None:
-            try:
-                reader.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                reader.kill()
-                reader.wait()
+        # Stopped early (an error, Ctrl-C): the reader has nothing worth waiting for.
+        if not ended and reader.poll() is None:
+            reader.kill()
+        try:
+            reader.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            reader.kill()
+            reader.wait()
         if reader.stdout is not None:
             reader.stdout.close()
     return busy
