@@ -34,10 +34,11 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, TextIO
 
-from sqlalchemy import RowMapping, and_, func, or_, select
+from sqlalchemy import RowMapping, and_, or_, select
 from sqlalchemy.orm import Session
 
 from registry import clock
+from registry.changefeed import settled_id
 from registry.errors import Invalid
 from registry.models import Change, Penalty, PenaltyVersion
 from registry.records import NATURAL_PERSON, RECORD_FIELDS, format_amount
@@ -88,6 +89,11 @@ PUBLIC_FIELDS: tuple[str, ...] = (
 )
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _GUARDED_AFTER_QUOTE = frozenset("=+-@\t\r'")
+
+
+#: How long an export waits for the writes in flight to the change feed to end (they
+#: may hold ids below the newest one; see :mod:`registry.changefeed`).
+EXPORT_WAIT_SECONDS = 120.0
 
 
 class CursorError(Invalid):
@@ -252,7 +258,11 @@ def export_penalties(
     if fmt not in FORMATS:
         raise Invalid(f"未知的导出格式“{fmt}”（jsonl 或 csv）")
     after = decode_cursor(since) if since else None
-    upto = session.execute(select(func.max(Change.id))).scalar() or 0
+    upto = settled_id(session, wait=EXPORT_WAIT_SECONDS)
+    if upto is None:
+        raise Invalid(
+            f"变更流仍有未结束的写入（已等待 {EXPORT_WAIT_SECONDS:.0f} 秒）：请稍后再导出"
+        )
     today = clock.today()
     where: list[Any] = []
     if after is not None:

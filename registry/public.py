@@ -46,6 +46,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from registry import clock
+from registry.changefeed import settled_id
 from registry.codes import CodeError, head_facts, region_of, validate_uscc
 from registry.db import DatabaseUnavailable, is_postgres
 from registry.errors import DomainError, NotFound
@@ -784,11 +785,20 @@ def changes_since(
     lists = public_lists(pack)
     items: list[dict[str, Any]] = []
     scanned_to = after
+    # Up to where the feed is settled (registry.changefeed): a change still being written
+    # below the newest id must not be passed.  Still in flight after two seconds: nothing
+    # new this time, the same cursor back.
+    settled = settled_id(session, wait=2.0)
+    if settled is None:
+        settled = after
     # Skipped rows still move the cursor; scanning stops after a bounded amount of work.
     for _round in range(20):
         changes = (
             session.execute(
-                select(Change).where(Change.id > scanned_to).order_by(Change.id).limit(limit)
+                select(Change)
+                .where(Change.id > scanned_to, Change.id <= settled)
+                .order_by(Change.id)
+                .limit(limit)
             )
             .scalars()
             .all()

@@ -35,6 +35,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from registry import audit, clock
+from registry.changefeed import settled_id
 from registry.codes import CodeError, validate_uscc
 from registry.errors import Invalid, NotFound
 from registry.models import Change, JobRun, ListEntry, Subscription, WebhookDelivery
@@ -257,18 +258,22 @@ def enqueue_changes(session: Session, limit: int = 5000) -> int:
     subscriptions they match (a subscription only hears of changes made after it was
     created).  Returns the number of deliveries enqueued; the caller commits."""
     after = _cursor(session)
+    # Up to where the feed is settled, so the cursor never passes a change still being
+    # written (registry.changefeed); writes still in flight after a few seconds: next run.
+    settled = settled_id(session, wait=5.0)
+    if settled is None or settled <= after:
+        return 0
     rows = session.execute(
         select(Change, ListEntry)
         .outerjoin(ListEntry, ListEntry.id == Change.object_id)
-        .where(Change.id > after, Change.kind == "list_entry")
+        .where(Change.id > after, Change.id <= settled, Change.kind == "list_entry")
         .order_by(Change.id)
         .limit(limit)
     ).all()
     last = after
     if not rows:
         # Other kinds of change may have moved the feed on: skip past them.
-        newest = session.execute(select(func.max(Change.id))).scalar_one_or_none() or after
-        last = max(after, newest)
+        last = settled
     subs = list(
         session.execute(select(Subscription).where(Subscription.active.is_(True))).scalars()
     )
