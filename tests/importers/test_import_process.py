@@ -240,3 +240,51 @@ def test_dry_run_and_strict_through_the_second_process_write_nothing(rt, shared_
     assert strict.rejected == 20
     assert not strict.ok
     assert counts(rt)["penalties"] == 0
+
+
+@pytest.mark.postgres_only
+def test_two_imports_of_the_same_records_in_opposite_orders_both_complete(
+    rt, backend, database_url, tmp_path
+):
+    """Two imports meeting on the same keys in opposite orders: the per-authority lock
+    of the write makes one wait for the other's batch (without it they deadlock, and
+    the server cancels one) — both complete, nothing is written twice."""
+    import threading
+
+    from registry.runtime import Runtime
+    from tests.conftest import make_config
+
+    records = list(demo.generate(300, seed=9, today=date(2025, 6, 30)))
+    forward = _write_jsonl(tmp_path / "forward.jsonl", records)
+    backward = _write_jsonl(tmp_path / "backward.jsonl", records[::-1])
+    results: dict[str, object] = {}
+
+    def run(name: str, path: Path) -> None:
+        runtime = Runtime(make_config(database_url))
+        try:
+            results[name] = import_file(runtime, path, batch_size=300, read_in_process=False)
+        except BaseException as exc:
+            results[name] = exc
+        finally:
+            runtime.dispose()
+
+    threads = [
+        threading.Thread(target=run, args=("forward", forward)),
+        threading.Thread(target=run, args=("backward", backward)),
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+
+    summaries = [results["forward"], results["backward"]]
+    assert all(not isinstance(s, BaseException) for s in summaries), summaries
+    assert sum(s.created for s in summaries) == 300
+    assert sum(s.unchanged for s in summaries) == 300
+    with rt.sessions() as s:
+        total, distinct = s.execute(
+            text(
+                "SELECT count(*), count(DISTINCT (authority_uscc, decision_number)) FROM penalties"
+            )
+        ).one()
+    assert total == distinct == 300
