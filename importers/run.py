@@ -327,7 +327,7 @@ def _load_in_process(
     full speed.  The reading process is a fresh interpreter (``python -m
     importers.reader``, safe from a threaded server and from any host program); it gets
     what to read on its standard input and sends each batch, as its COPY text alone,
-    on its standard output, a couple ahead at most, so memory stays flat.  The batches
+    on its standard output, a batch or two ahead at most, so memory stays flat.  The batches
     are written in file order, one transaction each, as the thread pipeline writes
     them; if this process stops, the reading one is stopped with it."""
     env = dict(os.environ)
