@@ -62,6 +62,13 @@ def _peak_rss_kb() -> int:
     return 0
 
 
+def _process_cpu_seconds(pid: int) -> float:
+    """CPU seconds (user + system) a process on this machine has used so far."""
+    with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _backend_cpu_seconds(url: str) -> float | None:
     """CPU seconds used so far by the server processes connected to this database, or
     None when they cannot be read (server on another machine, or another user's)."""
@@ -75,13 +82,8 @@ def _backend_cpu_seconds(url: str) -> float | None:
             pids = [pid for pid in pids if pid != me]
     finally:
         engine.dispose()
-    ticks = os.sysconf("SC_CLK_TCK")
-    total = 0.0
     try:
-        for pid in pids:
-            with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
-                fields = stat.read().rsplit(")", 1)[1].split()
-            total += (int(fields[11]) + int(fields[12])) / ticks
+        total = sum(_process_cpu_seconds(pid) for pid in pids)
     except OSError:
         return None
     return total if pids else None
@@ -217,12 +219,6 @@ WRITTEN_TABLES = (
     "changes",
     "dirty_entities",
 )
-
-
-def _process_cpu_seconds(pid: int) -> float:
-    with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _storage_floor(url: str) -> dict[str, float | None]:
