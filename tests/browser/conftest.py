@@ -28,9 +28,29 @@ SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screensh
 # browser tests in any directory share it: Playwright's sync API allows one at a time.
 
 
+def _closed_at_once(app):
+    """The app with each response body read whole and closed before werkzeug sends it.
+
+    werkzeug's development server closes a body only after draining the request socket,
+    and a browser that navigates away mid-response makes that drain raise first: the
+    body (a static file) is then never closed, and its ResourceWarning fails whichever
+    test is running when it is collected.  Bodies here are small pages and files."""
+
+    def wrapped(environ, start_response):
+        body = app(environ, start_response)
+        try:
+            return [b"".join(body)]
+        finally:
+            close = getattr(body, "close", None)
+            if close is not None:
+                close()
+
+    return wrapped
+
+
 @pytest.fixture
 def live_server(app) -> Iterator[str]:
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    server = make_server("127.0.0.1", 0, _closed_at_once(app), threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
     thread.start()
     try:
