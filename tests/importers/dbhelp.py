@@ -9,8 +9,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import select, text
 
+from registry.models import ImportBatch
 from registry.runtime import Runtime
 
 TABLES = (
@@ -52,3 +53,17 @@ def empty_registry(rt: Runtime) -> None:
     with rt.engine.begin() as conn:
         for table in reversed(Base.metadata.sorted_tables):
             conn.execute(table.delete())
+
+
+def assert_failed_batch_adds_up(rt: Runtime, written: int) -> None:
+    """The interrupted import's row is failed, and its row count is what it wrote and
+    what it reported — not the rows its reading had got to, ahead of the writing."""
+    with rt.sessions() as s:
+        (batch,) = s.execute(select(ImportBatch)).scalars().all()
+    assert batch.status == "failed"
+    assert batch.accepted == written
+    assert batch.rows_total == batch.accepted + batch.rejected, (
+        batch.rows_total,
+        batch.accepted,
+        batch.rejected,
+    )

@@ -16,7 +16,7 @@ from registry.models import AuditEntry, Penalty, PenaltyVersion, Person
 from registry.penalties import upsert_penalties
 from registry.records import validate_record
 from tests.conftest import TEST_SECRET
-from tests.importers.dbhelp import counts, report_rows
+from tests.importers.dbhelp import assert_failed_batch_adds_up, counts, report_rows
 from tests.importers.samples import (
     AUTHORITY_USCC,
     FORMATS,
@@ -267,6 +267,7 @@ def test_an_interrupted_import_leaves_whole_batches_and_a_rerun_completes(rt, sh
     written = counts(rt)["penalties"]
     assert written % 25 == 0  # whole batches only
     assert written <= 75  # nothing after the interruption
+    assert_failed_batch_adds_up(rt, written)
     summary: ImportSummary = import_file(rt, path, batch_size=25)
     assert (summary.created, summary.unchanged, summary.rejected) == (180 - written, written, 20)
     assert counts(rt)["penalties"] == 180
