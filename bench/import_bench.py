@@ -25,9 +25,11 @@ headers), creates a fresh database ``bench_<random>`` on the server, and measure
 
 Prints rows/s for the import alone (read, validate, write everything, search spellings)
 and for the import with the rule evaluation it runs before returning, both beside raw
-COPY with the ratio, the phases, the importer's peak RSS, and the CPU seconds spent by
-the importer and by its PostgreSQL backends (read from ``/proc`` when the server runs on
-this machine) — on a shared machine the CPU figures move less than the wall clock.
+COPY with the ratio, the phases, the importer's peak RSS and the summed RSS and PSS of
+all the command's processes (sampled: the importer with its reading process or its rule
+workers), and the CPU seconds spent by the importer and by its PostgreSQL backends (read
+from ``/proc`` when the server runs on this machine) — on a shared machine the CPU
+figures move less than the wall clock.
 ``--load-only`` skips the rule evaluation (measured by ``bench/rules_bench.py``), so the
 peak RSS is the load phase's.  Drops the database.  ``--json-out PATH`` also writes the
 figures as JSON.
@@ -43,6 +45,7 @@ import secrets
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -67,6 +70,56 @@ def _process_cpu_seconds(pid: int) -> float:
     with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
         fields = stat.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _tree_memory_kb(root: int) -> tuple[int, int]:
+    """Summed RSS and PSS (kB) of a process and all its descendants, now.  PSS shares
+    each page among the processes mapping it (the interpreter, the libraries), so its
+    sum is what the processes take together; the RSS sum counts shared pages once per
+    process."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", encoding="utf-8", errors="replace") as stat:
+                ppid = int(stat.read().rsplit(")", 1)[1].split()[1])
+        except OSError:
+            continue
+        children.setdefault(ppid, []).append(int(entry))
+    rss = pss = 0
+    todo = [root]
+    while todo:
+        pid = todo.pop()
+        todo.extend(children.get(pid, ()))
+        try:
+            with open(f"/proc/{pid}/smaps_rollup", encoding="ascii") as rollup:
+                for line in rollup:
+                    if line.startswith("Rss:"):
+                        rss += int(line.split()[1])
+                    elif line.startswith("Pss:"):
+                        pss += int(line.split()[1])
+        except OSError:
+            continue  # ended meanwhile
+    return rss, pss
+
+
+class _TreeMemory(threading.Thread):
+    """Samples the summed memory of a process tree every 0.1 s and keeps the peaks: the
+    command's processes together (importer, reading process, rule workers), which the
+    per-process peaks cannot show when several run at once."""
+
+    def __init__(self, root: int) -> None:
+        super().__init__(daemon=True)
+        self.root = root
+        self.rss_kb = self.pss_kb = 0
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        while not self.stopped.wait(0.1):
+            rss, pss = _tree_memory_kb(self.root)
+            self.rss_kb = max(self.rss_kb, rss)
+            self.pss_kb = max(self.pss_kb, pss)
 
 
 def _backend_cpu_seconds(url: str) -> float | None:
@@ -321,10 +374,15 @@ def main() -> None:
             command += ["--profile", args.profile]
         if args.load_only:
             command += ["--load-only"]
-        done = subprocess.run(command, capture_output=True, text=True, check=False)
-        if done.returncode != 0:
-            sys.exit(f"import failed:\n{done.stdout}\n{done.stderr}")
-        ours = json.loads(done.stdout.strip().splitlines()[-1])
+        child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        tree = _TreeMemory(child.pid)
+        tree.start()
+        stdout, stderr = child.communicate()
+        tree.stopped.set()
+        tree.join()
+        if child.returncode != 0:
+            sys.exit(f"import failed:\n{stdout}\n{stderr}")
+        ours = json.loads(stdout.strip().splitlines()[-1])
         raw_seconds = _raw_copy(url, path)
         ref_rows, ref_seconds = _penalties_copy(url)
         floor = _storage_floor(url)
@@ -373,6 +431,12 @@ def main() -> None:
         f"child {reader_mb:.0f} MB — the reading process"
         + ("" if args.load_only else ", or a rule worker")
         + " — each at its own peak)"
+    )
+    tree_rss_mb, tree_pss_mb = tree.rss_kb / 1024, tree.pss_kb / 1024
+    print(
+        f"all processes:  {tree_rss_mb:7.0f} MB RSS, {tree_pss_mb:.0f} MB PSS at their peak "
+        "(the command's processes together, sampled every 0.1 s"
+        + (")" if args.load_only else ": during the rules, the importer and its rule workers)")
     )
     backend = ours.get("postgres_cpu_s")
     python_cpu = ours["importer_cpu_s"] + ours["reader_cpu_s"]
@@ -430,6 +494,8 @@ def main() -> None:
             "peak_rss_mb": rss_mb + reader_mb,
             "importer_rss_mb": rss_mb,
             "reader_rss_mb": reader_mb,
+            "tree_rss_mb": tree_rss_mb,
+            "tree_pss_mb": tree_pss_mb,
             "load_only": args.load_only,
             "importer_cpu_s": python_cpu,
             "reader_cpu_s": ours["reader_cpu_s"],

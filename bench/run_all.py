@@ -58,14 +58,16 @@ def _import_rows(f: dict[str, Any]) -> list[Row]:
     label = f"import {f['rows']:,} rows (CSV, PostgreSQL)"
     raw = f"COPY into bare text table: {_rate(f['raw_copy_rows_per_s'])} rows/s"
     met = "met" if f["ratio_import"] >= f.get("target_ratio", 0.25) else "missed"
+    # The command's processes together (sampled), or the sum of their own peaks.
+    rss = max(f["peak_rss_mb"], f.get("tree_rss_mb", 0.0))
     return [
         Row(
             label,
-            f"{_rate(f['import_rows_per_s'])} rows/s, peak RSS {f['peak_rss_mb']:.0f} MB",
+            f"{_rate(f['import_rows_per_s'])} rows/s, peak RSS {rss:.0f} MB "
+            f"(PSS {f.get('tree_pss_mb', 0.0):.0f} MB), all its processes",
             raw,
             f"{f['ratio_import']:.1%}",
-            f"≥ 25 % of COPY — {met}; RSS < 300 MB — "
-            + ("met" if f["peak_rss_mb"] < 300 else "missed"),
+            f"≥ 25 % of COPY — {met}; RSS < 300 MB — " + ("met" if rss < 300 else "missed"),
         ),
         Row(
             f"{label} + rules for the entities it touched",

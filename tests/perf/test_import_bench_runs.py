@@ -56,6 +56,9 @@ def test_import_bench_runs_and_its_figures_agree(tmp_path):
     assert figures["storage_floor_cpu_s"] > 0
     assert figures["read_validate_cpu_s"] > 0
     assert figures["peak_rss_mb"] >= figures["importer_rss_mb"] > 0
+    # the command's processes sampled together: PSS shares what RSS counts per process
+    assert figures["tree_rss_mb"] >= figures["tree_pss_mb"] > 0
+    assert "all processes:" in done.stdout
     assert "ceiling:" in done.stdout
     assert "target:" in done.stdout
     assert _bench_databases() == before, "the benchmark left its database behind"
