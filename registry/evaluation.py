@@ -126,6 +126,11 @@ RULES_ACTOR = "rules"
 BATCH = 5000
 #: A dirty queue this long is drained the bulk way (:func:`evaluate_dirty`).
 BULK_FROM = 2 * BATCH
+#: Subjects per transaction when the queue is drained the bulk way (after an import):
+#: pages of 1,000 drained 100,000 queued subjects as fast as pages of 5,000 (28–33 s in
+#: one process, 17 s in two, either size) and each process peaked 37 MB lower (113
+#: against 150 MB) — memory that counts twice while two workers run beside the importer.
+DRAIN_PAGE = 1000
 #: At most this many worker processes by default.
 MAX_WORKERS = 4
 #: A page of queued keys is read by key range when the range holds at most 1/this more
@@ -1456,7 +1461,7 @@ def evaluate_dirty(
     actor: str = RULES_ACTOR,
     *,
     bulk_from: int | None = None,
-    bulk_batch: int = BATCH,
+    bulk_batch: int = DRAIN_PAGE,
     workers: int | None = None,
 ) -> EvaluationSummary:
     """Consume the dirty-entity queue: evaluate queued subjects, ``batch`` per transaction,
