@@ -17,6 +17,7 @@ import threading
 from typing import Any
 
 from importers.reading import read_in_process
+from registry import clock
 
 #: Prepared batches that may wait to be sent (each holds its COPY text, a few MB).
 READ_AHEAD = 1
@@ -24,6 +25,8 @@ READ_AHEAD = 1
 
 def main() -> None:
     spec = pickle.load(sys.stdin.buffer)  # noqa: S301 — from the parent, over a pipe
+    if spec.fixed_clock is not None:
+        clock.set_clock(spec.fixed_clock)
     channel = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
     sys.stdout = sys.stderr  # the channel is for messages alone
     waiting: queue.Queue[tuple[Any, ...] | None] = queue.Queue(READ_AHEAD)

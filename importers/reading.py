@@ -11,6 +11,7 @@ from __future__ import annotations
 import traceback
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from importers.headers import FileError
@@ -101,6 +102,9 @@ class ReadSpec:
     secret: str
     batch_size: int
     postgres: bool
+    #: The importing process's clock when it is fixed (tests, ``--as-of`` runs): the
+    #: reading process validates against the same today ("not in the future").
+    fixed_clock: datetime | None = None
 
 
 def read_in_process(spec: ReadSpec, send: Callable[[tuple[Any, ...]], None]) -> None:

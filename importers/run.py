@@ -496,6 +496,7 @@ def import_file(
                 run.secret,
                 run.batch_size,
                 run.postgres,
+                clock.fixed(),
             )
             started = time.perf_counter()
             busy = _load_in_process(

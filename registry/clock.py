@@ -28,6 +28,13 @@ def today() -> date:
     return now().astimezone(CHINA).date()
 
 
+def fixed() -> datetime | None:
+    """The instant the clock is fixed at, or ``None`` when it runs: what a process the
+    registry starts (a rules worker, an import's reading process) must be given so
+    that it keeps the same time as its parent."""
+    return _fixed
+
+
 def set_clock(value: datetime | date | None) -> None:
     """Fix the clock (a date means noon of that day in China), or free it with ``None``."""
     global _fixed

@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import select, text
 
 from importers.run import ReportWriter, import_file
-from registry import demo
+from registry import clock, demo
 from registry.models import Penalty
 from registry.penalties import prepare_penalties
 from registry.records import validate_record
@@ -137,6 +137,28 @@ def test_a_record_the_database_refuses_is_found_and_its_batch_written(
     stored = {number for _, number, _ in _stored(rt)}
     assert len(stored) == 58
     assert not any("REFUSE" in number for number in stored)
+
+
+@pytest.mark.parametrize("in_process", [True, False], ids=["process", "thread"])
+def test_a_decision_after_the_registrys_today_is_refused_whatever_the_wall_clock(
+    in_process, rt, tmp_path
+):
+    """ "Not in the future" is judged against the registry's today — fixed here, two
+    years back — in the reading process as in the importing one, not against the
+    reading process's own wall clock (by which every one of these dates is past)."""
+    records = list(demo.generate(6, seed=5, today=date(2024, 1, 10)))
+    records[4]["decided_on"] = date(2024, 6, 1)
+    path = _write_jsonl(tmp_path / "later.jsonl", records)
+    clock.set_clock(date(2024, 1, 10))
+    report = ReportWriter(tmp_path / "report.csv")
+
+    summary = import_file(rt, path, report=report, read_in_process=in_process)
+    report.close()
+
+    assert (summary.created, summary.rejected) == (5, 1)
+    [row] = report_rows(tmp_path / "report.csv")
+    assert (row["line"], row["field"]) == ("5", "decided_on")
+    assert "晚于今天（2024-01-10）" in row["reason"]
 
 
 def test_halves_of_a_batch_sent_as_copy_text_are_the_same_rows():
