@@ -1761,52 +1761,78 @@ def _run_in_processes(
     expected: int,
 ) -> EvaluationSummary:
     """Run each job — ``function(rt, pack, evaluator, matcher, *args)`` yielding a summary
-    per committed batch — in a process of its own (spawned: the pack's zen engine holds
-    the GIL, so threads would not help), and add up what they report."""
+    per committed batch — the first here and each other in a process of its own
+    (spawned: the pack's zen engine holds the GIL, so threads would not help), and add
+    up what they report.
+
+    The caller takes a share rather than wait: one process fewer to hold an interpreter,
+    the models and the engine (~60 MB), which counts when an import's rules run beside
+    the importer, and no slower (as many processes evaluate).  It reads what the others
+    said between its own batches.  If its own share fails, the others are stopped (what
+    each committed stays; what it had not reached stays queued)."""
     import multiprocessing
 
     context = multiprocessing.get_context("spawn")
     messages = context.Queue()
     # a fixed clock (tests, benchmarks) must hold in the workers too
-    fixed = clock.now() if getattr(clock, "_fixed", None) is not None else None
-    processes = []
+    fixed = clock.fixed()
+    processes: dict[int, Any] = {}
     for index, (function, args) in enumerate(jobs):
+        if index == 0:
+            continue
         process = context.Process(
             target=_worker_main,
             args=(index, rt.config, function, args, fixed, messages),
             daemon=True,
         )
         process.start()
-        processes.append(process)
+        processes[index] = process
     total = EvaluationSummary()
-    running, failure = set(range(len(processes))), None
+    running, failures = set(processes), []
+
+    def counted(summary: EvaluationSummary) -> None:
+        total.add(summary)
+        if progress is not None:
+            progress(total.subjects, max(expected, total.subjects))
+
+    def heard(index: int, kind: str, payload: Any) -> None:
+        if kind == "batch":
+            counted(EvaluationSummary(**payload))
+            return
+        running.discard(index)
+        if kind == "done":
+            log.info("rules worker %d done; its peak RSS %d MB", index, payload // 1024)
+        else:
+            failures.append(payload)
+
     try:
+        if jobs:
+            function, args = jobs[0]
+            pack, evaluator, matcher = _resolve(rt)
+            for summary in function(rt, pack, evaluator, matcher, *args):
+                counted(summary)
+                with contextlib.suppress(queue.Empty):
+                    while True:
+                        heard(*messages.get_nowait())
         while running:
             try:
-                index, kind, payload = messages.get(timeout=1.0)
+                heard(*messages.get(timeout=1.0))
             except queue.Empty:
                 # a worker that died without a word (killed, failed to start) ends too
                 for index in sorted(running):
                     code = processes[index].exitcode
                     if code is not None and messages.empty():
                         running.discard(index)
-                        failure = failure or f"worker {index} exited with code {code}"
-                continue
-            if kind == "batch":
-                total.add(EvaluationSummary(**payload))
-                if progress is not None:
-                    progress(total.subjects, max(expected, total.subjects))
-                continue
-            running.discard(index)
-            if kind == "done":
-                log.info("rules worker %d done; its peak RSS %d MB", index, payload // 1024)
-            else:
-                failure = failure or payload
+                        failures.append(f"worker {index} exited with code {code}")
+    except BaseException:
+        for process in processes.values():
+            process.terminate()
+        raise
     finally:
-        for process in processes:
+        for process in processes.values():
             process.join(timeout=60)
-    if failure:
-        raise RuntimeError(f"a rules worker failed (batches it committed stay): {failure}")
+    if failures:
+        raise RuntimeError(f"a rules worker failed (batches it committed stay): {failures[0]}")
     return total
 
 

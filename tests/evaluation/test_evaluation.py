@@ -4,6 +4,9 @@ derived disclosure data; alerts; rule 5; idempotence; the queue and the bulk run
 
 from __future__ import annotations
 
+import functools
+import multiprocessing
+import os
 from datetime import date
 
 import pytest
@@ -12,6 +15,7 @@ from sqlalchemy import func, select, text, update
 from registry import clock
 from registry.audit import verify_chain
 from registry.evaluation import (
+    _run_in_processes,
     after_write,
     evaluate_all,
     evaluate_dirty,
@@ -33,6 +37,7 @@ from registry.models import (
     PersonLink,
     RulePackRecord,
 )
+from tests.evaluation import jobs
 from tests.evaluation.factories import (
     AUTHORITY,
     OTHER_AUTHORITY,
@@ -529,6 +534,36 @@ def test_evaluate_all_in_worker_processes(rt, session, backend):
         decided = s.execute(select(func.count(Decision.id))).scalar_one()
         assert decided == 12
         assert verify_chain(s)[1] is None
+
+
+def _shares(job, count: int, **kwargs):
+    return [(functools.partial(job, caller=os.getpid(), **kwargs), ()) for _ in range(count)]
+
+
+def test_worker_processes_the_caller_takes_one_share_itself(rt):
+    """Three shares: one evaluated in the calling process (rather than a process more
+    holding the interpreter and the engine while the caller waits), two elsewhere."""
+    seen = []
+    total = _run_in_processes(
+        rt, _shares(jobs.where_it_ran, 3, batches=2), lambda done, _: seen.append(done), 0
+    )
+    assert total.subjects == 2 * 1 + 2 * 2 * 100
+    assert sorted(seen) == seen
+    assert seen[-1] == total.subjects
+    assert multiprocessing.active_children() == []
+
+
+def test_a_worker_that_fails_fails_the_run(rt):
+    with pytest.raises(RuntimeError, match=r"(?s)a rules worker failed.*the worker's share broke"):
+        _run_in_processes(rt, _shares(jobs.breaks_elsewhere, 2), None, 0)
+    assert multiprocessing.active_children() == []
+
+
+def test_when_the_callers_share_fails_the_workers_are_stopped(rt):
+    with pytest.raises(ValueError, match="the caller's share broke"):
+        _run_in_processes(rt, _shares(jobs.breaks_here_slow_elsewhere, 2), None, 0)
+    # stopped, not waited for (its share would take two minutes)
+    assert multiprocessing.active_children() == []
 
 
 @pytest.mark.postgres_only
