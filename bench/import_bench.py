@@ -65,10 +65,16 @@ def _peak_rss_kb() -> int:
     return 0
 
 
+def _stat_fields(pid: int) -> list[str]:
+    """The fields of ``/proc/<pid>/stat`` after the command name (field 3 on): state,
+    parent, …, user and system CPU ticks at [11] and [12]."""
+    with open(f"/proc/{pid}/stat", encoding="utf-8", errors="replace") as stat:
+        return stat.read().rsplit(")", 1)[1].split()
+
+
 def _process_cpu_seconds(pid: int) -> float:
     """CPU seconds (user + system) a process on this machine has used so far."""
-    with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()
+    fields = _stat_fields(pid)
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
@@ -82,10 +88,9 @@ def _tree_memory_kb(root: int) -> tuple[int, int]:
         if not entry.isdigit():
             continue
         try:
-            with open(f"/proc/{entry}/stat", encoding="utf-8", errors="replace") as stat:
-                ppid = int(stat.read().rsplit(")", 1)[1].split()[1])
+            ppid = int(_stat_fields(int(entry))[1])
         except OSError:
-            continue
+            continue  # ended meanwhile
         children.setdefault(ppid, []).append(int(entry))
     rss = pss = 0
     todo = [root]

@@ -1777,9 +1777,7 @@ def _run_in_processes(
     # a fixed clock (tests, benchmarks) must hold in the workers too
     fixed = clock.fixed()
     processes: dict[int, Any] = {}
-    for index, (function, args) in enumerate(jobs):
-        if index == 0:
-            continue
+    for index, (function, args) in enumerate(jobs[1:], start=1):
         process = context.Process(
             target=_worker_main,
             args=(index, rt.config, function, args, fixed, messages),
