@@ -12,8 +12,8 @@ from typing import Any
 
 from flask import Flask
 
-from registry.config import Config, load_config
-from registry.runtime import Runtime
+from registry.core.config import Config, load_config
+from registry.core.runtime import Runtime
 
 
 def create_app(

@@ -19,7 +19,7 @@ from api.schemas import (
     documents_errors,
     page_window,
 )
-from registry.alerts import list_alerts, resolve_alert
+from registry.supervision.alerts import list_alerts, resolve_alert
 
 blp = Blueprint(
     "alerts",

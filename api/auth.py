@@ -1,11 +1,11 @@
-"""Who is calling: bearer tokens → :class:`registry.tokens.Principal`, and what they may do.
+"""Who is calling: bearer tokens → :class:`registry.core.tokens.Principal`, and what they may do.
 
 Tokens are read from ``Authorization: Bearer <token>`` only (never from a query string
 or a form, so they do not end up in access logs or browser histories) and are never
 logged.  A missing, malformed, unknown or revoked token is 401; a known token of the
 wrong role, or a regulator token without an authority, is 403.  Whether a regulator
 may act on a given record (its own authority's) is decided by the domain operation,
-which raises :class:`registry.errors.Forbidden` (403).
+which raises :class:`registry.core.errors.Forbidden` (403).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from flask import g, request
 
 from api.context import db, runtime
 from api.errors import Forbidden, Unauthorized
-from registry.tokens import Principal, resolve_token, touch
+from registry.core.tokens import Principal, resolve_token, touch
 
 #: The OpenAPI security scheme name (``components.securitySchemes``).
 BEARER = "bearerAuth"

@@ -20,8 +20,8 @@ from api.supervision_schemas import (
     CommitmentSchema,
     WithdrawRequestSchema,
 )
-from registry.commitments import record_commitment, withdraw_commitment
-from registry.models import QualityCommitment
+from registry.supervision.commitments import record_commitment, withdraw_commitment
+from registry.supervision.models import QualityCommitment
 
 blp = Blueprint(
     "commitments",

@@ -1,5 +1,5 @@
 """Public complaints and reports (举报投诉): filed without an account, routed to the
-authority of the entity's region, never published (registry.complaints).
+authority of the entity's region, never published (registry.intake.complaints).
 
 - ``public_blp`` (``/api/v1/public/complaints``): file one (``api.public_filing_rate_limit``)
   and follow its status by receipt — the status alone;
@@ -33,7 +33,7 @@ from api.intake_schemas import (
 )
 from api.limiter import guard_filing_blueprint
 from api.schemas import documents_errors, page_window
-from registry.complaints import (
+from registry.intake.complaints import (
     file_complaint,
     find_by_receipt,
     get_complaint,
@@ -41,7 +41,7 @@ from registry.complaints import (
     route_complaint,
     set_status,
 )
-from registry.models import Complaint
+from registry.intake.models import Complaint
 
 public_blp = Blueprint(
     "public_complaints",

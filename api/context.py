@@ -8,7 +8,7 @@ from flask import current_app, g, request
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from registry.runtime import Runtime
+from registry.core.runtime import Runtime
 
 
 def runtime() -> Runtime:

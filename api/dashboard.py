@@ -1,7 +1,7 @@
 """The operator dashboard (/dashboard): the registry's state at a glance.
 
 Behind a login with an admin or regulator API token: the form verifies the token with
-:func:`registry.tokens.resolve_token` and keeps only the token's id in Flask's signed
+:func:`registry.core.tokens.resolve_token` and keeps only the token's id in Flask's signed
 session cookie (HttpOnly, SameSite=Lax, Secure per configuration); every request looks
 the token up again, so a revoked token ends its sessions at once.  Both forms carry a
 CSRF token kept in the session.  Regulators see their own authority's figures, admins
@@ -25,10 +25,13 @@ from sqlalchemy import extract, func, select
 from sqlalchemy.orm import Session
 
 from api.context import db, runtime
-from registry import clock
-from registry.codes import region_of
-from registry.models import Alert, ApiToken, Entity, ImportBatch, ListEntry, Penalty, Repair
-from registry.tokens import Principal, resolve_token
+from registry.core import clock
+from registry.core.codes import region_of
+from registry.core.models import ApiToken
+from registry.core.tokens import Principal, resolve_token
+from registry.evaluation.models import Alert
+from registry.lists.models import ListEntry, Repair
+from registry.records.models import Entity, ImportBatch, Penalty
 
 blp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
 
@@ -327,7 +330,7 @@ def _province_name(code: str | None) -> str:
 def _untransferred(session_db: Session, authority: str | None) -> int | None:
     """Records over a prosecution threshold with no transfer (以罚代刑 risk), for a
     regulator's authority (docs/inspections.md); None for admins."""
-    from registry.transfers import untransferred_count
+    from registry.supervision.transfers import untransferred_count
 
     return None if authority is None else untransferred_count(session_db, authority)
 

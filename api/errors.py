@@ -13,15 +13,15 @@ from flask import Flask, jsonify, request
 from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException
 
-from registry.db import DatabaseUnavailable
-from registry.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
+from registry.core.db import DatabaseUnavailable
+from registry.core.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 
 log = logging.getLogger("api")
 
 
 class ApiError(DomainError):
     """An HTTP-level error (malformed request, size limits…) with an explicit status and
-    code; domain failures use registry.errors, re-exported here for the views."""
+    code; domain failures use registry.core.errors, re-exported here for the views."""
 
     def __init__(
         self,

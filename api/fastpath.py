@@ -6,11 +6,12 @@ The public lookup is the registry's busiest request by far, and the framework ar
 costs several times what the lookup itself does.  This WSGI middleware answers the
 plain case — a GET of a known, well-formed code without a query string or a conditional
 header, from a client within its rate limit, on PostgreSQL — with the very same answer
-the Flask view gives (same read model, :func:`registry.public.public_profile_on`; same
+the Flask view gives (same read model, :func:`registry.disclosure.profile.public_profile_on`; same
 bytes, same headers; tested side by side), counted in the same rate-limit window and
 the same request metrics.  It reads through its own libpq connection per server thread
-with the statement prepared at the protocol level (:class:`registry.public.LibpqProfile`),
-as pgbench does: psycopg2's ``EXECUTE`` cost the server ~40 µs more a lookup.
+with the statement prepared at the protocol level
+(:class:`registry.disclosure.profile.LibpqProfile`), as pgbench does: psycopg2's
+``EXECUTE`` cost the server ~40 µs more a lookup.
 
 Everything else goes to the Flask application unchanged: a malformed or unknown code
 (400/404 in the one error shape), ``as_of``, ``If-None-Match``, a client over its limit
@@ -37,10 +38,10 @@ from werkzeug.http import generate_etag, http_date, quote_etag
 
 from api.public_api import CACHE_CONTROL
 from api.public_credit import grade_is_public, with_kinds
-from registry import clock
-from registry.codes import CodeError
-from registry.db import libpq_conninfo
-from registry.public import LibpqProfile, public_profile_on
+from registry.core import clock
+from registry.core.codes import CodeError
+from registry.core.db import libpq_conninfo
+from registry.disclosure.profile import LibpqProfile, public_profile_on
 
 PREFIX = "/api/v1/public/entities/"
 _USCC_LENGTH = 18
@@ -164,12 +165,12 @@ def dumps(value: Any) -> bytes:
 class _ThreadConnections:
     """One database connection per server thread for the short path: libpq's own, with
     the profile statement prepared on it at the protocol level
-    (:class:`registry.public.LibpqProfile`), opened on the thread's first lookup and
+    (:class:`registry.disclosure.profile.LibpqProfile`), opened on the thread's first lookup and
     kept — a lookup then costs no pool checkout and check-in, and the server no parsing.
     A connection that fails is closed and the thread's next lookup opens a new one; when
     the engine is disposed (tests, a worker shutting down) every one is closed.  Each
     thread of the server therefore holds one connection beside the pool's, with the
-    same session settings (:func:`registry.db.libpq_conninfo`)."""
+    same session settings (:func:`registry.core.db.libpq_conninfo`)."""
 
     def __init__(self, engine: Engine, conninfo: str) -> None:
         self.conninfo = conninfo

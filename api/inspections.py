@@ -31,22 +31,21 @@ from api.supervision_schemas import (
     TaskPageSchema,
     TaskSchema,
 )
-from registry import clock
-from registry.codes import CodeError, validate_uscc
-from registry.commitments import entity_supervision
-from registry.inspections import (
-    Draw,
+from registry.core import clock
+from registry.core.codes import CodeError, validate_uscc
+from registry.supervision.commitments import entity_supervision
+from registry.supervision.draw import Draw, ratio_text
+from registry.supervision.inspections import _task as own_task
+from registry.supervision.inspections import (
     create_task,
     draw_task,
     enter_result,
     list_tasks,
     publish_task,
     published_task,
-    ratio_text,
     set_pool,
     task_view,
 )
-from registry.inspections import _task as own_task
 
 blp = Blueprint(
     "inspections",

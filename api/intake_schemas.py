@@ -14,8 +14,8 @@ from api.schemas import (
     _n,
     penalty_record_schema,
 )
-from registry.complaints import KINDS, STATUSES
-from registry.objections import OUTCOMES
+from registry.intake.complaints import KINDS, STATUSES
+from registry.intake.objections import OUTCOMES
 
 EXAMPLE_OBJECTION_RECEIPT = "YY-7K3M-Q9DX-2HTB-W4NE"
 EXAMPLE_COMPLAINT_RECEIPT = "JB-4N8P-ZC2T-M6QR-1VKD"

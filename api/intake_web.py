@@ -19,14 +19,21 @@ from werkzeug.exceptions import TooManyRequests
 from api.context import db, runtime
 from api.dashboard import csrf_token
 from api.limiter import hit_filing_limit
-from registry import clock
-from registry.codes import CodeError, validate_uscc
-from registry.complaints import KIND_LABELS, KINDS, STATUS_LABELS, file_complaint, reporter_view
-from registry.complaints import find_by_receipt as find_complaint
-from registry.errors import DomainError
-from registry.objections import file_objection, filer_view
-from registry.objections import find_by_receipt as find_objection
-from registry.public import public_lists, public_profile
+from registry.core import clock
+from registry.core.codes import CodeError, validate_uscc
+from registry.core.errors import DomainError
+from registry.disclosure.profile import public_profile
+from registry.disclosure.views import public_lists
+from registry.intake.complaints import (
+    KIND_LABELS,
+    KINDS,
+    STATUS_LABELS,
+    file_complaint,
+    reporter_view,
+)
+from registry.intake.complaints import find_by_receipt as find_complaint
+from registry.intake.objections import file_objection, filer_view
+from registry.intake.objections import find_by_receipt as find_objection
 
 blp = Blueprint("intake", __name__)
 
@@ -236,9 +243,10 @@ def dashboard_intake(session_db: Any, principal: Any, today: Any) -> dict[str, A
     queue of unroutable ones)."""
     from sqlalchemy import func, select
 
-    from registry.complaints import open_counts
-    from registry.models import Objection, Penalty
-    from registry.objections import OPEN, overdue_objections
+    from registry.intake.complaints import open_counts
+    from registry.intake.models import Objection
+    from registry.intake.objections import OPEN, overdue_objections
+    from registry.records.models import Penalty
 
     authority = principal.authority_uscc if principal.role == "regulator" else None
     overdue = overdue_objections(session_db, authority, today, limit=20)

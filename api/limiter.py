@@ -20,8 +20,8 @@ from limits import parse_many
 from limits.storage import MemoryStorage
 from werkzeug.exceptions import TooManyRequests
 
-from registry.config import ConfigError
-from registry.runtime import Runtime
+from registry.core.config import ConfigError
+from registry.core.runtime import Runtime
 
 EXTENSION = "registry_limiter"
 

@@ -22,8 +22,14 @@ from api.schemas import (
     documents_errors,
     page_window,
 )
-from registry.lists import check_authority, confirm_entry, get_entry, reject_entry, remove_entry
-from registry.models import ListEntry
+from registry.lists.entries import (
+    check_authority,
+    confirm_entry,
+    get_entry,
+    reject_entry,
+    remove_entry,
+)
+from registry.lists.models import ListEntry
 
 blp = Blueprint(
     "list-entries",

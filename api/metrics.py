@@ -55,7 +55,8 @@ class _DatabaseGauges(Collector):
         )
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        from registry.models import DirtyEntity, ImportBatch, WebhookDelivery
+        from registry.delivery.models import WebhookDelivery
+        from registry.records.models import DirtyEntity, ImportBatch
 
         up = GaugeMetricFamily("registry_database_up", "1 if the database answered the scrape")
         batches = GaugeMetricFamily(

@@ -1,5 +1,5 @@
 """Objections (异议申诉): filed by the public without an account, answered by the
-deciding authority (registry.objections holds the rules of the workflow).
+deciding authority (registry.intake.objections holds the rules of the workflow).
 
 - ``public_blp`` (``/api/v1/public/objections``): file one (rate-limited like every
   public filing, ``api.public_filing_rate_limit``), and follow it by receipt;
@@ -32,9 +32,9 @@ from api.intake_schemas import (
 )
 from api.limiter import guard_filing_blueprint
 from api.schemas import documents_errors, page_window
-from registry import clock
-from registry.models import Objection, Penalty
-from registry.objections import (
+from registry.core import clock
+from registry.intake.models import Objection
+from registry.intake.objections import (
     answer_objection,
     file_objection,
     filer_view,
@@ -42,6 +42,7 @@ from registry.objections import (
     get_objection,
     is_overdue,
 )
+from registry.records.models import Penalty
 
 public_blp = Blueprint(
     "public_objections",
@@ -165,7 +166,7 @@ class Objections(MethodView):
 
 
 def _mine(objection_id: int) -> Objection:
-    from registry.objections import check_authority
+    from registry.intake.objections import check_authority
 
     objection = get_objection(db(), objection_id)
     check_authority(objection, auth.current_principal().authority_uscc)

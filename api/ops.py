@@ -6,7 +6,7 @@ from flask import Blueprint, jsonify
 
 from api.context import runtime
 from api.errors import error_response
-from registry.db import DatabaseUnavailable, check_connection
+from registry.core.db import DatabaseUnavailable, check_connection
 
 blp = Blueprint("ops", __name__)
 

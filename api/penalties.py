@@ -1,7 +1,7 @@
 """Regulators: penalty records of their own authority — write one, list, revoke.
 
-A record goes through the one record schema (:class:`registry.records.PenaltyRecordSchema`)
-and the one write path (:func:`registry.penalties.upsert_penalties`), keyed by
+A record goes through the one record schema (:class:`registry.records.schema.PenaltyRecordSchema`)
+and the one write path (:func:`registry.records.penalties.upsert_penalties`), keyed by
 (authority, decision number): the same POST again is an idempotent update — 201 when
 the record was created, 200 when it was updated or unchanged.  A regulator may write
 and revoke only its own authority's records (403 otherwise).  After the write commits,
@@ -33,9 +33,9 @@ from api.schemas import (
     page_window,
     penalty_record_schema,
 )
-from registry.lifecycle import revoke_penalty
-from registry.models import Penalty
-from registry.penalties import upsert_penalties
+from registry.records.disclosure import revoke_penalty
+from registry.records.models import Penalty
+from registry.records.penalties import upsert_penalties
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +56,7 @@ def run_rules(subject_keys: Iterable[str]) -> None:
     if not keys:
         return
     try:
-        from registry.evaluation import after_write
+        from registry.evaluation.runs import after_write
     except ImportError:
         metrics.count_evaluation("unavailable", 0)
         return
@@ -83,8 +83,8 @@ def _own(penalty: Penalty | None, penalty_id: int) -> Penalty:
 
 
 def _mark_objections(session: Any, penalties: list[Penalty]) -> None:
-    """Set ``under_objection`` on each record (an open objection, registry.objections)."""
-    from registry.objections import under_objection
+    """Set ``under_objection`` on each record (an open objection, registry.intake.objections)."""
+    from registry.intake.objections import under_objection
 
     objected, _ = under_objection(session, penalty_ids=[p.id for p in penalties])
     for penalty in penalties:

@@ -1,6 +1,6 @@
 """The public API: disclosed data only, no token, rate-limited per client.
 
-What is public is decided in one place, :mod:`registry.public` (disclosure windows,
+What is public is decided in one place, :mod:`registry.disclosure` (disclosure windows,
 confirmed entries on public lists, no ID numbers, natural persons' names masked); this
 blueprint parses, calls and serialises.  Every successful GET carries an `ETag` (a
 conditional GET with `If-None-Match` answers 304) and `Cache-Control`.
@@ -33,9 +33,10 @@ from api.schemas import (
     SearchPageSchema,
     documents_errors,
 )
-from registry.codes import CodeError, normalise
-from registry.db import read_outside_transaction
-from registry.public import changes_since, public_profile, published_list, search_entities
+from registry.core.codes import CodeError, normalise
+from registry.core.db import read_outside_transaction
+from registry.disclosure.profile import public_profile
+from registry.disclosure.queries import changes_since, published_list, search_entities
 
 blp = Blueprint(
     "public",
@@ -194,7 +195,7 @@ class Search(MethodView):
         Name: characters (substring, forgiving the legal-form suffix), pinyin or
         initials; code: any prefix.  Paginated."""
         if not normalise(args["q"]):
-            # Only spaces and hyphens: nothing to look for (and registry.search cannot
+            # Only spaces and hyphens: nothing to look for (and registry.records.search cannot
             # take it yet: analyse_query indexes the empty normalised code).
             return {"items": [], "page": args["page"], "per_page": args["per_page"], "total": 0}
         items, total = search_entities(

@@ -2,7 +2,7 @@
 lists (失信名单) and which are red lists (守信激励名单), and — only when the pack says
 ``grading.public: true`` — the credit grade.
 
-The list memberships come from :func:`registry.public.public_profile` (one read model
+The list memberships come from :func:`registry.disclosure.profile.public_profile` (one read model
 for pages and API); this module only tells them apart by the pack's ``lists[...].kind``
 so that the entity page shows each membership once: dishonesty lists in the list-status
 table, red lists in their own section.
@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from registry.grades import grades_on
+from registry.evaluation.grades import grades_on
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session

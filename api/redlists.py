@@ -13,7 +13,7 @@ from marshmallow import Schema, fields, validate
 from api import auth
 from api.context import db, runtime
 from api.schemas import EXAMPLE_USCC, ListEntrySchema, Str, documents_errors
-from registry.redlists import MAX_BASIS, add_named_entry
+from registry.lists.redlists import MAX_BASIS, add_named_entry
 
 blp = Blueprint(
     "red-lists",

@@ -22,8 +22,8 @@ from api.schemas import (
     documents_errors,
     page_window,
 )
-from registry.models import Repair
-from registry.repairs import apply_repair, approve_repair, get_repair, reject_repair
+from registry.lists.models import Repair
+from registry.lists.repairs import apply_repair, approve_repair, get_repair, reject_repair
 
 blp = Blueprint(
     "repairs",

@@ -27,21 +27,21 @@ from api.schemas import (
     documents_errors,
     json_answer,
 )
-from registry import clock
-from registry.codes import (
+from registry.core import clock
+from registry.core.codes import (
     CodeError,
     mask_id_number,
     person_key,
     validate_resident_id,
     validate_uscc,
 )
-from registry.feedback import record_feedback
-from registry.sanctions import (
+from registry.disclosure.sanctions import (
     check_scenario,
     sanctions_for,
     sanctions_for_many,
     sanctions_for_person,
 )
+from registry.intake.feedback import record_feedback
 
 blp = Blueprint(
     "sanctions",

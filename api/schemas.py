@@ -5,7 +5,7 @@ ignore them.  Response schemas document exactly what is dumped: dates as ISO 860
 strings, amounts in 万元 as decimal strings, every field that can be empty marked
 nullable — schemathesis checks the answers against this document.
 
-The penalty record itself is :class:`registry.records.PenaltyRecordSchema`, the one
+The penalty record itself is :class:`registry.records.schema.PenaltyRecordSchema`, the one
 record schema of every door; the API takes it without the fields only a restored full
 export may carry (state, keyed hashes), see :data:`RESTORE_ONLY_FIELDS`.
 """
@@ -20,7 +20,8 @@ from typing import Any
 from flask_smorest.fields import Upload
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
-from registry.records import PenaltyRecordSchema, format_amount
+from registry.records.parsing import format_amount
+from registry.records.schema import PenaltyRecordSchema
 
 # --- examples --------------------------------------------------------------------------
 

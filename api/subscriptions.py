@@ -1,7 +1,7 @@
 """Departments: webhooks on list changes for given codes or lists, and their delivery
 log.  Deliveries are signed (`X-Registry-Signature: sha256=<HMAC-SHA256 of the raw
 body>`, with the secret shown once at creation) and retried with exponential backoff
-(:mod:`registry.webhooks`)."""
+(:mod:`registry.delivery.webhooks`)."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from api.schemas import (
     documents_errors,
     page_window,
 )
-from registry.webhooks import (
+from registry.delivery.webhooks import (
     SIGNATURE_HEADER,
     cancel_subscription,
     create_subscription,

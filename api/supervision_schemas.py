@@ -17,7 +17,7 @@ from api.schemas import (
     Str,
     _n,
 )
-from registry.inspections import LIST_STATUSES, OUTCOMES
+from registry.supervision.inspections import LIST_STATUSES, OUTCOMES
 
 RATIO = validate.Regexp(r"^(0(\.\d{1,6})?|1(\.0{1,6})?)$", error="a ratio from 0 to 1, e.g. 0.05")
 REGION = validate.Regexp(r"^\d{2}(\d{2}){0,2}$", error="2, 4 or 6 digits of a division code")

@@ -19,7 +19,7 @@ from api.supervision_schemas import (
     TransferRequestSchema,
     UntransferredSchema,
 )
-from registry.transfers import (
+from registry.supervision.transfers import (
     record_outcome,
     record_transfer,
     transfer_view,

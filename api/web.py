@@ -1,6 +1,6 @@
 """Public web pages (server-rendered, Chinese, no JavaScript needed).
 
-Every value shown comes from :mod:`registry.public`, the same read model the public JSON
+Every value shown comes from :mod:`registry.disclosure`, the same read model the public JSON
 API uses, so a page can never show what the API would hide.  Templates autoescape every
 value; the security headers below forbid inline scripts and styles and framing on every
 response of the application.
@@ -25,17 +25,14 @@ from markupsafe import Markup, escape
 from sqlalchemy.exc import OperationalError
 
 from api.context import db, runtime
-from registry import clock
-from registry.codes import CodeError, normalise, validate_uscc
-from registry.db import DatabaseUnavailable
-from registry.errors import NotFound
-from registry.public import (
-    public_lists,
-    public_profile,
-    published_list,
-    search_entities,
-)
-from registry.search import analyse_query, split_match
+from registry.core import clock
+from registry.core.codes import CodeError, normalise, validate_uscc
+from registry.core.db import DatabaseUnavailable
+from registry.core.errors import NotFound
+from registry.disclosure.profile import public_profile
+from registry.disclosure.queries import published_list, search_entities
+from registry.disclosure.views import public_lists
+from registry.records.search import analyse_query, split_match
 
 blp = Blueprint(
     "web", __name__, template_folder="templates", static_folder="static", static_url_path="/static"
@@ -256,7 +253,7 @@ def _credit(profile: dict[str, Any]) -> dict[str, Any]:
 
 def _supervision(uscc: str) -> dict[str, Any]:
     """The entity's quality commitments and published inspection results."""
-    from registry.commitments import entity_supervision
+    from registry.supervision.commitments import entity_supervision
 
     return entity_supervision(db(), uscc, clock.today())
 
@@ -299,7 +296,7 @@ def list_page(list_type: str):
 
 @blp.get("/inspections")
 def inspections_page():
-    from registry.inspections import list_tasks, task_view
+    from registry.supervision.inspections import list_tasks, task_view
 
     page = _int_arg("page")
     session = db()
@@ -312,7 +309,7 @@ def inspections_page():
 
 @blp.get("/inspections/<int:task_id>")
 def inspection_page(task_id: int):
-    from registry.inspections import published_task, task_view
+    from registry.supervision.inspections import published_task, task_view
 
     session = db()
     try:

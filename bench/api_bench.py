@@ -85,7 +85,7 @@ def load(url: str, records: int, seed: int = 2026) -> list[str]:
     """Load the data set; returns the entity codes (the first 5% are listed)."""
     import psycopg2
 
-    from registry.demo import make_uscc
+    from registry.records.demo import make_uscc
 
     rng = random.Random(seed)
     entities = max(1, records // 2)
@@ -418,14 +418,15 @@ end
 
 def pgbench_script(entities: int) -> tuple[str, list[str]]:
     """The very statement the app prepares for a lookup
-    (``registry.public.profile_statement_sql``), run prepared (``-M prepared``) as the
+    (``registry.disclosure.profile.profile_statement_sql``), run prepared (``-M prepared``) as the
     app runs it, with the same parameters: today's date and the public list types as
     ``-D`` variables (sent as parameters, as the app sends them), the code drawn at
     random inside the statement — one probe of ``bench_codes`` per lookup, done once
     (a materialised CTE) however often the statement uses the code; one round trip per
     lookup, as for the app.  Returns the script and pgbench's ``-D`` arguments."""
-    from registry import clock
-    from registry.public import profile_statement_sql, public_lists
+    from registry.core import clock
+    from registry.disclosure.profile import profile_statement_sql
+    from registry.disclosure.views import public_lists
 
     sql = (
         profile_statement_sql()
@@ -486,9 +487,9 @@ def run_pgbench(url: str, entities: int, duration: int, clients: int, threads: i
 
 
 def time_batches(url: str, port: int, codes: list[str], batches: int) -> dict:
-    from registry.config import load_config
-    from registry.runtime import Runtime
-    from registry.tokens import create_token
+    from registry.core.config import load_config
+    from registry.core.runtime import Runtime
+    from registry.core.tokens import create_token
 
     rt = Runtime(load_config(overrides={"database": {"url": url}}, environ={}))
     with rt.unit_of_work() as session:
@@ -614,9 +615,9 @@ def main(argv: list[str] | None = None) -> int:
                 records = conn.execute(text("SELECT count(*) FROM penalties")).scalar_one()
             print(f"reusing {name}: {records:,} records, {len(codes):,} entities", flush=True)
         else:
-            from registry import migrate
-            from registry.config import load_config
-            from registry.runtime import Runtime
+            from registry.core import migrate
+            from registry.core.config import load_config
+            from registry.core.runtime import Runtime
 
             rt = Runtime(load_config(overrides={"database": {"url": url}}, environ={}))
             migrate.upgrade(rt.engine)

@@ -44,9 +44,10 @@ def main(path: str) -> None:
     url = make_url(SERVER).set(database=name).render_as_string(hide_password=False)
     try:
         import importers.run as run
-        from registry import evaluation, migrate
-        from registry.config import load_config
-        from registry.runtime import Runtime
+        from registry import evaluation
+        from registry.core import migrate
+        from registry.core.config import load_config
+        from registry.core.runtime import Runtime
 
         engine = create_engine(url)
         migrate.upgrade(engine)

@@ -3,7 +3,7 @@
     python bench/import_bench.py                     # 200,000 rows
     python bench/import_bench.py --rows 1000000 --profile /tmp/import.prof
 
-Generates N synthetic records (``registry.demo``, GB18030 CSV with the national Chinese
+Generates N synthetic records (``registry.records.demo``, GB18030 CSV with the national Chinese
 headers), creates a fresh database ``bench_<random>`` on the server, and measures:
 
 - ours: ``credit-registry import`` end to end (read, decode, validate every row, COPY to
@@ -149,8 +149,8 @@ def _backend_cpu_seconds(url: str) -> float | None:
 
 def _child(url: str, path: str, batch_size: int, profile: str | None, load_only: bool) -> None:
     """Run the import alone in this process and report time and peak RSS as JSON."""
-    from registry.config import load_config
-    from registry.runtime import Runtime
+    from registry.core.config import load_config
+    from registry.core.runtime import Runtime
 
     rt = Runtime(load_config(overrides={"database": {"url": url}}, environ={}))
     from importers.run import import_file
@@ -208,7 +208,7 @@ def _read_and_validate_cpu(path: str) -> float:
     of an import no faster database could take away.  Measured after the import (the
     peak RSS reported is the import's; this pass keeps one row at a time)."""
     from importers.readers import Rejected, open_penalty_file
-    from registry.records import validate_record
+    from registry.records.schema import validate_record
 
     started = time.process_time()
     with open_penalty_file(path, None) as penalty_file:
@@ -352,7 +352,8 @@ def main() -> None:
         _child(args.child[0], args.child[1], args.batch_size, args.profile, args.load_only)
         return
 
-    from registry import demo, migrate
+    from registry.core import migrate
+    from registry.records import demo
 
     workdir = Path(tempfile.mkdtemp(prefix="import-bench-"))
     path = workdir / "penalties.csv"

@@ -5,13 +5,13 @@
     python bench/rules_bench.py --profile /tmp/rules.prof
 
 Creates a fresh database ``bench_<random>`` on the server, migrates it
-(``registry.migrate.upgrade``), bulk-loads synthetic penalties (``registry.demo.generate``)
-and their legal representatives with ``COPY``, then measures:
+(``registry.core.migrate.upgrade``), bulk-loads synthetic penalties
+(``registry.records.demo.generate``) and their legal representatives with ``COPY``, then measures:
 
-- full: ``registry.evaluation.evaluate_all`` over every subject — entities/s, total time,
+- full: ``registry.evaluation.runs.evaluate_all`` over every subject — entities/s, total time,
   and where the time goes (fact queries, engine and planning, writes, the rest:
   transactions, locks, paging);
-- incremental: ``registry.evaluation.evaluate_now`` for one entity, p50/p99 over N runs,
+- incremental: ``registry.evaluation.runs.evaluate_now`` for one entity, p50/p99 over N runs,
   both with nothing to change and right after a new penalty for the entity.
 
 Targets: full < 2 minutes for 500,000 penalties; incremental < 20 ms.  Drops the database
@@ -93,8 +93,8 @@ def load(url: str, records: int, seed: int) -> tuple[int, int, float]:
     database; returns (penalties, persons, seconds)."""
     import psycopg2
 
-    from registry import demo
-    from registry.codes import mask_id_number, person_key
+    from registry.core.codes import mask_id_number, person_key
+    from registry.records import demo
 
     started = time.perf_counter()
     now = datetime.now(UTC).isoformat()
@@ -163,7 +163,7 @@ def _percentile(values: list[float], q: float) -> float:
 
 def incremental(rt: Any, runs: int, seed: int) -> dict[str, tuple[float, float]]:
     """p50/p99 (ms) of evaluating one entity: unchanged, and after a new penalty."""
-    from registry.evaluation import evaluate_now
+    from registry.evaluation.runs import evaluate_now
 
     rng = random.Random(seed)
     with rt.sessions() as session:
@@ -235,10 +235,10 @@ def counts(rt: Any) -> dict[str, int]:
 
 def run(url: str, args: argparse.Namespace) -> dict[str, Any]:
     """Run the measurements; print them and return them for ``--json-out``."""
-    from registry import clock, migrate
-    from registry.config import load_config
-    from registry.evaluation import evaluate_all
-    from registry.runtime import Runtime
+    from registry.core import clock, migrate
+    from registry.core.config import load_config
+    from registry.core.runtime import Runtime
+    from registry.evaluation.runs import evaluate_all
 
     clock.set_clock(TODAY)
     rt = Runtime(

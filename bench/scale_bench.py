@@ -9,10 +9,10 @@ codes are made in Python and COPYed into ``entities`` (one entity per two record
 penalty records are generated in SQL with ``INSERT … SELECT … generate_series`` (two
 per entity, ~90 % inside their disclosure window), then ANALYZE.  On that database:
 
-- lookup: ``registry.public.public_profile`` called in-process on random known codes
+- lookup: ``registry.disclosure.profile.public_profile`` called in-process on random known codes
   (p50/p99/mean), then the same codes over HTTP ``GET /api/v1/public/entities/<uscc>``
   against a real threaded WSGI server in this process (rate limit lifted);
-- import: a fixed 50,000-row synthetic file (``registry.demo``, GB18030 CSV) imported
+- import: a fixed 50,000-row synthetic file (``registry.records.demo``, GB18030 CSV) imported
   with ``importers.run.import_file`` on top of the N records (rows/s end to end).
 
 Prints one JSON object with the figures; drops the database unless ``--keep``.
@@ -50,7 +50,7 @@ _AUTHORITIES = 40
 
 def _codes(n: int, *, salt: int = 0) -> Iterator[str]:
     """``n`` distinct valid USCCs: the body (positions 9-16) counts in base 31."""
-    from registry.codes import body_check_character, uscc_check_character
+    from registry.core.codes import body_check_character, uscc_check_character
 
     base = len(_BODY_ALPHABET)
     for i in range(n):
@@ -107,7 +107,7 @@ def fill(url: str, records: int, sample: int) -> tuple[list[str], float]:
                 f"guimoceshiqiye{i}youxiangongsi,gmcsqy{i}yxgs,{stamp},{stamp}\n"
             )
 
-    from registry.search import index_entity_name
+    from registry.records.search import index_entity_name
 
     assert index_entity_name("规模测试企业7有限公司") == (
         "guimoceshiqiye7youxiangongsi",
@@ -176,10 +176,10 @@ def measure_lookups(url: str, codes: list[str]) -> dict[str, dict[str, float]]:
     from werkzeug.serving import make_server
 
     from api import create_app
-    from registry import clock
-    from registry.config import load_config
-    from registry.public import public_profile
-    from registry.runtime import Runtime
+    from registry.core import clock
+    from registry.core.config import load_config
+    from registry.core.runtime import Runtime
+    from registry.disclosure.profile import public_profile
 
     clock.set_clock(TODAY)
     rt = Runtime(
@@ -228,9 +228,10 @@ def measure_lookups(url: str, codes: list[str]) -> dict[str, dict[str, float]]:
 
 def measure_import(url: str, rows: int) -> dict[str, float]:
     from importers.run import import_file
-    from registry import clock, demo
-    from registry.config import load_config
-    from registry.runtime import Runtime
+    from registry.core import clock
+    from registry.core.config import load_config
+    from registry.core.runtime import Runtime
+    from registry.records import demo
 
     clock.set_clock(TODAY)
     with tempfile.TemporaryDirectory() as tmp:
@@ -259,9 +260,9 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="Keep the database afterwards.")
     args = parser.parse_args()
 
-    from registry import migrate
-    from registry.config import load_config
-    from registry.runtime import Runtime
+    from registry.core import migrate
+    from registry.core.config import load_config
+    from registry.core.runtime import Runtime
 
     name = f"bench_scale_{secrets.token_hex(3)}"
     server = create_engine(args.server, isolation_level="AUTOCOMMIT")

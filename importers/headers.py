@@ -20,10 +20,10 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from registry.layout import ALL_COLUMNS
-from registry.records import EXPORT_ONLY_FIELDS, RECORD_FIELDS, REQUIRED_FIELDS
+from registry.records.layout import ALL_COLUMNS
+from registry.records.schema import EXPORT_ONLY_FIELDS, RECORD_FIELDS, REQUIRED_FIELDS
 
-#: Spellings beyond the layout's header and field code (registry.layout).
+#: Spellings beyond the layout's header and field code (registry.records.layout).
 _MORE_ALIASES: dict[str, tuple[str, ...]] = {
     "party_name": ("相对人名称", "当事人名称"),
     "party_type": ("相对人类别",),

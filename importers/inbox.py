@@ -21,9 +21,9 @@ from pathlib import Path
 
 from importers.readers import detect_format
 from importers.run import ImportSummary, ReportWriter, import_file
-from registry.codes import is_valid_uscc
-from registry.config import Config
-from registry.runtime import Runtime
+from registry.core.codes import is_valid_uscc
+from registry.core.config import Config
+from registry.core.runtime import Runtime
 
 DONE, FAILED, PROCESSING = "done", "failed", "processing"
 _SKIP_SUFFIXES = (".part", ".tmp", ".partial", ".report.csv")

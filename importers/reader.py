@@ -17,7 +17,7 @@ import threading
 from typing import Any
 
 from importers.reading import read_in_process
-from registry import clock
+from registry.core import clock
 
 #: Prepared batches that may wait to be sent (each holds its COPY text, a few MB).
 READ_AHEAD = 1

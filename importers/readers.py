@@ -335,7 +335,7 @@ _GUARDED = ("'=", "'+", "'-", "'@", "'\t", "'\r", "''")
 
 def _unguard(cell: str) -> str:
     """Undo the formula guard CSV exports put on cells (``'=…`` → ``=…``, and ``''…`` →
-    ``'…``, see :func:`registry.export.safe_cell`), so an exported file imports back to
+    ``'…``, see :func:`registry.records.export.safe_cell`), so an exported file imports back to
     the same records.  A formula is only ever text here: nothing evaluates it."""
     return cell[1:] if cell.startswith(_GUARDED) else cell
 

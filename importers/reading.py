@@ -3,7 +3,7 @@ the database, and the whole work of the reading process of a large one.
 
 No database here, and nothing that imports one (SQLAlchemy, the models): the reading
 process (``python -m importers.reader``) imports this module, the readers, the record
-validation and :mod:`registry.staging`, and stays about 30 MB smaller for it.
+validation and :mod:`registry.records.staging`, and stays about 30 MB smaller for it.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from typing import Any
 
 from importers.headers import FileError
 from importers.readers import PenaltyFile, Rejected, open_penalty_file
-from registry.records import validate_record
-from registry.staging import PreparedBatch, prepare_penalties
+from registry.records.schema import validate_record
+from registry.records.staging import PreparedBatch, prepare_penalties
 
 #: Where a rejected row goes: its line and its problems, ``(field, reason)`` each.
 Reject = Callable[[int, Sequence[tuple[str, str]]], None]

@@ -2,7 +2,7 @@
 
 Used by ``credit-registry import``, the inbox job and ``POST /api/v1/imports``:
 stream the file → load each row with the shared record schema → hand valid records to
-:func:`registry.penalties.upsert_penalties` in batches, one transaction per batch, so a
+:func:`registry.records.penalties.upsert_penalties` in batches, one transaction per batch, so a
 crash leaves whole batches only and running the file again completes it (batches are
 idempotent).  Every rejected row goes to the report (CSV ``line,field,reason``, one row
 per problem) — nothing rejected is silent.
@@ -38,15 +38,15 @@ from sqlalchemy.exc import DataError, IntegrityError
 from importers.headers import FileError
 from importers.readers import PenaltyFile, open_penalty_file
 from importers.reading import Reading, ReadSpec
-from registry import clock
-from registry.codes import CodeError, validate_uscc
-from registry.config import Config
-from registry.db import is_postgres
-from registry.export import safe_cell
-from registry.models import ImportBatch
-from registry.penalties import fill_entity_pinyin, upsert_penalties
-from registry.runtime import Runtime
-from registry.staging import PreparedBatch, prepare_penalties
+from registry.core import clock
+from registry.core.codes import CodeError, validate_uscc
+from registry.core.config import Config
+from registry.core.db import is_postgres
+from registry.core.runtime import Runtime
+from registry.records.export import safe_cell
+from registry.records.models import ImportBatch
+from registry.records.penalties import fill_entity_pinyin, upsert_penalties
+from registry.records.staging import PreparedBatch, prepare_penalties
 
 REPORT_HEADER = ("line", "field", "reason")
 #: Entities given their pinyin spellings right after an import (the rest by the job).
@@ -549,7 +549,7 @@ def import_file(
         # The write path's last step: the rules run for the entities this file touched —
         # and for any an interrupted earlier run left queued, so running a killed import
         # again completes it even when every record is already in (all "unchanged").
-        from registry.evaluation import RULES_ACTOR, evaluate_dirty
+        from registry.evaluation.runs import RULES_ACTOR, evaluate_dirty
 
         try:
             evaluate_dirty(rt, actor=RULES_ACTOR)

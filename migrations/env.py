@@ -6,8 +6,8 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import engine_from_config, pool
 
-from registry.config import load_config
-from registry.models import Base
+from registry.core.config import load_config
+from registry.schema import Base
 
 target_metadata = Base.metadata
 

@@ -1,6 +1,6 @@
 """Test fixtures.  How they are meant to be used:
 
-- Every test that takes ``rt`` (a :class:`registry.runtime.Runtime`), ``session``,
+- Every test that takes ``rt`` (a :class:`registry.core.runtime.Runtime`), ``session``,
   ``app``/``client`` or ``invoke`` runs once per database backend: SQLite (a file in a
   temporary directory) and PostgreSQL.  The schema is built once per backend with the
   Alembic migrations — never ``create_all`` — and every table is emptied after each
@@ -12,7 +12,7 @@
   unreachable server fails the run instead.
 - Tests that only make sense on one engine use ``@pytest.mark.postgres_only``.
 - ``today`` fixes the registry clock to 2026-11-29 (the sample data's "today");
-  ``registry.clock.advance``/``set_clock`` move it.  Nothing sleeps to wait for time.
+  ``registry.core.clock.advance``/``set_clock`` move it.  Nothing sleeps to wait for time.
 - Pure tests (no fixtures from here) run once.
 """
 
@@ -29,9 +29,9 @@ from click.testing import CliRunner
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from registry import clock
-from registry.config import Config, load_config
-from registry.runtime import Runtime
+from registry.core import clock
+from registry.core.config import Config, load_config
+from registry.core.runtime import Runtime
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
@@ -105,7 +105,7 @@ def database_url(
     else:
         url = f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'registry.sqlite3'}"
     rt = Runtime(make_config(url))
-    from registry import migrate
+    from registry.core import migrate
 
     migrate.upgrade(rt.engine)
     rt.dispose()
@@ -121,7 +121,7 @@ def make_config(url: str, **sections: dict) -> Config:
 
 
 def _empty_all_tables(rt: Runtime) -> None:
-    from registry.models import Base
+    from registry.schema import Base
 
     tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
     with rt.engine.begin() as conn:
@@ -186,7 +186,7 @@ class Invoke:
         }
 
     def __call__(self, *args: str, env: dict[str, str] | None = None, input: str | None = None):
-        from registry.cli import cli
+        from cli.base import cli
 
         runner = CliRunner()
         return runner.invoke(

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from registry.runtime import Runtime
+from registry.core.runtime import Runtime
 from tests.api.factories import ApiFactory, Token
 from tests.conftest import make_config
 

@@ -1,10 +1,10 @@
 """Test data for the API tests as direct model rows (entities, penalties, list entries,
-decisions, persons, alerts) and API tokens through :func:`registry.tokens.create_token`.
+decisions, persons, alerts) and API tokens through :func:`registry.core.tokens.create_token`.
 
 Everything is written in ``session`` and flushed; call :meth:`ApiFactory.commit` before
 requests (the app has its own sessions).  Codes are valid USCCs from
-:func:`registry.demo.make_uscc`; ID numbers valid resident IDs from
-:func:`registry.demo.make_resident_id`.
+:func:`registry.records.demo.make_uscc`; ID numbers valid resident IDs from
+:func:`registry.records.demo.make_resident_id`.
 """
 
 from __future__ import annotations
@@ -19,19 +19,13 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from registry import clock
-from registry.codes import mask_id_number, person_key
-from registry.demo import make_resident_id, make_uscc
-from registry.models import (
-    Alert,
-    Decision,
-    Entity,
-    ListEntry,
-    Penalty,
-    Person,
-    PersonLink,
-)
-from registry.tokens import create_token
+from registry.core import clock
+from registry.core.codes import mask_id_number, person_key
+from registry.core.tokens import create_token
+from registry.evaluation.models import Alert, Decision
+from registry.lists.models import ListEntry
+from registry.records.demo import make_resident_id, make_uscc
+from registry.records.models import Entity, Penalty, Person, PersonLink
 from tests.conftest import TEST_SECRET
 
 

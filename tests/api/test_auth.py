@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import update
 
 from api import create_app
-from registry import clock
-from registry.models import ApiToken
+from registry.core import clock
+from registry.core.models import ApiToken
 
 SAMPLE_CODE = "914403054JURQ2830R"
 

@@ -7,7 +7,7 @@ import json
 
 from sqlalchemy import func, select
 
-from registry.models import Penalty
+from registry.records.models import Penalty
 
 
 def _jsonl(*records: dict) -> bytes:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from registry.models import Penalty
+from registry.records.models import Penalty
 
 
 def test_same_post_twice_is_one_record_201_then_200(client, session, factory, regulator):

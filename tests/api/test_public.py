@@ -7,8 +7,8 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select, update
 
-from registry import clock
-from registry.models import Penalty
+from registry.core import clock
+from registry.records.models import Penalty
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from api import fastpath
-from registry.db import is_postgres
+from registry.core.db import is_postgres
 from tests.web.factories import TODAY, WebFactory
 
 URL = "/api/v1/public/entities/{}"

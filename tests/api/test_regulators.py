@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from registry import clock
+from registry.core import clock
 
 
 def test_proposed_entries_confirm_reject_remove(client, factory, regulator, other_regulator):

@@ -6,7 +6,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from registry import clock
+from registry.core import clock
 
 
 @pytest.fixture

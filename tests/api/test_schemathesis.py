@@ -23,7 +23,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from registry.runtime import Runtime
+from registry.core.runtime import Runtime
 from tests.conftest import make_config
 
 CHECKS = [

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from registry import clock
+from registry.core import clock
 from tests.web.factories import WebFactory
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -11,8 +11,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from registry import clock
-from registry.webhooks import DELIVERY_HEADER, SIGNATURE_HEADER, deliver_due, verify
+from registry.core import clock
+from registry.delivery.webhooks import DELIVERY_HEADER, SIGNATURE_HEADER, deliver_due, verify
 
 
 class Receiver:

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from registry.models import ImportBatch
-from registry.tokens import create_token
+from registry.core.tokens import create_token
+from registry.records.models import ImportBatch
 from tests.browser.conftest import shot
 from tests.web.factories import TODAY
 

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 
-from registry.models import Entity
+from registry.records.models import Entity
 from tests.browser.conftest import shot
 from tests.web.factories import TODAY
 

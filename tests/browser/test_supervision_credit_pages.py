@@ -11,9 +11,15 @@ from typing import Any
 
 import pytest
 
-from registry.commitments import record_commitment
-from registry.inspections import create_task, draw_task, enter_result, publish_task, set_pool
-from registry.models import CreditGrade
+from registry.evaluation.models import CreditGrade
+from registry.supervision.commitments import record_commitment
+from registry.supervision.inspections import (
+    create_task,
+    draw_task,
+    enter_result,
+    publish_task,
+    set_pool,
+)
 from tests.browser.conftest import shot
 from tests.web.factories import TODAY, WebFactory
 

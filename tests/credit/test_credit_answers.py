@@ -7,11 +7,13 @@ from datetime import date, timedelta
 
 from sqlalchemy import select
 
-from registry import clock
-from registry.evaluation import evaluate_now
-from registry.grades import grade_history
-from registry.lifecycle import revoke_penalty_now
-from registry.models import AuditEntry, CreditGrade, ListEntry
+from registry.core import clock
+from registry.core.models import AuditEntry
+from registry.evaluation.grades import grade_history
+from registry.evaluation.models import CreditGrade
+from registry.evaluation.revocation import revoke_penalty_now
+from registry.evaluation.runs import evaluate_now
+from registry.lists.models import ListEntry
 
 
 def red_entries(rt, uscc):

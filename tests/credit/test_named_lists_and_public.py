@@ -8,9 +8,10 @@ from datetime import date
 
 from sqlalchemy import func, select
 
-from registry.evaluation import evaluate_now
-from registry.models import AuditEntry, ListEntry
-from registry.runtime import Runtime
+from registry.core.models import AuditEntry
+from registry.core.runtime import Runtime
+from registry.evaluation.runs import evaluate_now
+from registry.lists.models import ListEntry
 from tests.api.factories import ApiFactory
 from tests.conftest import make_config
 

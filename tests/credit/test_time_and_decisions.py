@@ -7,10 +7,12 @@ from datetime import date, timedelta
 
 from sqlalchemy import select
 
-from registry import clock
-from registry.evaluation import evaluate_now
-from registry.models import JobRun, ListEntry
-from registry.scheduler import job_specs, run_job
+from cli.jobs import job_specs
+from registry.core import clock
+from registry.core.models import JobRun
+from registry.delivery.scheduler import run_job
+from registry.evaluation.runs import evaluate_now
+from registry.lists.models import ListEntry
 
 
 def answer(client, department, uscc):

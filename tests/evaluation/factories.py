@@ -14,9 +14,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from registry.codes import mask_id_number, person_key
-from registry.demo import make_resident_id, make_uscc
-from registry.models import Penalty, Person
+from registry.core.codes import mask_id_number, person_key
+from registry.records.demo import make_resident_id, make_uscc
+from registry.records.models import Penalty, Person
 
 _rng = random.Random(20261129)
 _numbers = itertools.count(1)

@@ -1,4 +1,4 @@
-"""Shares of work for ``registry.evaluation._run_in_processes`` in tests: a module of its
+"""Shares of work for ``registry.evaluation.workers.run_in_processes`` in tests: a module of its
 own, light to import, because a spawned worker imports the job it runs."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from registry.evaluation import EvaluationSummary
+from registry.evaluation.plan import EvaluationSummary
 
 
 def where_it_ran(*_engine: Any, caller: int, batches: int) -> Iterator[EvaluationSummary]:

@@ -12,31 +12,23 @@ from datetime import date
 import pytest
 from sqlalchemy import func, select, text, update
 
-from registry import clock
-from registry.audit import verify_chain
-from registry.evaluation import (
-    _run_in_processes,
+from registry.core import clock
+from registry.core.audit import verify_chain
+from registry.core.models import AuditEntry, Change
+from registry.evaluation.models import Alert, Decision, Measure, RulePackRecord
+from registry.evaluation.revocation import revoke_penalty_now
+from registry.evaluation.runs import (
     after_write,
     evaluate_all,
     evaluate_dirty,
     evaluate_now,
     evaluate_subjects,
 )
-from registry.lifecycle import queue_dirty, revoke_penalty_now
-from registry.lists import confirm_entry, reject_entry
-from registry.models import (
-    Alert,
-    AuditEntry,
-    Change,
-    Decision,
-    DirtyEntity,
-    ListEntry,
-    ListEntryEvent,
-    Measure,
-    Penalty,
-    PersonLink,
-    RulePackRecord,
-)
+from registry.evaluation.workers import run_in_processes
+from registry.lists.entries import confirm_entry, reject_entry
+from registry.lists.models import ListEntry, ListEntryEvent
+from registry.records.disclosure import queue_dirty
+from registry.records.models import DirtyEntity, Penalty, PersonLink
 from tests.evaluation import jobs
 from tests.evaluation.factories import (
     AUTHORITY,
@@ -544,7 +536,7 @@ def test_worker_processes_the_caller_takes_one_share_itself(rt):
     """Three shares: one evaluated in the calling process (rather than a process more
     holding the interpreter and the engine while the caller waits), two elsewhere."""
     seen = []
-    total = _run_in_processes(
+    total = run_in_processes(
         rt, _shares(jobs.where_it_ran, 3, batches=2), lambda done, _: seen.append(done), 0
     )
     assert total.subjects == 2 * 1 + 2 * 2 * 100
@@ -555,20 +547,20 @@ def test_worker_processes_the_caller_takes_one_share_itself(rt):
 
 def test_a_worker_that_fails_fails_the_run(rt):
     with pytest.raises(RuntimeError, match=r"(?s)a rules worker failed.*the worker's share broke"):
-        _run_in_processes(rt, _shares(jobs.breaks_elsewhere, 2), None, 0)
+        run_in_processes(rt, _shares(jobs.breaks_elsewhere, 2), None, 0)
     assert multiprocessing.active_children() == []
 
 
 def test_when_the_callers_share_fails_the_workers_are_stopped(rt):
     with pytest.raises(ValueError, match="the caller's share broke"):
-        _run_in_processes(rt, _shares(jobs.breaks_here_slow_elsewhere, 2), None, 0)
+        run_in_processes(rt, _shares(jobs.breaks_here_slow_elsewhere, 2), None, 0)
     # stopped, not waited for (its share would take two minutes)
     assert multiprocessing.active_children() == []
 
 
 @pytest.mark.postgres_only
 def test_evaluate_subjects_leaves_a_subject_being_evaluated_elsewhere(rt, session, backend):
-    from registry.evaluation import _LOCK_NAMESPACE, _lock_name
+    from registry.evaluation.queue import _LOCK_NAMESPACE, _lock_name
 
     key = new_uscc()
     make_penalty(session, key, violation_type=IP, categories=SERIOUS)

@@ -1,4 +1,4 @@
-"""Facts in SQL (registry.facts): the same answers on SQLite and PostgreSQL, and the same
+"""Facts in SQL (registry.evaluation.facts): the same answers on SQLite and PostgreSQL, and the same
 as the pure reference in rules.windows."""
 
 from __future__ import annotations
@@ -9,9 +9,10 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import text
 
-from registry.db import is_postgres
-from registry.facts import Subjects, add_months_sql, entity_aggregates, penalty_rows
-from registry.models import ListEntry
+from registry.core.db import is_postgres
+from registry.evaluation.facts import Subjects, add_months_sql, entity_aggregates, penalty_rows
+from registry.evaluation.plan import load_entries
+from registry.lists.models import ListEntry
 from rules import DEFAULT_PACK_PATH, load_pack
 from rules.windows import add_months, max_count_within
 from tests.evaluation.factories import make_penalty, new_uscc
@@ -157,7 +158,6 @@ def test_list_aggregates_from_loaded_entries_equal_the_sql_ones(session):
     """The evaluator counts ``list_held`` and ``listed`` from the entries it has loaded
     (``entries=``); over entries of every status, list and boundary, on many days, that
     gives exactly the values and ids of the SQL queries."""
-    from registry.evaluation import _load_entries
 
     rng = random.Random(11)
     edges = [date(2023, 11, 28), date(2023, 11, 29), date(2023, 11, 30), date(2024, 2, 29)]
@@ -199,7 +199,7 @@ def test_list_aggregates_from_loaded_entries_equal_the_sql_ones(session):
         )
     session.commit()
     subjects = Subjects.of(keys)
-    entries = _load_entries(session, subjects)
+    entries = load_entries(session, subjects)
     seen: set[str] = set()
     for day in days:
         by_sql = entity_aggregates(session, PACK, subjects, day)
@@ -208,7 +208,7 @@ def test_list_aggregates_from_loaded_entries_equal_the_sql_ones(session):
         seen.update(name for facts in by_sql.values() for name in facts)
         ranged = Subjects.in_range(keys[3:9], keys[2], keys[8])
         assert entity_aggregates(session, PACK, ranged, day) == entity_aggregates(
-            session, PACK, ranged, day, entries=_load_entries(session, ranged)
+            session, PACK, ranged, day, entries=load_entries(session, ranged)
         )
     # not vacuous: every list aggregate of the pack took a value somewhere
     assert {"abnormal_held_long", "serious_listed", "abnormal_listed", "dishonesty_listed"} <= seen

@@ -7,9 +7,11 @@ from datetime import date
 
 from sqlalchemy import select, text
 
-from registry.audit import verify_chain
-from registry.evaluation import evaluate_all, preview
-from registry.models import AuditEntry, ListEntry
+from registry.core.audit import verify_chain
+from registry.core.models import AuditEntry
+from registry.evaluation.preview import preview
+from registry.evaluation.runs import evaluate_all
+from registry.lists.models import ListEntry
 from rules import PACKS_DIR, load_pack
 from tests.evaluation.factories import make_penalty, new_person, new_uscc
 

@@ -7,8 +7,8 @@ import sys
 
 from sqlalchemy import select, text, update
 
-from registry.models import ApiToken, AuditEntry
-from registry.tokens import hash_token, resolve_token
+from registry.core.models import ApiToken, AuditEntry
+from registry.core.tokens import hash_token, resolve_token
 
 COMMANDS = [
     "init",
@@ -28,7 +28,7 @@ def _console(*args: str, env: dict[str, str] | None = None) -> subprocess.Comple
     import os
 
     return subprocess.run(
-        [sys.executable, "-c", "from registry.cli import main; main()", *args],
+        [sys.executable, "-c", "from cli import main; main()", *args],
         capture_output=True,
         text=True,
         env={**os.environ, **(env or {})},

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from registry import codes
-from registry.codes import (
+from registry.core import codes
+from registry.core.codes import (
     ALPHABET,
     AUTHORITY_CODES,
     CodeError,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from registry.config import ConfigError, load_config
+from registry.core.config import ConfigError, load_config
 
 
 def test_layers_in_order(tmp_path):

@@ -11,8 +11,8 @@ from typing import Any
 
 from sqlalchemy import select, text
 
-from registry.models import ImportBatch
-from registry.runtime import Runtime
+from registry.core.runtime import Runtime
+from registry.records.models import ImportBatch
 
 TABLES = (
     "penalties",
@@ -48,7 +48,7 @@ def csv_rows(text_: str) -> list[dict[str, str]]:
 
 def empty_registry(rt: Runtime) -> None:
     """Remove every row (a fresh, empty registry on the same schema)."""
-    from registry.models import Base
+    from registry.schema import Base
 
     with rt.engine.begin() as conn:
         for table in reversed(Base.metadata.sorted_tables):

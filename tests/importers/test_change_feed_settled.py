@@ -3,7 +3,7 @@
 A transaction takes change id N and has not committed; another takes N+1 and commits.
 A reader that stopped at N+1 and later asked for what came after it would never see N.
 ``export --since``, the webhook queue and the public feed read up to
-:func:`registry.changefeed.settled_id`, which waits for such writers to end (PostgreSQL,
+:func:`registry.core.changefeed.settled_id`, which waits for such writers to end (PostgreSQL,
 real concurrent transactions; on SQLite one writer at a time commits ids in order)."""
 
 from __future__ import annotations
@@ -15,11 +15,12 @@ import time
 import pytest
 from sqlalchemy import func, select
 
-from registry.changefeed import settled_id
-from registry.export import export_penalties
-from registry.models import Change, Penalty
-from registry.penalties import upsert_penalties
-from registry.records import validate_record
+from registry.core.changefeed import settled_id
+from registry.core.models import Change
+from registry.records.export import export_penalties
+from registry.records.models import Penalty
+from registry.records.penalties import upsert_penalties
+from registry.records.schema import validate_record
 from tests.conftest import TEST_SECRET
 from tests.importers.dbhelp import jsonl
 from tests.importers.samples import good_record
@@ -97,9 +98,9 @@ def test_with_no_writer_in_flight_the_newest_change_is_settled(rt):
 
 @pytest.mark.postgres_only
 def test_the_public_feed_and_the_webhook_queue_stop_short_of_a_change_in_flight(rt, backend):
-    from registry.export import decode_cursor
-    from registry.public import changes_since
-    from registry.webhooks import enqueue_changes
+    from registry.delivery.webhooks import enqueue_changes
+    from registry.disclosure.queries import changes_since
+    from registry.records.export import decode_cursor
 
     with rt.unit_of_work() as s:
         upsert_penalties(s, [_record("早先〔2026〕5号")], "test", secret=TEST_SECRET)

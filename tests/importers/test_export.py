@@ -12,10 +12,10 @@ import pytest
 from sqlalchemy import select, update
 
 from importers.inbox import import_inbox
-from registry.models import Penalty
-from registry.penalties import upsert_penalties
-from registry.records import validate_record
-from registry.runtime import Runtime
+from registry.core.runtime import Runtime
+from registry.records.models import Penalty
+from registry.records.penalties import upsert_penalties
+from registry.records.schema import validate_record
 from tests.conftest import TEST_SECRET, make_config
 from tests.importers.dbhelp import counts, csv_rows, empty_registry, jsonl
 from tests.importers.samples import GOOD_RESIDENT_ID, good_record, write_sample

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from importers.headers import HeaderError, field_for_header, map_headers
-from registry.layout import ALL_COLUMNS
-from registry.records import REQUIRED_FIELDS
+from registry.records.layout import ALL_COLUMNS
+from registry.records.schema import REQUIRED_FIELDS
 
 
 @pytest.mark.parametrize("column", ALL_COLUMNS, ids=lambda c: c.field)

@@ -11,10 +11,11 @@ import pytest
 from sqlalchemy import select, text
 
 from importers.run import ImportSummary, ReportWriter, import_file
-from registry.codes import NO_CODE_PLACEHOLDER, person_key
-from registry.models import AuditEntry, Penalty, PenaltyVersion, Person
-from registry.penalties import upsert_penalties
-from registry.records import validate_record
+from registry.core.codes import NO_CODE_PLACEHOLDER, person_key
+from registry.core.models import AuditEntry
+from registry.records.models import Penalty, PenaltyVersion, Person
+from registry.records.penalties import upsert_penalties
+from registry.records.schema import validate_record
 from tests.conftest import TEST_SECRET
 from tests.importers.dbhelp import assert_failed_batch_adds_up, counts, report_rows
 from tests.importers.samples import (
@@ -285,7 +286,7 @@ def test_report_writer_neutralises_cells(tmp_path):
 
 def _import_in_process(url: str, path: str, gate, queue) -> None:
     """Child process: wait for the sibling, then import the same file."""
-    from registry.runtime import Runtime
+    from registry.core.runtime import Runtime
     from tests.conftest import make_config
 
     rt = Runtime(make_config(url))
@@ -302,7 +303,7 @@ def test_two_processes_importing_the_same_file_create_no_duplicates(
     import json
     import multiprocessing
 
-    from registry import demo
+    from registry.records import demo
 
     records = list(demo.generate(1500, seed=7, today=date(2025, 6, 30)))
     path = tmp_path / "same.jsonl"

@@ -15,7 +15,7 @@ from sqlalchemy import text
 
 import importers.run as run
 from importers.run import import_file
-from registry import demo
+from registry.records import demo
 from tests.importers.dbhelp import counts
 
 BATCH = 25

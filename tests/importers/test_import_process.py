@@ -17,10 +17,11 @@ import pytest
 from sqlalchemy import select, text
 
 from importers.run import ReportWriter, import_file
-from registry import clock, demo
-from registry.models import Penalty
-from registry.penalties import prepare_penalties
-from registry.records import validate_record
+from registry.core import clock
+from registry.records import demo
+from registry.records.models import Penalty
+from registry.records.penalties import prepare_penalties
+from registry.records.schema import validate_record
 from tests.conftest import TEST_SECRET
 from tests.importers.dbhelp import assert_failed_batch_adds_up, counts, report_rows
 from tests.importers.samples import FORMATS, expected, line_offset, write_sample
@@ -273,7 +274,7 @@ def test_two_imports_of_the_same_records_in_opposite_orders_both_complete(
     the server cancels one) — both complete, nothing is written twice."""
     import threading
 
-    from registry.runtime import Runtime
+    from registry.core.runtime import Runtime
     from tests.conftest import make_config
 
     records = list(demo.generate(300, seed=9, today=date(2025, 6, 30)))

@@ -15,7 +15,7 @@ import pytest
 
 from importers.headers import ALIASES, FileError, HeaderError
 from importers.readers import Rejected, detect_format, open_penalty_file
-from registry.records import validate_record
+from registry.records.schema import validate_record
 from tests.importers.samples import good_record
 
 FIELDS = list(good_record())

@@ -8,14 +8,9 @@ from decimal import Decimal
 import pytest
 from marshmallow import ValidationError
 
-from registry.codes import NO_CODE_PLACEHOLDER
-from registry.records import (
-    PenaltyRecordSchema,
-    flatten_errors,
-    parse_amount,
-    parse_date,
-    validate_record,
-)
+from registry.core.codes import NO_CODE_PLACEHOLDER
+from registry.records.parsing import parse_amount, parse_date
+from registry.records.schema import PenaltyRecordSchema, flatten_errors, validate_record
 from tests.importers.samples import GOOD_RESIDENT_ID, good_record
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from importers.readers import Rejected, open_penalty_file
-from registry.records import validate_record
+from registry.records.schema import validate_record
 from tests.importers.samples import FORMATS, KINDS, expected, line_offset, write_sample
 
 

@@ -6,10 +6,11 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from registry.complaints import jurisdiction, routing_table
-from registry.config import ConfigError
-from registry.demo import make_uscc
-from registry.models import AuditEntry, Complaint
+from registry.core.config import ConfigError
+from registry.core.models import AuditEntry
+from registry.intake.complaints import jurisdiction, routing_table
+from registry.intake.models import Complaint
+from registry.records.demo import make_uscc
 from tests.conftest import make_config
 
 PUBLIC = "/api/v1/public/complaints"

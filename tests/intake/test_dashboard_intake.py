@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from registry import clock
+from registry.core import clock
 
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 

@@ -6,9 +6,9 @@ from datetime import date
 
 import pytest
 
-from registry import receipts
-from registry.config import ConfigError
-from registry.objections import Calendar, deadline_working_days, due_date
+from registry.core.config import ConfigError
+from registry.intake import receipts
+from registry.intake.objections import Calendar, deadline_working_days, due_date
 from tests.conftest import make_config
 
 

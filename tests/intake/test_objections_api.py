@@ -8,8 +8,9 @@ from datetime import date
 
 from sqlalchemy import select
 
-from registry import clock
-from registry.models import AuditEntry, Objection
+from registry.core import clock
+from registry.core.models import AuditEntry
+from registry.intake.models import Objection
 from tests.intake.conftest import IP, SERIOUS
 
 PUBLIC = "/api/v1/public/objections"
@@ -347,7 +348,7 @@ def test_receipts_are_stored_only_hashed(client, session, write_record, database
     # Nowhere in the database: every text column of every table, on either engine.
     from sqlalchemy import String, Text, cast, or_
 
-    from registry.models import Base
+    from registry.schema import Base
 
     for table in Base.metadata.sorted_tables:
         columns = [c for c in table.columns if isinstance(c.type, String | Text)]

@@ -8,7 +8,7 @@ import re
 
 from sqlalchemy import select
 
-from registry.models import Complaint, Objection
+from registry.intake.models import Complaint, Objection
 
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 RECEIPT = re.compile(r'id="receipt"><code>([A-Z0-9-]+)</code>')

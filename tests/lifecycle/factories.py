@@ -3,7 +3,7 @@
 A penalty's derived state (severity, disclosure window, repair minimum) is computed from
 the default rule pack's own outcome — the months come from the pack, never from here —
 unless the test passes the fields itself.  Codes are valid USCCs from
-:func:`registry.demo.make_uscc`.
+:func:`registry.records.demo.make_uscc`.
 """
 
 from __future__ import annotations
@@ -18,10 +18,11 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from registry import clock
-from registry.demo import make_uscc
-from registry.lists import entry_terms
-from registry.models import Entity, ListEntry, ListEntryEvent, Penalty, Repair
+from registry.core import clock
+from registry.lists.entries import entry_terms
+from registry.lists.models import ListEntry, ListEntryEvent, Repair
+from registry.records.demo import make_uscc
+from registry.records.models import Entity, Penalty
 from rules import DEFAULT_PACK_PATH, RulePack, load_pack
 from rules.windows import add_months
 

@@ -7,10 +7,11 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
-from registry import audit, clock
-from registry.errors import Conflict, Forbidden, Invalid, NotFound, TooEarly
-from registry.lists import confirm_entry, entries_in_force, reject_entry, remove_entry
-from registry.models import AuditEntry, Change, ListEntry, ListEntryEvent
+from registry.core import audit, clock
+from registry.core.errors import Conflict, Forbidden, Invalid, NotFound, TooEarly
+from registry.core.models import AuditEntry, Change
+from registry.lists.entries import confirm_entry, entries_in_force, reject_entry, remove_entry
+from registry.lists.models import ListEntry, ListEntryEvent
 
 DAY = timedelta(days=1)
 

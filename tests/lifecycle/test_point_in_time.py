@@ -8,9 +8,10 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
-from registry.lifecycle import disclosed_on, disclosure_ends_on, is_disclosed
-from registry.lists import binds_on, entries_in_force, in_force_on
-from registry.models import ListEntry, Penalty
+from registry.lists.entries import binds_on, entries_in_force, in_force_on
+from registry.lists.models import ListEntry
+from registry.records.disclosure import disclosed_on, disclosure_ends_on, is_disclosed
+from registry.records.models import Penalty
 from rules.windows import add_months
 
 DAY = timedelta(days=1)
@@ -148,7 +149,7 @@ def test_serious_penalty_is_disclosed_for_three_years(session, factory, authorit
 
 def test_windows_the_rules_store_give_the_same_boundaries(session, factory, pack, authority):
     """The real rules (registry.evaluation) derive the windows the factory mimics."""
-    evaluation = pytest.importorskip("registry.evaluation")
+    evaluation = pytest.importorskip("registry.evaluation.runs")
     uscc = factory.uscc()
     underived = {
         "severity": None,

@@ -7,17 +7,18 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
-from registry import clock
-from registry.errors import Conflict, Forbidden, Invalid, TooEarly
-from registry.lifecycle import disclosed_on, is_disclosed
-from registry.models import Change, Penalty
-from registry.repairs import (
+from registry.core import clock
+from registry.core.errors import Conflict, Forbidden, Invalid, TooEarly
+from registry.core.models import Change
+from registry.lists.repairs import (
     apply_repair,
     approve_repair,
     list_repairs,
     overdue_repairs,
     reject_repair,
 )
+from registry.records.disclosure import disclosed_on, is_disclosed
+from registry.records.models import Penalty
 
 DAY = timedelta(days=1)
 

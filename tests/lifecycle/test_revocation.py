@@ -7,19 +7,14 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
-from registry import audit
-from registry.errors import Conflict, Forbidden, Invalid, NotFound
-from registry.lifecycle import disclosed_on, is_disclosed, revoke_penalty, revoke_penalty_now
-from registry.lists import confirm_entry, entries_in_force
-from registry.models import (
-    AuditEntry,
-    Change,
-    DirtyEntity,
-    ListEntry,
-    ListEntryEvent,
-    Penalty,
-    PenaltyVersion,
-)
+from registry.core import audit
+from registry.core.errors import Conflict, Forbidden, Invalid, NotFound
+from registry.core.models import AuditEntry, Change
+from registry.evaluation.revocation import revoke_penalty_now
+from registry.lists.entries import confirm_entry, entries_in_force
+from registry.lists.models import ListEntry, ListEntryEvent
+from registry.records.disclosure import disclosed_on, is_disclosed, revoke_penalty
+from registry.records.models import DirtyEntity, Penalty, PenaltyVersion
 
 DAY = timedelta(days=1)
 
@@ -66,7 +61,7 @@ def test_revocation_ends_disclosure_at_once_and_keeps_history(session, factory, 
 
 
 def test_revoking_the_only_basis_removes_the_entry(rt, session, factory, pack, authority, today):
-    evaluation = pytest.importorskip("registry.evaluation")
+    evaluation = pytest.importorskip("registry.evaluation.runs")
     uscc = factory.uscc()
     factory.entity(uscc)
     penalty = factory.penalty(

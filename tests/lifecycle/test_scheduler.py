@@ -17,15 +17,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, text
 
-from registry.models import JobRun, ListEntry
-from registry.scheduler import (
-    JobSpec,
-    job_specs,
-    run_job,
-    start_background,
-    tick_start,
-    wall_now,
-)
+from cli.jobs import job_specs, start_background
+from registry.core.models import JobRun
+from registry.delivery.scheduler import JobSpec, run_job, tick_start, wall_now
+from registry.lists.models import ListEntry
 from tests.conftest import ROOT, TEST_SECRET
 
 DAY = timedelta(days=1)
@@ -114,8 +109,8 @@ def _env(database_url: str, tmp_path: Path) -> dict[str, str]:
 SCHEDULER_SCRIPT = """
 import logging, sys
 logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(process)d %(message)s")
-from registry.runtime import Runtime
-from registry.scheduler import run_foreground
+from registry.core.runtime import Runtime
+from cli.jobs import run_foreground
 rt = Runtime()
 run_foreground(rt, run_for=float(sys.argv[1]), intervals={
     "sweep": 2, "stats": 2, "inbox": 2, "evaluate": 2, "reevaluate": 2, "webhooks": 2})
@@ -164,7 +159,7 @@ def test_two_scheduler_processes_run_each_job_once_per_tick(rt, database_url, tm
 
 def test_cli_scheduler_stops_cleanly_on_sigterm(rt, database_url, tmp_path):
     proc = subprocess.Popen(
-        [sys.executable, "-c", "from registry.cli import main; main()", "scheduler"],
+        [sys.executable, "-c", "from cli import main; main()", "scheduler"],
         env=_env(database_url, tmp_path),
         cwd=ROOT,
         stdout=subprocess.PIPE,
@@ -190,7 +185,7 @@ def test_cli_scheduler_stops_cleanly_on_sigterm(rt, database_url, tmp_path):
 
 
 def test_stats_job_prunes_old_runs(rt):
-    from registry import clock
+    from registry.core import clock
 
     with rt.unit_of_work() as s:
         s.add(JobRun(job="sweep", holder="old", started_at=clock.now() - 40 * DAY, status="ok"))

@@ -7,10 +7,14 @@ from datetime import date, timedelta
 
 from sqlalchemy import func, select
 
-from registry import audit, clock
-from registry.lifecycle import DISCLOSURE_ENDED, held_cutoff, is_disclosed, sweep
-from registry.lists import entries_in_force
-from registry.models import AuditEntry, Change, ListEntry, ListEntryEvent, Penalty, Repair
+from registry.core import audit, clock
+from registry.core.models import AuditEntry, Change
+from registry.evaluation.sweep import DISCLOSURE_ENDED, sweep
+from registry.lists.entries import entries_in_force
+from registry.lists.held import held_cutoff
+from registry.lists.models import ListEntry, ListEntryEvent, Repair
+from registry.records.disclosure import is_disclosed
+from registry.records.models import Penalty
 from rules.windows import add_months
 
 DAY = timedelta(days=1)

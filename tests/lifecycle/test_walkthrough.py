@@ -9,12 +9,14 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
-from registry import clock
-from registry.errors import TooEarly
-from registry.lifecycle import is_disclosed, sweep
-from registry.lists import confirm_entry, entries_in_force
-from registry.models import ListEntry, Penalty
-from registry.repairs import apply_repair, approve_repair
+from registry.core import clock
+from registry.core.errors import TooEarly
+from registry.evaluation.sweep import sweep
+from registry.lists.entries import confirm_entry, entries_in_force
+from registry.lists.models import ListEntry
+from registry.lists.repairs import apply_repair, approve_repair
+from registry.records.disclosure import is_disclosed
+from registry.records.models import Penalty
 
 DAY = timedelta(days=1)
 UNDERIVED = {
@@ -27,7 +29,7 @@ UNDERIVED = {
 
 @pytest.fixture
 def evaluation():
-    return pytest.importorskip("registry.evaluation")
+    return pytest.importorskip("registry.evaluation.runs")
 
 
 def _entries(session, uscc: str, list_type: str) -> list[ListEntry]:

@@ -1,11 +1,11 @@
 """The fast paths give the same answers as the plain ones.
 
-- Search spellings: :func:`registry.search.syllables` spells a name word by word with a
+- Search spellings: :func:`registry.records.search.syllables` spells a name word by word with a
   cache; it must equal pypinyin spelling the whole name at once.
-- Record loading: :func:`registry.records.validate_record` (the import hot path) must
-  accept and refuse exactly what :class:`registry.records.PenaltyRecordSchema` does, with
+- Record loading: :func:`registry.records.schema.validate_record` (the import hot path) must
+  accept and refuse exactly what :class:`registry.records.schema.PenaltyRecordSchema` does, with
   the same loaded values and the same ``(field, reason)`` problems.
-- Writing: entities created or renamed by :func:`registry.penalties.upsert_penalties` carry
+- Writing: entities created or renamed by :func:`registry.records.penalties.upsert_penalties` carry
   their search spellings at once (they are computed while the batch is prepared), on
   both engines.
 """
@@ -21,9 +21,9 @@ from pypinyin import lazy_pinyin
 from sqlalchemy import text
 
 from importers.run import import_file
-from registry.penalties import upsert_penalties
-from registry.records import PenaltyRecordSchema, flatten_errors, validate_record
-from registry.search import index_entity_name, syllables
+from registry.records.penalties import upsert_penalties
+from registry.records.schema import PenaltyRecordSchema, flatten_errors, validate_record
+from registry.records.search import index_entity_name, syllables
 from tests.conftest import TEST_SECRET
 from tests.importers.samples import GOOD_USCC, good_record
 
@@ -161,7 +161,7 @@ def test_new_and_renamed_entities_are_written_with_their_spellings(rt):
 
 
 def test_an_import_leaves_no_entity_without_spellings(rt, tmp_path):
-    from registry import demo
+    from registry.records import demo
 
     path = tmp_path / "p.csv"
     demo.write_file(path, 300, "csv", seed=11)
@@ -187,8 +187,8 @@ def test_an_import_leaves_no_entity_without_spellings(rt, tmp_path):
     )
 )
 def test_fast_person_keys_equal_the_codes_functions(number):
-    from registry.codes import mask_id_number, person_key
-    from registry.staging import _keys
+    from registry.core.codes import mask_id_number, person_key
+    from registry.records.staging import _keys
 
     assert _keys(number, None, None, "s3cret") == (
         person_key(number, "s3cret"),

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
-from registry.db import is_postgres
+from registry.core.db import is_postgres
 from tests.web.factories import WebFactory
 
 

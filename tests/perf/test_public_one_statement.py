@@ -11,9 +11,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from registry import public
-from registry.db import is_postgres
-from registry.records import format_amount
+from registry.core.db import is_postgres
+from registry.disclosure import profile as profiles
+from registry.disclosure import views
+from registry.records.parsing import format_amount
 from tests.web.factories import TODAY, WebFactory
 
 
@@ -64,24 +65,24 @@ def registry_data(session):
 def test_one_statement_answers_as_three(rt, session, registry_data):
     if not is_postgres(session):
         pytest.skip("the one-statement read is PostgreSQL's")
-    lists = public.public_lists(rt.pack)
+    lists = views.public_lists(rt.pack)
     days = (TODAY, TODAY - timedelta(days=100), TODAY + timedelta(days=400), date(2020, 1, 1))
     seen_penalties = 0
     for code in [*registry_data, "914403001922038216"]:
         for day in days:
-            one = public._read_profile(session, code, day, lists, single=True)
-            three = public._read_profile(session, code, day, lists, single=False)
+            one = profiles._read_profile(session, code, day, lists, single=True)
+            three = profiles._read_profile(session, code, day, lists, single=False)
             if three is None:
                 assert one is None
                 continue
             assert one[2] == three[2]  # penalties as the public sees them
-            assert [public._list_entry_dict(e, lists) for e in one[1]] == [
-                public._list_entry_dict(e, lists) for e in three[1]
+            assert [views.list_entry_dict(e, lists) for e in one[1]] == [
+                views.list_entry_dict(e, lists) for e in three[1]
             ]
             assert tuple(one[0])[:3] == tuple(three[0])[:3]
             seen_penalties += len(three[2])
     assert seen_penalties > 20  # the comparison saw real answers
-    profile = public.public_profile(session, registry_data[1], pack=rt.pack)
+    profile = profiles.public_profile(session, registry_data[1], pack=rt.pack)
     assert profile["lists"]
     assert {p["fine_wan"] for p in profile["penalties"]} <= {"5", "0.25", "123456789012.123456"}
 
@@ -92,9 +93,9 @@ def test_amount_text_is_format_amount(value):
     ``numeric(18, 6)`` column writes six decimals); the short cut gives the text the
     Decimal path gives."""
     text = f"{value:.6f}"
-    assert public._amount(text) == format_amount(Decimal(text))
-    assert public._amount(str(int(value))) == format_amount(Decimal(int(value)))
-    assert public._amount(None) is None
+    assert views.amount_text(text) == format_amount(Decimal(text))
+    assert views.amount_text(str(int(value))) == format_amount(Decimal(int(value)))
+    assert views.amount_text(None) is None
 
 
 def test_text_array_parameter_round_trips(rt, session):
@@ -104,13 +105,13 @@ def test_text_array_parameter_round_trips(rt, session):
         pytest.skip("libpq is PostgreSQL's")
     from psycopg import pq
 
-    from registry.db import libpq_conninfo
+    from registry.core.db import libpq_conninfo
 
     items = ("samr_serious", 'a"b', "c\\d", "e,f", "{g}", " h ", "")
     conn = pq.PGconn.connect(libpq_conninfo(rt.config).encode())
     try:
         result = conn.exec_params(
-            b"SELECT array_to_json($1::text[])::text", [public._text_array(items)]
+            b"SELECT array_to_json($1::text[])::text", [profiles._text_array(items)]
         )
         assert result.status == pq.ExecStatus.TUPLES_OK, result.error_message
         assert json.loads(result.get_value(0, 0)) == list(items)

@@ -4,7 +4,7 @@
   (``REGISTRY_TEST_POSTGRES_URL``) per call, all dropped at the end of the test;
   skipped without a server (a failure in CI, see ``tests/conftest.py``);
 - ``cli(url, *args)``: run ``credit-registry`` as a child process (the console entry
-  point, ``registry.cli.main``) on that database; ``cli_process`` starts one without
+  point, ``cli.base.main``) on that database; ``cli_process`` starts one without
   waiting;
 - ``server(url)``: ``credit-registry serve`` as a child process on a free port, waited
   for until ``/healthz`` answers; stopped at the end of the test;
@@ -35,7 +35,7 @@ from sqlalchemy.engine import make_url
 
 from tests.conftest import PG_URL, ROOT, TEST_SECRET
 
-ENTRY = "from registry.cli import main; main()"
+ENTRY = "from cli import main; main()"
 
 
 def child_env(url: str, **extra: str) -> dict[str, str]:
@@ -102,8 +102,8 @@ def _pg_server() -> str:
 
 def create_database(server_url: str, prefix: str = "crrel") -> str:
     """Create a database named ``<prefix>_<random>`` and migrate it; return its URL."""
-    from registry import migrate
-    from registry.runtime import Runtime
+    from registry.core import migrate
+    from registry.core.runtime import Runtime
     from tests.conftest import make_config
 
     name = f"{prefix}_{os.getpid()}_{secrets.token_hex(3)}"
@@ -216,8 +216,8 @@ def server() -> Iterator[Callable[..., Server]]:
 def make_token(url: str, role: str, name: str, authority: str | None = None) -> str:
     """An API token, made as ``credit-registry token create`` makes it (hash stored,
     audited), in this process to save a child process per token."""
-    from registry.runtime import Runtime
-    from registry.tokens import create_token
+    from registry.core.runtime import Runtime
+    from registry.core.tokens import create_token
     from tests.conftest import make_config
 
     rt = Runtime(make_config(url))
@@ -229,7 +229,7 @@ def make_token(url: str, role: str, name: str, authority: str | None = None) -> 
 
 
 def write_demo_file(path: Path, records: int, seed: int = 2026) -> Path:
-    from registry import demo
+    from registry.records import demo
 
     demo.write_file(path, records, "csv", seed=seed)
     return path

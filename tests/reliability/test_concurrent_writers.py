@@ -29,7 +29,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import create_engine, text
 
-from registry.demo import make_uscc
+from registry.records.demo import make_uscc
 from tests.reliability.conftest import make_token, run_cli, start_server
 
 pytestmark = [pytest.mark.slow]
@@ -45,8 +45,8 @@ ENTITIES = 12
 def database(request, tmp_path) -> str:
     if request.param == "postgresql":
         return request.getfixturevalue("fresh_pg")()
-    from registry import migrate
-    from registry.runtime import Runtime
+    from registry.core import migrate
+    from registry.core.runtime import Runtime
     from tests.conftest import make_config
 
     url = f"sqlite:///{tmp_path / 'registry.sqlite3'}"

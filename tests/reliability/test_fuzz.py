@@ -30,14 +30,14 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from registry.codes import (
+from registry.core.codes import (
     ALPHABET,
     CodeError,
     body_check_character,
     uscc_check_character,
     validate_uscc,
 )
-from registry.records import RECORD_FIELDS, validate_record
+from registry.records.schema import RECORD_FIELDS, validate_record
 from tests.importers.samples import good_record
 
 FAST = settings(
@@ -240,7 +240,7 @@ def test_api_write_never_fails_on_generated_records(client, today):
 @pytest.mark.slow
 def test_stateful_api_workflows(rt, database_url, today):
     from api import create_app
-    from registry.runtime import Runtime
+    from registry.core.runtime import Runtime
     from tests.api.factories import ApiFactory
     from tests.api.test_schemathesis import CHECKS, _role
     from tests.conftest import _empty_all_tables, make_config
@@ -301,7 +301,7 @@ def test_stateful_api_workflows(rt, database_url, today):
 @given(value=st.text(max_size=12))
 def test_csv_formula_guard_round_trips_any_text(value):
     from importers.readers import _unguard
-    from registry.export import safe_cell
+    from registry.records.export import safe_cell
 
     guarded = safe_cell(value)
     assert not guarded.startswith(("=", "+", "-", "@", "\t", "\r"))

@@ -35,7 +35,7 @@ import pytest
 
 from importers.headers import FileError
 from importers.readers import open_penalty_file
-from registry.demo import write_file
+from registry.records.demo import write_file
 from tests.conftest import ROOT
 from tests.importers.samples import good_record
 from tests.reliability.conftest import child_env
@@ -59,7 +59,7 @@ _RSS_ENTRY = (
     "        if line.startswith('VmHWM:'):\n"
     "            return int(line.split()[1])\n"
     "try:\n"
-    "    from registry.cli import main; main()\n"
+    "    from cli import main; main()\n"
     "finally:\n"
     "    sys.stderr.write('MAXRSS_KB=%d\\n' % peak())\n"
 )
@@ -83,8 +83,8 @@ def _import_measured(url: str, path: Path, report: Path) -> tuple[int, str, floa
 
 @pytest.fixture
 def sqlite_url(tmp_path) -> str:
-    from registry import migrate
-    from registry.runtime import Runtime
+    from registry.core import migrate
+    from registry.core.runtime import Runtime
     from tests.conftest import make_config
 
     url = f"sqlite:///{tmp_path / 'hostile.sqlite3'}"
@@ -246,7 +246,7 @@ def _cellify(value: object) -> object:
 def test_formula_cells_are_stored_as_text_and_escaped_in_every_csv(
     invoke, rt, session, tmp_path, suffix
 ):
-    from registry.models import Penalty
+    from registry.records.models import Penalty
 
     path = _write_records(tmp_path / f"formulas{suffix}", _hostile_rows(2))
     result = invoke("import", str(path), "--report", str(tmp_path / "r.csv"))

@@ -12,12 +12,13 @@ from typing import Any
 
 from sqlalchemy import text, update
 
-from registry.audit import verify_chain
-from registry.codes import mask_id_number, person_key
-from registry.demo import make_resident_id
-from registry.evaluation import _page_subjects, evaluate_dirty, evaluate_now
-from registry.lifecycle import queue_dirty
-from registry.models import Penalty, Person
+from registry.core.audit import verify_chain
+from registry.core.codes import mask_id_number, person_key
+from registry.evaluation.queue import page_subjects
+from registry.evaluation.runs import evaluate_dirty, evaluate_now
+from registry.records.demo import make_resident_id
+from registry.records.disclosure import queue_dirty
+from registry.records.models import Penalty, Person
 from tests.conftest import _empty_all_tables
 from tests.evaluation.factories import SECRET, make_penalty, new_uscc
 
@@ -259,14 +260,14 @@ def test_a_page_is_read_by_key_range_only_where_the_queue_is_dense(rt, session):
     for key in keys:
         make_penalty(session, key)
     session.commit()
-    dense = _page_subjects(session, keys[:8], None)
+    dense = page_subjects(session, keys[:8], None)
     assert dense.ranged
     assert dense.keys == tuple(keys[:8])
     # 8 queued among 12 in the range (after, keys[11]]: a key list
-    sparse = _page_subjects(session, keys[0:12:3] + keys[1:12:3], None)
+    sparse = page_subjects(session, keys[0:12:3] + keys[1:12:3], None)
     assert not sparse.ranged
     # one idle subject in a page of eight: the range, the idle one dropped
     page = [k for k in keys[:9] if k != keys[4]]
-    mixed = _page_subjects(session, page, None)
+    mixed = page_subjects(session, page, None)
     assert mixed.ranged
     assert keys[4] not in mixed.keys

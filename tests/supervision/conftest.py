@@ -9,7 +9,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from registry.models import CreditGrade
+from registry.evaluation.models import CreditGrade
 from tests.api.conftest import (  # noqa: F401 - fixtures shared with the API tests
     authority,
     department,

@@ -9,7 +9,7 @@ import hmac
 from datetime import date
 from decimal import Decimal
 
-from registry.inspections import PoolMember, run_draw, sample_size
+from registry.supervision.draw import PoolMember, run_draw, sample_size
 from tests.supervision.conftest import POOL, grade, old_grade
 
 SEED = "2026-Q4-南山-7f3a91"

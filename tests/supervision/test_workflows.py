@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from registry.audit import verify_chain
+from registry.core.audit import verify_chain
 
 SEED = "seed-2026-11"
 

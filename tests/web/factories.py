@@ -2,8 +2,8 @@
 
 Every field that decides what the public sees (status, revoked_on, disclosure_until,
 repaired_on, list entry status and dates) is set here explicitly, so each test states
-the case it covers.  Codes are valid USCCs from :func:`registry.demo.make_uscc`; names
-are indexed for search with :func:`registry.search.index_entity_name`, as the importer
+the case it covers.  Codes are valid USCCs from :func:`registry.records.demo.make_uscc`; names
+are indexed for search with :func:`registry.records.search.index_entity_name`, as the importer
 does.  The factory flushes; tests commit before code that opens its own sessions.
 """
 
@@ -17,9 +17,11 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from registry.demo import make_uscc
-from registry.models import Change, Entity, ListEntry, Penalty, Person
-from registry.search import index_entity_name
+from registry.core.models import Change
+from registry.lists.models import ListEntry
+from registry.records.demo import make_uscc
+from registry.records.models import Entity, Penalty, Person
+from registry.records.search import index_entity_name
 
 TODAY = date(2026, 11, 29)  # the suite's fixed "today" (tests/conftest.py)
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from registry.models import CreditGrade
+from registry.evaluation.models import CreditGrade
 from rules import DEFAULT_PACK_PATH
 from tests.api.conftest import make_client  # noqa: F401 - fixture shared with the API tests
 from tests.web.factories import TODAY, WebFactory

@@ -10,8 +10,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from registry.models import Alert, ImportBatch, Repair
-from registry.tokens import create_token
+from registry.core.tokens import create_token
+from registry.evaluation.models import Alert
+from registry.lists.models import Repair
+from registry.records.models import ImportBatch
 from tests.web.factories import TODAY
 
 
@@ -171,7 +173,7 @@ def test_logout_needs_csrf_and_ends_the_session(client, session):
 
 
 def test_a_revoked_token_ends_its_session(client, session):
-    from registry.models import ApiToken
+    from registry.core.models import ApiToken
 
     admin = _token(session, "admin")
     _login(client, admin)

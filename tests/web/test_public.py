@@ -1,4 +1,4 @@
-"""The public read model (registry.public): what the public may and may not see."""
+"""The public read model (registry.disclosure): what the public may and may not see."""
 
 from __future__ import annotations
 
@@ -7,16 +7,12 @@ from datetime import timedelta
 
 import pytest
 
-from registry.codes import CodeError
-from registry.errors import NotFound
-from registry.public import (
-    InvalidCursor,
-    changes_since,
-    mask_name,
-    public_profile,
-    published_list,
-    search_entities,
-)
+from registry.core.codes import CodeError
+from registry.core.errors import NotFound
+from registry.disclosure.profile import public_profile
+from registry.disclosure.queries import changes_since, published_list, search_entities
+from registry.disclosure.views import InvalidCursor
+from registry.records.export import mask_name
 from tests.web.factories import TODAY
 
 

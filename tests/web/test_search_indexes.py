@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import event, text
 
-from registry.public import search_entities
+from registry.disclosure.queries import search_entities
 
 
 def _plans(rt, session, q):

@@ -1,10 +1,16 @@
-"""Name normalisation for search (registry.search): pure functions, no database."""
+"""Name normalisation for search (registry.records.search): pure functions, no database."""
 
 from __future__ import annotations
 
 import pytest
 
-from registry.search import analyse_query, escape_like, index_entity_name, split_match, strip_suffix
+from registry.records.search import (
+    analyse_query,
+    escape_like,
+    index_entity_name,
+    split_match,
+    strip_suffix,
+)
 
 
 def test_index_entity_name_spells_every_character():

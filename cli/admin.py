@@ -1,0 +1,181 @@
+"""Administration: named lists, API tokens, the audit trail, inspection draws."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from cli.base import cli, connected, fail
+from registry.core.codes import CodeError, validate_uscc
+
+# --- lists named by authorities ------------------------------------------------------
+
+
+@cli.group("lists")
+def lists_group() -> None:
+    """Lists an authority names (e.g. red lists: 海关高级认证企业, 纳税信用A级)."""
+
+
+@lists_group.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--list-type", "list_type", required=True, help="A red list of the pack.")
+@click.option("--authority", help="USCC of the naming authority (it may later remove them).")
+@click.pass_context
+def lists_import(ctx: click.Context, file: str, list_type: str, authority: str | None) -> None:
+    """Import codes an authority names to a red list: CSV with a header (uscc or
+    统一社会信用代码, since, until, basis, name) or JSONL with those fields.  Prints the
+    counts and every refused line (line, field, reason); exit status 1 when a line was
+    refused, 2 when the file could not be taken at all."""
+    from registry.core.errors import Invalid
+    from registry.lists.redlists import import_named_file
+
+    authority_uscc = None
+    if authority:
+        try:
+            authority_uscc = validate_uscc(authority)
+        except CodeError as exc:
+            fail(f"--authority: {exc.message}")
+    rt = connected(ctx)
+    try:
+        report = import_named_file(
+            rt, file, list_type, authority_uscc=authority_uscc, actor=f"cli:{Path(file).name}"
+        )
+    except Invalid as exc:
+        fail(f"{file}: {exc.message}")
+    click.echo(f"{file}: {list_type}: {report.counts()}")
+    for problem in report.problems:
+        click.echo(f"{file}: {problem}", err=True)
+    if report.rejected:
+        sys.exit(1)
+
+
+# --- tokens and audit ----------------------------------------------------------------
+
+
+@cli.group()
+def token() -> None:
+    """API tokens."""
+
+
+@token.command("create")
+@click.option("--role", type=click.Choice(["regulator", "department", "admin"]), required=True)
+@click.option("--name", required=True, help="Whose token this is.")
+@click.option("--authority", help="USCC of the authority (required for regulators).")
+@click.pass_context
+def token_create(ctx: click.Context, role: str, name: str, authority: str | None) -> None:
+    """Print a new API token, alone on standard output, once; only its hash is stored."""
+    from registry.core.tokens import TokenError, create_token
+
+    rt = connected(ctx)
+    try:
+        with rt.unit_of_work() as session:
+            secret = create_token(session, role=role, name=name, authority=authority, actor="cli")
+    except (TokenError, CodeError) as exc:
+        fail(f"token: {exc}")
+    click.echo(secret)
+
+
+@cli.group()
+def audit() -> None:
+    """The audit trail."""
+
+
+@audit.command("verify")
+@click.option(
+    "--anchors",
+    "anchors_path",
+    type=click.Path(exists=True, dir_okay=False),
+    help="A file of anchors written by `audit anchor`: each must still be in the chain.",
+)
+@click.pass_context
+def audit_verify(ctx: click.Context, anchors_path: str | None) -> None:
+    """Check the audit trail's hash chain end to end; exit 1 on any break."""
+    from registry.core.audit import check_anchors, head, read_anchors, verify_chain
+
+    try:
+        anchors = read_anchors(anchors_path) if anchors_path else []
+    except ValueError as exc:
+        fail(f"audit verify: {exc}")
+    rt = connected(ctx)
+    with rt.unit_of_work() as session:
+        count, broken = verify_chain(session)
+        problems = check_anchors(session, anchors)
+        newest = head(session)
+    if broken is not None:
+        click.echo(
+            f"audit chain BROKEN at entry {broken.entry_id}: {broken.reason} "
+            f"({count} entries before it verified)",
+            err=True,
+        )
+        sys.exit(1)
+    if problems:
+        for problem in problems:
+            click.echo(f"audit chain BROKEN: {problem}", err=True)
+        sys.exit(1)
+    checked = f", {len(anchors)} anchors hold" if anchors else ""
+    click.echo(f"audit chain intact: {count} entries verified{checked}; head {newest or '-'}")
+
+
+@audit.command("anchor")
+@click.option(
+    "--append",
+    "append_to",
+    type=click.Path(dir_okay=False),
+    help="Also append the anchor with the time to this file (keep it off the database host).",
+)
+@click.pass_context
+def audit_anchor(ctx: click.Context, append_to: str | None) -> None:
+    """Print the chain's head as <id>:<hash>; recorded elsewhere, it lets `audit verify
+    --anchors` detect a trail cut back after that moment."""
+    from registry.core import clock
+    from registry.core.audit import head
+
+    rt = connected(ctx)
+    with rt.unit_of_work() as session:
+        newest = head(session)
+    if newest is None:
+        fail("audit anchor: the audit trail is empty")
+    if append_to:
+        with open(append_to, "a", encoding="utf-8") as handle:
+            handle.write(f"{newest} {clock.now().isoformat(timespec='seconds')}\n")
+    click.echo(str(newest))
+
+
+@cli.group()
+def inspections() -> None:
+    """Double-random inspections (双随机、一公开)."""
+
+
+@inspections.command("draw")
+@click.argument("task_id", metavar="TASK", type=click.IntRange(min=1))
+@click.option("--seed", required=True, help="The seed published with the task.")
+@click.option("--dry-run", is_flag=True, help="Compute and print the draw; record nothing.")
+@click.pass_context
+def inspections_draw(ctx: click.Context, task_id: int, seed: str, dry_run: bool) -> None:
+    """Draw TASK with SEED and print the canonical draw (docs/inspections.md).
+
+    A planned task is drawn and recorded (unless --dry-run); a task already drawn is
+    re-run as of its draw day and compared with the recorded draw.  Same register, same
+    seed: the same bytes on standard output."""
+    from registry.core.errors import DomainError
+    from registry.supervision.inspections import draw_task
+
+    rt = connected(ctx)
+    try:
+        with rt.unit_of_work() as session:
+            task, draw, recorded = draw_task(session, task_id, None, "cli", seed, dry_run=dry_run)
+            recorded_sha256 = task.draw_sha256
+            if not recorded:
+                session.rollback()
+    except DomainError as exc:
+        fail(f"inspections draw: {exc.message}")
+    click.echo(draw.text, nl=False)
+    if recorded:
+        click.echo(f"recorded: task {task_id} drawn, sha256 {draw.sha256}", err=True)
+    elif recorded_sha256 is None:
+        click.echo(f"not recorded (dry run): sha256 {draw.sha256}", err=True)
+    else:
+        same = "matches" if recorded_sha256 == draw.sha256 else "DIFFERS FROM"
+        click.echo(f"sha256 {draw.sha256} {same} the recorded draw {recorded_sha256}", err=True)

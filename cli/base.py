@@ -1,0 +1,105 @@
+"""The command group, its one error path and the runtime a command opens."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import NoReturn
+
+import click
+
+from registry.core.codes import CodeError
+from registry.core.config import ConfigError, load_config
+from registry.core.db import DatabaseUnavailable, check_connection
+from registry.core.runtime import Runtime
+
+log = logging.getLogger("registry")
+
+
+class UserError(click.ClickException):
+    """An expected failure with a one-line message."""
+
+    exit_code = 2
+
+
+def fail(message: str) -> NoReturn:
+    raise UserError(message)
+
+
+def runtime_of(ctx: click.Context) -> Runtime:
+    obj = ctx.ensure_object(dict)
+    if "runtime" not in obj:
+        try:
+            obj["runtime"] = Runtime(load_config(obj.get("config_path")))
+        except ConfigError as exc:
+            fail(f"configuration: {exc}")
+        ctx.call_on_close(obj["runtime"].dispose)
+    return obj["runtime"]
+
+
+def connected(ctx: click.Context) -> Runtime:
+    rt = runtime_of(ctx)
+    try:
+        check_connection(rt.engine)
+    except DatabaseUnavailable as exc:
+        fail(str(exc))
+    return rt
+
+
+def not_yet(name: str) -> NoReturn:
+    fail(f"'{name}' is not yet available in this version")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    envvar="REGISTRY_CONFIG",
+    help="Configuration file (default: ./config.yaml).",
+)
+@click.option("-v", "--verbose", is_flag=True, help="Log more.")
+@click.version_option(package_name="credit-registry")
+@click.pass_context
+def cli(ctx: click.Context, config_path: str | None, verbose: bool) -> None:
+    """Registry of administrative penalties and dishonesty lists (统一社会信用代码),
+    with a joint-punishment rules engine and public disclosure."""
+    ctx.ensure_object(dict)["config_path"] = config_path
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    # Alembic narrates every plugin and migration step at INFO; init prints its own summary.
+    logging.getLogger("alembic").setLevel(logging.DEBUG if verbose else logging.WARNING)
+
+
+def main() -> None:
+    """Console entry point: expected errors become one line, never a traceback."""
+    try:
+        cli.main(standalone_mode=False, prog_name="credit-registry")
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except ConfigError as exc:
+        click.echo(f"Error: configuration: {exc}", err=True)
+        sys.exit(2)
+    except DatabaseUnavailable as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(2)
+    except CodeError as exc:
+        click.echo(f"Error: {exc.message}", err=True)
+        sys.exit(2)
+    except Exception as exc:  # a database dropping mid-command, for example
+        from sqlalchemy.exc import DBAPIError, OperationalError
+
+        if isinstance(exc, OperationalError | DBAPIError):
+            reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
+            click.echo(f"Error: database: {reason}", err=True)
+            sys.exit(2)
+        raise

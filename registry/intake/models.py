@@ -1,0 +1,93 @@
+"""Objections, complaints and departments' feedback on measures."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import (
+    Date,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from registry.core.models import Base, BigId, Timestamps, UTCDateTime, utc_now
+from registry.records.models import Penalty
+
+# --- intake ----------------------------------------------------------------------------
+
+
+class Objection(Timestamps, Base):
+    """An objection (异议申诉) to a penalty record or a list entry, filed by anyone named
+    in it without an account, answered by the deciding authority within a deadline."""
+
+    __tablename__ = "objections"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    receipt_hash: Mapped[str] = mapped_column(
+        String(64), unique=True, comment="SHA-256 of the receipt; the receipt is never stored"
+    )
+    uscc: Mapped[str] = mapped_column(String(80), index=True)
+    penalty_id: Mapped[int | None] = mapped_column(BigId, ForeignKey(Penalty.id))
+    list_entry_id: Mapped[int | None] = mapped_column(BigId)
+    authority_uscc: Mapped[str] = mapped_column(String(18), index=True)
+    contact: Mapped[str] = mapped_column(String(200))
+    statement: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="open", comment="open | answered")
+    filed_on: Mapped[date] = mapped_column(Date)
+    due_on: Mapped[date] = mapped_column(Date)
+    answered_on: Mapped[date | None] = mapped_column(Date)
+    outcome: Mapped[str | None] = mapped_column(String(16), comment="corrected|revoked|rejected")
+    answer: Mapped[str | None] = mapped_column(Text)
+    answered_by: Mapped[str | None] = mapped_column(String(200))
+    corrected_version: Mapped[int | None] = mapped_column(
+        Integer, comment="the penalty's version after a correction"
+    )
+
+
+class Complaint(Timestamps, Base):
+    """A public complaint or report (举报投诉) of suspected infringement or counterfeit
+    goods against a code, routed to the authority of the entity's region; never published."""
+
+    __tablename__ = "complaints"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    receipt_hash: Mapped[str] = mapped_column(
+        String(64), unique=True, comment="SHA-256 of the receipt; the receipt is never stored"
+    )
+    uscc: Mapped[str] = mapped_column(String(18), index=True)
+    kind: Mapped[str] = mapped_column(
+        String(16), comment="counterfeit|trademark|patent|copyright|quality|other"
+    )
+    description: Mapped[str] = mapped_column(Text)
+    contact: Mapped[str | None] = mapped_column(String(200))
+    authority_uscc: Mapped[str | None] = mapped_column(
+        String(18), index=True, comment="null: unroutable, in the administrators' queue"
+    )
+    routed_by: Mapped[str] = mapped_column(String(16), comment="table | regulators | admin | none")
+    status: Mapped[str] = mapped_column(
+        String(16), default="received", comment="received|accepted|investigating|closed"
+    )
+    filed_on: Mapped[date] = mapped_column(Date)
+    status_on: Mapped[date | None] = mapped_column(Date, comment="day of the last status change")
+    status_note: Mapped[str | None] = mapped_column(Text)
+    handled_by: Mapped[str | None] = mapped_column(String(200))
+
+
+class MeasureFeedback(Base):
+    """What a department did under a measure (反馈)."""
+
+    __tablename__ = "measure_feedback"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    uscc: Mapped[str] = mapped_column(String(80), index=True)
+    measure_id: Mapped[str] = mapped_column(String(60))
+    list_entry_id: Mapped[int | None] = mapped_column(BigId)
+    token_id: Mapped[int] = mapped_column(BigId)
+    department: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(40))
+    note: Mapped[str | None] = mapped_column(Text)
+    acted_on: Mapped[date] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utc_now)

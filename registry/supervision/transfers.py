@@ -1,0 +1,285 @@
+"""Case transfer to the police (行政执法与刑事司法衔接, policy section 七).
+
+A regulator records that one of its penalty cases went to a police unit (when, under
+which case number) and later what became of it (立案, 不予立案, 判决 …).  Recording a
+transfer resolves the open ``criminal-transfer-check`` alert of that penalty, the same
+way as resolving the alert with a transfer (:func:`registry.supervision.alerts.resolve_alert`).
+
+The report :func:`untransferred` lists, per authority, the records that reached a
+prosecution threshold (the rules raised ``criminal-transfer-check`` for them, DOMAIN.md
+§4) and have no transfer recorded — the "以罚代刑" risk, including those closed with a
+reason for not transferring, so the reasons can be reviewed.  Operations flush; the
+caller commits.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlalchemy import exists, func, select
+from sqlalchemy.orm import Session
+
+from registry.core import audit, clock
+from registry.core.errors import Conflict, Forbidden, Invalid, NotFound
+from registry.evaluation.models import Alert
+from registry.records.models import Penalty
+from registry.supervision.models import CaseTransfer
+
+ALERT_KIND = "criminal-transfer-check"
+
+
+def transfer_view(row: CaseTransfer) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "penalty_id": row.penalty_id,
+        "uscc": row.uscc,
+        "police_unit": row.police_unit,
+        "transferred_on": row.transferred_on,
+        "case_number": row.case_number,
+        "outcome": row.outcome,
+        "outcome_on": row.outcome_on,
+        "not_transferred_reason": row.not_transferred_reason,
+        "recorded_by": row.recorded_by,
+        "created_at": row.created_at,
+    }
+
+
+def _own_penalty(session: Session, penalty_id: int, authority_uscc: str) -> Penalty:
+    penalty = session.get(Penalty, penalty_id)
+    if penalty is None:
+        raise NotFound(f"行政处罚记录 {penalty_id} 不存在", details={"penalty_id": penalty_id})
+    if penalty.authority_uscc != authority_uscc:
+        raise Forbidden(
+            f"行政处罚记录 {penalty_id} 属于其他处罚机关", details={"penalty_id": penalty_id}
+        )
+    return penalty
+
+
+def _check_day(value: date | None, field: str) -> None:
+    if value is not None and value > clock.today():
+        raise Invalid(
+            "日期不能晚于今天", details={"json": {field: [f"不晚于 {clock.today().isoformat()}"]}}
+        )
+
+
+def is_transferred(session: Session, penalty_id: int) -> bool:
+    return bool(
+        session.execute(
+            select(
+                exists().where(
+                    CaseTransfer.penalty_id == penalty_id, CaseTransfer.police_unit.is_not(None)
+                )
+            )
+        ).scalar()
+    )
+
+
+def record_transfer(
+    session: Session,
+    penalty_id: int,
+    authority_uscc: str,
+    actor: str,
+    *,
+    police_unit: str,
+    transferred_on: date | None = None,
+    case_number: str | None = None,
+    outcome: str | None = None,
+) -> CaseTransfer:
+    """Record the transfer of one of the authority's cases to a police unit, and resolve
+    its open transfer alert.  One transfer per penalty (409 for a second)."""
+    penalty = _own_penalty(session, penalty_id, authority_uscc)
+    _check_day(transferred_on, "transferred_on")
+    if is_transferred(session, penalty.id):
+        raise Conflict(f"行政处罚记录 {penalty_id} 已记录移送", details={"penalty_id": penalty_id})
+    row = CaseTransfer(
+        uscc=penalty.subject_key,
+        penalty_id=penalty.id,
+        police_unit=police_unit.strip(),
+        transferred_on=transferred_on or clock.today(),
+        case_number=(case_number or "").strip() or None,
+        outcome=(outcome or "").strip() or None,
+        outcome_on=clock.today() if (outcome or "").strip() else None,
+        outcome_by=actor if (outcome or "").strip() else None,
+        recorded_by=actor,
+    )
+    session.add(row)
+    session.flush()
+    resolution = "transferred: " + "; ".join(
+        x for x in (row.police_unit, row.case_number, str(row.transferred_on)) if x
+    )
+    alerts = session.execute(
+        select(Alert)
+        .where(Alert.penalty_id == penalty.id, Alert.kind == ALERT_KIND, Alert.status == "open")
+        .with_for_update()
+    ).scalars()
+    events = [
+        audit.AuditEvent(
+            actor=actor,
+            action="case_transfer.recorded",
+            object_type="case_transfer",
+            object_id=row.id,
+            uscc=row.uscc,
+            after=transfer_view(row),
+        )
+    ]
+    for alert in alerts:
+        alert.status = "resolved"
+        alert.resolution = resolution[:2000]
+        alert.resolved_at = clock.now()
+        alert.resolved_by = actor
+        events.append(
+            audit.AuditEvent(
+                actor=actor,
+                action="alert.resolved",
+                object_type="alert",
+                object_id=alert.id,
+                uscc=alert.uscc,
+                before={"status": "open"},
+                after={"status": "resolved", "resolution": alert.resolution, "transfer": row.id},
+            )
+        )
+    session.flush()
+    audit.record(session, events)
+    return row
+
+
+def record_outcome(
+    session: Session,
+    transfer_id: int,
+    authority_uscc: str,
+    actor: str,
+    *,
+    outcome: str,
+    outcome_on: date | None = None,
+) -> CaseTransfer:
+    """Record what became of a transferred case (e.g. 公安机关已立案侦查)."""
+    row = session.execute(
+        select(CaseTransfer).where(CaseTransfer.id == transfer_id).with_for_update()
+    ).scalar_one_or_none()
+    if row is None:
+        raise NotFound(f"移送记录 {transfer_id} 不存在", details={"transfer_id": transfer_id})
+    _own_penalty(session, row.penalty_id, authority_uscc)
+    if row.police_unit is None:
+        raise Conflict(
+            f"记录 {transfer_id} 是不移送的理由，没有移送结果可填",
+            details={"transfer_id": transfer_id},
+        )
+    _check_day(outcome_on, "outcome_on")
+    before = transfer_view(row)
+    row.outcome = outcome.strip()
+    row.outcome_on = outcome_on or clock.today()
+    row.outcome_by = actor
+    session.flush()
+    audit.record_one(
+        session,
+        audit.AuditEvent(
+            actor=actor,
+            action="case_transfer.outcome",
+            object_type="case_transfer",
+            object_id=row.id,
+            uscc=row.uscc,
+            before=before,
+            after=transfer_view(row),
+        ),
+    )
+    return row
+
+
+def transfers_of(session: Session, penalty_id: int, authority_uscc: str) -> list[CaseTransfer]:
+    """The transfer records (transfers and reasons for not transferring) of a penalty."""
+    _own_penalty(session, penalty_id, authority_uscc)
+    return list(
+        session.execute(
+            select(CaseTransfer)
+            .where(CaseTransfer.penalty_id == penalty_id)
+            .order_by(CaseTransfer.id)
+        ).scalars()
+    )
+
+
+def _untransferred_where(authority_uscc: str) -> list[Any]:
+    transferred = exists().where(
+        CaseTransfer.penalty_id == Alert.penalty_id, CaseTransfer.police_unit.is_not(None)
+    )
+    return [
+        Alert.authority_uscc == authority_uscc,
+        Alert.kind == ALERT_KIND,
+        Penalty.status != "revoked",
+        Penalty.transferred_to_police.is_not(True),
+        ~transferred,
+    ]
+
+
+def untransferred_count(session: Session, authority_uscc: str) -> int:
+    return int(
+        session.execute(
+            select(func.count())
+            .select_from(Alert)
+            .join(Penalty, Penalty.id == Alert.penalty_id)
+            .where(*_untransferred_where(authority_uscc))
+        ).scalar_one()
+    )
+
+
+def untransferred(
+    session: Session, authority_uscc: str, *, page: int = 1, per_page: int = 20
+) -> dict[str, Any]:
+    """The authority's records over a prosecution threshold with no transfer recorded,
+    oldest decision first, each with the threshold reached and — when the alert was
+    closed without a transfer — the reason given."""
+    where = _untransferred_where(authority_uscc)
+    total = untransferred_count(session, authority_uscc)
+    rows = session.execute(
+        select(Alert, Penalty)
+        .join(Penalty, Penalty.id == Alert.penalty_id)
+        .where(*where)
+        .order_by(Penalty.decided_on, Penalty.id)
+        .offset((page - 1) * per_page)
+        .limit(per_page)
+    ).all()
+    reasons: dict[int, str | None] = {}
+    ids = [p.id for _, p in rows]
+    if ids:
+        for penalty_id, reason in session.execute(
+            select(CaseTransfer.penalty_id, CaseTransfer.not_transferred_reason)
+            .where(
+                CaseTransfer.penalty_id.in_(ids), CaseTransfer.not_transferred_reason.is_not(None)
+            )
+            .order_by(CaseTransfer.id)
+        ):
+            reasons[penalty_id] = reason
+    declined = int(
+        session.execute(
+            select(func.count())
+            .select_from(Alert)
+            .join(Penalty, Penalty.id == Alert.penalty_id)
+            .where(*where, Alert.status == "resolved")
+        ).scalar_one()
+    )
+    items = [
+        {
+            "penalty_id": p.id,
+            "uscc": p.uscc,
+            "party_name": p.party_name,
+            "decision_number": p.decision_number,
+            "violation_type": p.violation_type,
+            "decided_on": p.decided_on,
+            "business_volume_wan": p.business_volume_wan,
+            "illegal_gains_wan": p.illegal_gains_wan,
+            "threshold": a.threshold or {},
+            "alert_id": a.id,
+            "alert_status": a.status,
+            "not_transferred_reason": reasons.get(p.id),
+        }
+        for a, p in rows
+    ]
+    return {
+        "authority_uscc": authority_uscc,
+        "total": total,
+        "open": total - declined,
+        "declined": declined,
+        "page": page,
+        "per_page": per_page,
+        "items": items,
+    }
