@@ -29,7 +29,7 @@ def create_app(
     _configure(app, runtime)
     _register_errors(app)
     _register_blueprints(app)
-    from api.fastpath import install
+    from api.public.fastpath import install
 
     install(app)  # the public lookup's short path, in front of Flask
     return app
@@ -47,9 +47,9 @@ def _configure(app: Flask, runtime: Runtime) -> None:
         SESSION_COOKIE_SECURE=cfg.security.session_cookie_secure,
     )
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
-    from api.context import close_db
-    from api.limiter import init_limiter
-    from api.metrics import init_metrics
+    from api.common.context import close_db
+    from api.common.limiter import init_limiter
+    from api.common.metrics import init_metrics
 
     app.teardown_appcontext(close_db)
     init_metrics(app)
@@ -57,29 +57,21 @@ def _configure(app: Flask, runtime: Runtime) -> None:
 
 
 def _register_errors(app: Flask) -> None:
-    from api.errors import register_error_handlers
+    from api.common.errors import register_error_handlers
 
     register_error_handlers(app)
 
 
 def _register_blueprints(app: Flask) -> None:
-    from api import (
-        alerts,
-        imports,
-        lists,
-        penalties,
-        public_api,
-        redlists,
-        repairs,
-        sanctions,
-        subscriptions,
-    )
-    from api.docs import blp as docs
-    from api.docs import make_api
-    from api.limiter import limit_blueprint
-    from api.metrics import blp as metrics
-    from api.ops import blp as ops
-    from api.web import blp as web
+    from api.common.docs import blp as docs
+    from api.common.docs import make_api
+    from api.common.limiter import limit_blueprint
+    from api.common.metrics import blp as metrics
+    from api.common.ops import blp as ops
+    from api.departments import sanctions, subscriptions
+    from api.public import lookup as public_api
+    from api.regulators import alerts, imports, lists, penalties, redlists, repairs
+    from api.site import blp as web
 
     app.register_blueprint(ops)
     app.register_blueprint(metrics)
@@ -105,8 +97,8 @@ def _register_blueprints(app: Flask) -> None:
 
 def _register_supervision(app: Flask, api: Any) -> None:
     """Random inspections, case transfers, quality commitments (docs/inspections.md)."""
-    from api import commitments, inspections, transfers
-    from api.limiter import limit_blueprint
+    from api.common.limiter import limit_blueprint
+    from api.supervision import commitments, inspections, transfers
 
     limit_blueprint(app, inspections.public_blp)
     for blp in (inspections.blp, inspections.public_blp, transfers.blp, commitments.blp):
@@ -116,8 +108,8 @@ def _register_supervision(app: Flask, api: Any) -> None:
 def _register_intake(app: Flask, api: Any) -> None:
     """Objections and complaints: a public blueprint (read limit plus the filing limit)
     and an authorities' one each."""
-    from api import complaints, objections
-    from api.limiter import limit_blueprint
+    from api.common.limiter import limit_blueprint
+    from api.intake import complaints, objections
 
     for module in (objections, complaints):
         limit_blueprint(app, module.public_blp)

@@ -11,7 +11,7 @@ from flask import Flask
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from api import fastpath
+from api.public import fastpath
 from registry.core.db import is_postgres
 from tests.web.factories import TODAY, WebFactory
 

@@ -1,0 +1,129 @@
+"""The operator dashboard (/dashboard): the registry's state at a glance.
+
+Behind a login with an admin or regulator API token: the form verifies the token with
+:func:`registry.core.tokens.resolve_token` and keeps only the token's id in Flask's signed
+session cookie (HttpOnly, SameSite=Lax, Secure per configuration); every request looks
+the token up again, so a revoked token ends its sessions at once.  Both forms carry a
+CSRF token kept in the session.  Regulators see their own authority's figures, admins
+see everything.  Charts are inline SVG drawn on the server (no script).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from flask import Blueprint, redirect, render_template, request, session, url_for
+from sqlalchemy.orm import Session
+
+from api.common.context import db
+from api.common.csrf import csrf_failure, csrf_token
+from api.dashboard.data import STATUS_LABELS, dashboard_data
+from registry.core import clock
+from registry.core.models import ApiToken
+from registry.core.tokens import Principal, resolve_token
+
+blp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
+
+DASHBOARD_ROLES = ("admin", "regulator")
+SESSION_KEY = "dashboard_token_id"
+SESSION_SINCE = "dashboard_since"
+#: A dashboard login lasts a working day.
+SESSION_MAX_AGE_S = 8 * 3600
+
+
+def current_principal(session_db: Session) -> Principal | None:
+    """The signed-in dashboard user, looked up afresh (revoked tokens end at once)."""
+    token_id = session.get(SESSION_KEY)
+    since = session.get(SESSION_SINCE, 0)
+    if not isinstance(token_id, int) or time.time() - float(since) > SESSION_MAX_AGE_S:
+        return None
+    row = session_db.get(ApiToken, token_id)
+    if row is None or row.revoked_at is not None or row.role not in DASHBOARD_ROLES:
+        return None
+    return Principal(row.id, row.name, row.role, row.authority_uscc)
+
+
+def login_required(view: Callable[..., Any]) -> Callable[..., Any]:
+    @wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        principal = current_principal(db())
+        if principal is None:
+            session.pop(SESSION_KEY, None)
+            return redirect(url_for("web.dashboard.login", next=request.full_path.rstrip("?")))
+        return view(principal, *args, **kwargs)
+
+    return wrapped
+
+
+@blp.after_request
+def _no_store(response: Any) -> Any:
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@blp.app_template_filter("status_label")
+def status_label(value: str) -> str:
+    return STATUS_LABELS.get(value, value)
+
+
+def _safe_next(target: str | None) -> str:
+    """Only a path inside the dashboard (no open redirect)."""
+    if target and target.startswith("/dashboard") and not target.startswith("//"):
+        return target
+    return url_for("web.dashboard.index")
+
+
+@blp.route("/login", methods=["GET", "POST"])
+def login():
+    error = None
+    status = 200
+    if request.method == "POST":
+        failed = csrf_failure()
+        if failed:
+            return failed
+        secret = (request.form.get("token") or "").strip()
+        principal = resolve_token(db(), secret) if secret else None
+        if principal is None:
+            error, status = "令牌无效或已被撤销。", 401
+        elif principal.role not in DASHBOARD_ROLES:
+            error, status = "只有管理员和监管部门的令牌可以登录运行看板。", 403
+        else:
+            session.clear()  # a fresh session: no fixation, a new CSRF token
+            session[SESSION_KEY] = principal.token_id
+            session[SESSION_SINCE] = int(time.time())
+            csrf_token()
+            return redirect(_safe_next(request.form.get("next")), code=303)
+    return (
+        render_template(
+            "dashboard/login.html",
+            error=error,
+            csrf=csrf_token(),
+            next=request.values.get("next", ""),
+        ),
+        status,
+    )
+
+
+@blp.post("/logout")
+def logout():
+    failed = csrf_failure()
+    if failed:
+        return failed
+    session.clear()
+    return redirect(url_for("web.dashboard.login"), code=303)
+
+
+@blp.get("")
+@blp.get("/")
+@login_required
+def index(principal: Principal):
+    from api.dashboard.intake import dashboard_intake
+
+    data = dashboard_data(db(), principal, clock.today())
+    intake = dashboard_intake(db(), principal, clock.today())
+    return render_template(
+        "dashboard/index.html", me=principal, d=data, intake=intake, csrf=csrf_token()
+    )

@@ -1,0 +1,195 @@
+"""Public complaints and reports (举报投诉): filed without an account, routed to the
+authority of the entity's region, never published (registry.intake.complaints).
+
+- ``public_blp`` (``/api/v1/public/complaints``): file one (``api.public_filing_rate_limit``)
+  and follow its status by receipt — the status alone;
+- ``blp`` (``/api/v1/complaints``): regulators list the complaints routed to their
+  authority and move them on; administrators see every complaint, the queue of
+  unroutable ones (``unrouted=true``), and route them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from sqlalchemy import func, select
+
+from api.common import auth
+from api.common.context import db, runtime
+from api.common.errors import Forbidden
+from api.common.limiter import guard_filing_blueprint
+from api.common.schemas import documents_errors, page_window
+from api.intake.schemas import (
+    COMPLAINT_FILE_EXAMPLE,
+    EXAMPLE_COMPLAINT_RECEIPT,
+    ComplaintArgsSchema,
+    ComplaintFiledSchema,
+    ComplaintFileSchema,
+    ComplaintPageSchema,
+    ComplaintRouteSchema,
+    ComplaintSchema,
+    ComplaintStatusChangeSchema,
+    ComplaintStatusSchema,
+)
+from registry.intake.complaints import (
+    file_complaint,
+    find_by_receipt,
+    get_complaint,
+    reporter_view,
+    route_complaint,
+    set_status,
+)
+from registry.intake.models import Complaint
+
+public_blp = Blueprint(
+    "public_complaints",
+    __name__,
+    url_prefix="/api/v1/public/complaints",
+    description="Public, no account: report suspected infringement or counterfeit goods "
+    "against a code (举报投诉), then follow the status with the receipt.  Reports are "
+    "never published.",
+)
+blp = Blueprint(
+    "complaints",
+    __name__,
+    url_prefix="/api/v1/complaints",
+    description="Regulators: complaints routed to their authority; administrators: all, "
+    "and the queue of unroutable ones.",
+)
+
+STATUS_EXAMPLE = {"status": "accepted", "filed_on": "2026-11-27", "status_on": "2026-11-28"}
+
+
+_rate_limited = guard_filing_blueprint(public_blp)
+
+
+@public_blp.route("")
+class FileComplaint(MethodView):
+    @public_blp.arguments(ComplaintFileSchema, example=COMPLAINT_FILE_EXAMPLE)
+    @public_blp.response(
+        201,
+        ComplaintFiledSchema,
+        example={
+            "status": "received",
+            "filed_on": "2026-11-27",
+            "status_on": None,
+            "receipt": EXAMPLE_COMPLAINT_RECEIPT,
+        },
+    )
+    @documents_errors(public_blp, 422, 503)
+    @_rate_limited
+    def post(self, body: dict[str, Any]) -> Any:
+        """Report suspected infringement or counterfeit goods
+
+        `uscc` must be a valid code (whether or not the registry holds records of it);
+        `kind` one of counterfeit, trademark, patent, copyright, quality, other.  The
+        answer carries the `receipt` — shown only this once."""
+        session = db()
+        filed = file_complaint(session, runtime().config, **body)
+        answer = reporter_view(filed.complaint)
+        session.commit()
+        return {**answer, "receipt": filed.receipt}, 201
+
+
+@public_blp.route("/<string:receipt>")
+class ComplaintStatus(MethodView):
+    @public_blp.response(200, ComplaintStatusSchema, example=STATUS_EXAMPLE)
+    @documents_errors(public_blp, 404, 503)
+    @_rate_limited
+    def get(self, receipt: str) -> dict[str, Any]:
+        """The status of a report, by its receipt (the status only)"""
+        return reporter_view(find_by_receipt(db(), receipt))
+
+
+def _scope(complaint: Complaint) -> Complaint:
+    principal = auth.current_principal()
+    if principal.role == "regulator" and complaint.authority_uscc != principal.authority_uscc:
+        raise Forbidden("该举报不由本机关处理", details={"complaint_id": complaint.id})
+    return complaint
+
+
+@blp.route("")
+class Complaints(MethodView):
+    @auth.required(blp, "regulator", "admin")
+    @blp.arguments(ComplaintArgsSchema, location="query")
+    @blp.response(200, ComplaintPageSchema)
+    @documents_errors(blp, 422, 503)
+    def get(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Complaints routed to the authority (administrators: all, or `unrouted=true`)
+
+        Oldest first, paginated; filter by `status`."""
+        principal = auth.current_principal()
+        page, per_page = page_window(args)
+        where = []
+        if principal.role == "regulator":
+            where.append(Complaint.authority_uscc == principal.authority_uscc)
+        elif args.get("unrouted"):
+            where.append(Complaint.authority_uscc.is_(None))
+        if args.get("status"):
+            where.append(Complaint.status == args["status"])
+        session = db()
+        total = session.execute(
+            select(func.count()).select_from(Complaint).where(*where)
+        ).scalar_one()
+        items = session.execute(
+            select(Complaint)
+            .where(*where)
+            .order_by(Complaint.filed_on, Complaint.id)
+            .offset((page - 1) * per_page)
+            .limit(per_page)
+        ).scalars()
+        return {"items": list(items), "page": page, "per_page": per_page, "total": total}
+
+
+@blp.route("/<id:complaint_id>")
+class ComplaintOne(MethodView):
+    @auth.required(blp, "regulator", "admin")
+    @blp.response(200, ComplaintSchema)
+    @documents_errors(blp, 404, 503)
+    def get(self, complaint_id: int) -> Complaint:
+        """One complaint (regulators: only their authority's)"""
+        return _scope(get_complaint(db(), complaint_id))
+
+
+@blp.route("/<id:complaint_id>/status")
+class ComplaintStatusChange(MethodView):
+    @auth.required(blp, "regulator")
+    @blp.arguments(
+        ComplaintStatusChangeSchema,
+        example={"status": "closed", "note": "经现场检查，查获涉嫌假冒商品，已立案调查。"},
+    )
+    @blp.response(200, ComplaintSchema)
+    @documents_errors(blp, 404, 409, 422, 503)
+    def post(self, body: dict[str, Any], complaint_id: int) -> Complaint:
+        """Move a complaint on: accepted, investigating, closed (closing needs a note)
+
+        Only the authority it is routed to (403); only forward (409)."""
+        principal = auth.current_principal()
+        session = db()
+        complaint = set_status(
+            session,
+            complaint_id,
+            principal.authority_uscc,
+            principal.actor,
+            body["status"],
+            body.get("note"),
+        )
+        session.commit()
+        return complaint
+
+
+@blp.route("/<id:complaint_id>/route")
+class ComplaintRoute(MethodView):
+    @auth.required(blp, "admin")
+    @blp.arguments(ComplaintRouteSchema)
+    @blp.response(200, ComplaintSchema)
+    @documents_errors(blp, 404, 409, 422, 503)
+    def post(self, body: dict[str, Any], complaint_id: int) -> Complaint:
+        """Administrators: route a complaint to an authority (e.g. from the queue)"""
+        principal = auth.current_principal()
+        session = db()
+        complaint = route_complaint(session, complaint_id, body["authority_uscc"], principal.actor)
+        session.commit()
+        return complaint

@@ -1,0 +1,183 @@
+"""Regulators: penalty records of their own authority — write one, list, revoke.
+
+A record goes through the one record schema (:class:`registry.records.schema.PenaltyRecordSchema`)
+and the one write path (:func:`registry.records.penalties.upsert_penalties`), keyed by
+(authority, decision number): the same POST again is an idempotent update — 201 when
+the record was created, 200 when it was updated or unchanged.  A regulator may write
+and revoke only its own authority's records (403 otherwise).  After the write commits,
+the rules run for the subjects it touched (they are queued as well, so the scheduler
+catches up if that fails).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from sqlalchemy import func, select
+
+from api.common import auth
+from api.common.context import db, runtime
+from api.common.errors import ApiError, Forbidden, NotFound
+from api.common.schemas import documents_errors, page_window, penalty_record_schema
+from api.common.writes import run_rules
+from api.regulators.schemas import (
+    PENALTY_EXAMPLE_IN,
+    PenaltyArgsSchema,
+    PenaltyPageSchema,
+    PenaltySchema,
+    PenaltyWriteSchema,
+    ReasonRequiredSchema,
+)
+from registry.records.disclosure import revoke_penalty
+from registry.records.models import Penalty
+from registry.records.penalties import upsert_penalties
+
+blp = Blueprint(
+    "penalties",
+    __name__,
+    url_prefix="/api/v1/penalties",
+    description="Regulators: penalty records (行政处罚信息) of the token's own authority.",
+)
+
+ROLES = ("regulator",)
+
+
+def _own(penalty: Penalty | None, penalty_id: int) -> Penalty:
+    principal = auth.current_principal()
+    if penalty is None:
+        raise NotFound(f"行政处罚记录 {penalty_id} 不存在", details={"penalty_id": penalty_id})
+    if penalty.authority_uscc != principal.authority_uscc:
+        raise Forbidden(
+            f"行政处罚记录 {penalty_id} 属于其他处罚机关",
+            details={"penalty_id": penalty_id},
+        )
+    return penalty
+
+
+def _mark_objections(session: Any, penalties: list[Penalty]) -> None:
+    """Set ``under_objection`` on each record (an open objection, registry.intake.objections)."""
+    from registry.intake.objections import under_objection
+
+    objected, _ = under_objection(session, penalty_ids=[p.id for p in penalties])
+    for penalty in penalties:
+        penalty.under_objection = penalty.id in objected  # type: ignore[attr-defined]
+
+
+@blp.route("")
+class Penalties(MethodView):
+    @auth.required(blp, *ROLES)
+    @blp.arguments(PenaltyArgsSchema, location="query")
+    @blp.response(200, PenaltyPageSchema)
+    @documents_errors(blp, 422, 503)
+    def get(self, args: dict[str, Any]) -> dict[str, Any]:
+        """The authority's own records
+
+        Filter by `uscc`, `decision_number` and `status`; newest decision first,
+        paginated (`page`, `per_page`)."""
+        principal = auth.current_principal()
+        page, per_page = page_window(args)
+        where = [Penalty.authority_uscc == principal.authority_uscc]
+        if args.get("uscc"):
+            where.append(Penalty.uscc == args.get("uscc").strip().upper())
+        if args.get("decision_number"):
+            where.append(Penalty.decision_number == args.get("decision_number").strip())
+        if args.get("status"):
+            where.append(Penalty.status == args.get("status"))
+        session = db()
+        total = session.execute(
+            select(func.count()).select_from(Penalty).where(*where)
+        ).scalar_one()
+        items = session.execute(
+            select(Penalty)
+            .where(*where)
+            .order_by(Penalty.decided_on.desc(), Penalty.id.desc())
+            .offset((page - 1) * per_page)
+            .limit(per_page)
+        ).scalars()
+        items = list(items)
+        _mark_objections(session, items)
+        return {"items": items, "page": page, "per_page": per_page, "total": total}
+
+    @auth.required(blp, *ROLES)
+    @blp.arguments(penalty_record_schema(), example=PENALTY_EXAMPLE_IN)
+    @blp.response(201, PenaltyWriteSchema, description="created")
+    @blp.alt_response(
+        200, schema=PenaltyWriteSchema, description="updated or unchanged", success=True
+    )
+    @documents_errors(blp, 400, 422, 503)
+    def post(self, record: dict[str, Any]) -> Any:
+        """Write one record (idempotent)
+
+        Keyed by (`authority_uscc`, `decision_number`): a new key creates the
+        record (201); the same key again updates it, or leaves it unchanged when the
+        content is the same (200) — never a duplicate.  `authority_uscc` must be the
+        token's authority (403 otherwise)."""
+        principal = auth.current_principal()
+        if record["authority_uscc"] != principal.authority_uscc:
+            raise Forbidden(
+                f"处罚机关 {record['authority_uscc']} 不是本令牌所属机关，不能写入其记录",
+                details={
+                    "authority_uscc": record["authority_uscc"],
+                    "token_authority": principal.authority_uscc,
+                },
+            )
+        rt = runtime()
+        session = db()
+        result = upsert_penalties(
+            session, [record], principal.actor, None, secret=rt.config.security.secret_key
+        )
+        if result.rejected:
+            _idx, field_name, reason = result.rejected[0]
+            raise ApiError(
+                reason, details={"json": {field_name: [reason]}}, status=422, code="invalid"
+            )
+        penalty = session.execute(
+            select(Penalty).where(
+                Penalty.authority_uscc == record["authority_uscc"],
+                Penalty.decision_number == record["decision_number"],
+            )
+        ).scalar_one()
+        session.commit()
+        run_rules(result.dirty)
+        session.refresh(penalty)
+        if result.created:
+            return {"result": "created", "penalty": penalty}, 201
+        outcome = "updated" if result.updated else "unchanged"
+        return {"result": outcome, "penalty": penalty}, 200
+
+
+@blp.route("/<id:penalty_id>")
+class PenaltyOne(MethodView):
+    @auth.required(blp, *ROLES)
+    @blp.response(200, PenaltySchema)
+    @documents_errors(blp, 404, 503)
+    def get(self, penalty_id: int) -> Penalty:
+        """One of the authority's records"""
+        penalty = _own(db().get(Penalty, penalty_id), penalty_id)
+        _mark_objections(db(), [penalty])
+        return penalty
+
+
+@blp.route("/<id:penalty_id>/revoke")
+class PenaltyRevoke(MethodView):
+    @auth.required(blp, *ROLES)
+    @blp.arguments(ReasonRequiredSchema, example={"reason": "经行政复议撤销原处罚决定"})
+    @blp.response(200, PenaltySchema)
+    @documents_errors(blp, 404, 409, 422, 503)
+    def post(self, body: dict[str, Any], penalty_id: int) -> Penalty:
+        """Revoke (withdraw) a record
+
+        It leaves public disclosure at once; the record and its history stay; the rules
+        run again for the entity (an entry whose only basis is revoked is removed).
+        Only the record's own authority may revoke it (403)."""
+        principal = auth.current_principal()
+        session = db()
+        penalty = revoke_penalty(
+            session, penalty_id, principal.authority_uscc, principal.actor, body["reason"]
+        )
+        session.commit()
+        run_rules([penalty.subject_key])
+        session.refresh(penalty)
+        return penalty

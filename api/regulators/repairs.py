@@ -1,0 +1,131 @@
+"""Regulators: credit repair (信用修复) applications for their authority's records and
+list entries — file one received from the party, approve or reject it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from sqlalchemy import func, select
+
+from api.common import auth
+from api.common.context import db, runtime
+from api.common.errors import Forbidden
+from api.common.schemas import documents_errors, page_window
+from api.regulators.schemas import (
+    ReasonOptionalSchema,
+    ReasonRequiredSchema,
+    RepairArgsSchema,
+    RepairPageSchema,
+    RepairRequestSchema,
+    RepairSchema,
+)
+from registry.lists.models import Repair
+from registry.lists.repairs import apply_repair, approve_repair, get_repair, reject_repair
+
+blp = Blueprint(
+    "repairs",
+    __name__,
+    url_prefix="/api/v1/repairs",
+    description="Regulators: credit repair of a penalty's disclosure or a list entry.",
+)
+
+ROLES = ("regulator",)
+
+
+@blp.route("")
+class Repairs(MethodView):
+    @auth.required(blp, *ROLES)
+    @blp.arguments(RepairArgsSchema, location="query")
+    @blp.response(200, RepairPageSchema)
+    @documents_errors(blp, 422, 503)
+    def get(self, args: dict[str, Any]) -> dict[str, Any]:
+        """The authority's applications (optionally of one status), oldest first"""
+        principal = auth.current_principal()
+        page, per_page = page_window(args)
+        where = [Repair.authority_uscc == principal.authority_uscc]
+        if args.get("status"):
+            where.append(Repair.status == args.get("status"))
+        session = db()
+        total = session.execute(select(func.count()).select_from(Repair).where(*where)).scalar_one()
+        items = session.execute(
+            select(Repair)
+            .where(*where)
+            .order_by(Repair.applied_on, Repair.id)
+            .offset((page - 1) * per_page)
+            .limit(per_page)
+        ).scalars()
+        return {"items": list(items), "page": page, "per_page": per_page, "total": total}
+
+    @auth.required(blp, *ROLES)
+    @blp.arguments(
+        RepairRequestSchema,
+        example={
+            "target_type": "penalty",
+            "target_id": 12,
+            "applicant": "深圳市华鑫科技有限公司",
+            "statement": "已履行行政处罚决定，并完成信用承诺和培训。",
+        },
+    )
+    @blp.response(201, RepairSchema)
+    @documents_errors(blp, 404, 409, 422, 503)
+    def post(self, body: dict[str, Any]) -> Repair:
+        """File an application received from the party
+
+        Refused before the minimum period (`too_early`, `details.allowed_from`) or
+        when the target cannot be repaired (409).  Only for the token's own authority's
+        records and entries (403)."""
+        principal = auth.current_principal()
+        session = db()
+        repair = apply_repair(
+            session,
+            runtime().pack,
+            body["target_type"],
+            body["target_id"],
+            body["applicant"],
+            body["statement"],
+        )
+        if repair.authority_uscc != principal.authority_uscc:
+            raise Forbidden(
+                "该修复对象由其他机关处理，不能由本机关受理",
+                details={"authority_uscc": repair.authority_uscc},
+            )
+        session.commit()
+        return repair
+
+
+@blp.route("/<id:repair_id>")
+class RepairOne(MethodView):
+    @auth.required(blp, *ROLES)
+    @blp.response(200, RepairSchema)
+    @documents_errors(blp, 404, 503)
+    def get(self, repair_id: int) -> Repair:
+        """One of the authority's applications"""
+        principal = auth.current_principal()
+        repair = get_repair(db(), repair_id)
+        if repair.authority_uscc != principal.authority_uscc:
+            raise Forbidden("该修复申请由其他机关处理", details={"repair_id": repair_id})
+        return repair
+
+
+@blp.route("/<id:repair_id>/approve")
+class Approve(MethodView):
+    @auth.required(blp, *ROLES)
+    @blp.arguments(ReasonOptionalSchema)
+    @blp.response(200, RepairSchema)
+    @documents_errors(blp, 404, 409, 422, 503)
+    def post(self, body: dict[str, Any], repair_id: int) -> Repair:
+        """Approve: the penalty leaves disclosure today, or the entry is removed today"""
+        return auth.act_for_authority(approve_repair, repair_id, body["reason"])
+
+
+@blp.route("/<id:repair_id>/reject")
+class Reject(MethodView):
+    @auth.required(blp, *ROLES)
+    @blp.arguments(ReasonRequiredSchema)
+    @blp.response(200, RepairSchema)
+    @documents_errors(blp, 404, 409, 422, 503)
+    def post(self, body: dict[str, Any], repair_id: int) -> Repair:
+        """Reject an application; the reason is required"""
+        return auth.act_for_authority(reject_repair, repair_id, body["reason"])

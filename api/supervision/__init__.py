@@ -1,0 +1,1 @@
+"""Supervision: double-random inspection tasks, case transfers, quality commitments."""

@@ -1,0 +1,311 @@
+"""Double-random inspections (双随机、一公开).
+
+Regulators define tasks for their own authority, set the inspector pool, draw with a
+seed, enter results and publish; anyone reads published tasks and results under
+``/api/v1/public/inspections`` (and an entity's commitments and results under
+``/api/v1/public/entities/<uscc>/supervision``).  The draw is reproducible from the
+published seed: docs/inspections.md.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from api.common import auth
+from api.common.context import db, runtime
+from api.common.errors import ApiError
+from api.common.schemas import EXAMPLE_USCC, PageArgsSchema, documents_errors, page_window
+from api.supervision.schemas import (
+    POOL_EXAMPLE,
+    TASK_EXAMPLE,
+    DrawRequestSchema,
+    DrawSchema,
+    PoolSchema,
+    PublicSupervisionSchema,
+    ResultRequestSchema,
+    TaskCreateSchema,
+    TaskItemSchema,
+    TaskPageSchema,
+    TaskSchema,
+)
+from registry.core import clock
+from registry.core.codes import CodeError, validate_uscc
+from registry.supervision.commitments import entity_supervision
+from registry.supervision.draw import Draw, ratio_text
+from registry.supervision.inspections import _task as own_task
+from registry.supervision.inspections import (
+    create_task,
+    draw_task,
+    enter_result,
+    list_tasks,
+    publish_task,
+    published_task,
+    set_pool,
+    task_view,
+)
+
+blp = Blueprint(
+    "inspections",
+    __name__,
+    url_prefix="/api/v1/inspections",
+    description="Regulators: double-random inspection tasks (双随机抽查) of the token's "
+    "authority — define, set the inspector pool, draw with a seed, enter results, publish.",
+)
+public_blp = Blueprint(
+    "public-supervision",
+    __name__,
+    url_prefix="/api/v1/public",
+    description="Public, no token: published inspection tasks and results, and an "
+    "entity's quality commitments (rate-limited per client).",
+)
+
+ROLES = ("regulator",)
+
+
+def _authority() -> str:
+    principal = auth.current_principal()
+    assert principal.authority_uscc is not None  # auth.require checks regulators
+    return principal.authority_uscc
+
+
+def draw_answer(draw: Draw, recorded: bool, recorded_sha256: str | None) -> dict[str, Any]:
+    return {
+        "task_id": draw.task_id,
+        "recorded": recorded,
+        "seed": draw.seed,
+        "drawn_on": draw.drawn_on,
+        "population_count": draw.population_count,
+        "population_sha256": draw.population_sha256,
+        "strata": [
+            {
+                "grade": s.grade,
+                "population": s.population,
+                "ratio": ratio_text(s.ratio),
+                "sample": s.sample,
+            }
+            for s in draw.strata
+        ],
+        "sample": [
+            {
+                "position": d.position,
+                "uscc": d.uscc,
+                "grade": d.grade,
+                "rank": d.rank,
+                "inspectors": list(d.inspectors),
+            }
+            for d in draw.sample
+        ],
+        "draw_sha256": draw.sha256,
+        "text": draw.text,
+        "matches_recorded": None
+        if recorded or recorded_sha256 is None
+        else recorded_sha256 == draw.sha256,
+    }
+
+
+@blp.route("/tasks")
+class Tasks(MethodView):
+    @auth.required(blp, *ROLES)
+    @blp.arguments(PageArgsSchema, location="query")
+    @blp.response(200, TaskPageSchema)
+    @documents_errors(blp, 422, 503)
+    def get(self, args: dict[str, Any]) -> dict[str, Any]:
+        """The authority's tasks, newest first (without their drawn entities)"""
+        page, per_page = page_window(args)
+        session = db()
+        tasks, total = list_tasks(
+            session, authority_uscc=_authority(), page=page, per_page=per_page
+        )
+        items = [task_view(session, t, public=False, with_items=False) for t in tasks]
+        return {"items": items, "page": page, "per_page": per_page, "total": total}
+
+    @auth.required(blp, *ROLES)
+    @blp.arguments(TaskCreateSchema, example=TASK_EXAMPLE)
+    @blp.response(201, TaskSchema)
+    @documents_errors(blp, 422, 503)
+    def post(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Define a task
+
+        Scope (regions, name keywords, list status, committed entities only), the
+        sample ratio per credit grade (default: configuration, DOMAIN.md §6), inspectors
+        per entity, and optionally the SHA-256 of the seed, committed in advance."""
+        principal = auth.current_principal()
+        session = db()
+        task = create_task(
+            session,
+            runtime().config.supervision,
+            _authority(),
+            principal.actor,
+            title=body["title"],
+            authority_name=body["authority_name"],
+            scope=body["scope"],
+            ratios=body["ratios"],
+            inspectors_per_entity=body["inspectors_per_entity"],
+            seed_sha256=body["seed_sha256"],
+        )
+        session.commit()
+        return task_view(session, task, public=False)
+
+
+@blp.route("/tasks/<id:task_id>")
+class TaskOne(MethodView):
+    @auth.required(blp, *ROLES)
+    @blp.response(200, TaskSchema)
+    @documents_errors(blp, 404, 503)
+    def get(self, task_id: int) -> dict[str, Any]:
+        """One of the authority's tasks, with its drawn entities and results"""
+        session = db()
+        return task_view(session, own_task(session, task_id, _authority()), public=False)
+
+
+@blp.route("/tasks/<id:task_id>/inspectors")
+class TaskPool(MethodView):
+    @auth.required(blp, *ROLES)
+    @blp.arguments(PoolSchema, example=POOL_EXAMPLE)
+    @blp.response(200, TaskSchema)
+    @documents_errors(blp, 404, 409, 422, 503)
+    def put(self, body: dict[str, Any], task_id: int) -> dict[str, Any]:
+        """Set the inspector pool (执法检查人员名录) of a planned task
+
+        Each inspector: certificate number (stable across tasks: the conflict rule
+        follows it), name, and the division-code prefix of their office."""
+        principal = auth.current_principal()
+        session = db()
+        set_pool(session, task_id, _authority(), principal.actor, body["inspectors"])
+        session.commit()
+        return task_view(session, own_task(session, task_id, None), public=False)
+
+
+@blp.route("/tasks/<id:task_id>/draw")
+class TaskDraw(MethodView):
+    @auth.required(blp, *ROLES)
+    @blp.arguments(
+        DrawRequestSchema,
+        examples={
+            "draw": {"value": {"seed": "2026-Q4-南山-7f3a91"}},
+            "re-run": {"value": {"seed": "2026-Q4-南山-7f3a91", "dry_run": True}},
+        },
+    )
+    @blp.response(200, DrawSchema)
+    @documents_errors(blp, 404, 409, 422, 503)
+    def post(self, body: dict[str, Any], task_id: int) -> dict[str, Any]:
+        """Draw entities and inspectors (or re-run a draw)
+
+        A planned task is drawn and recorded (`recorded: true`); the seed is published
+        with the task.  With `dry_run`, or for a task already drawn, the draw is only
+        computed — for a drawn task as of its draw day — and `matches_recorded` says
+        whether it equals the recorded one byte for byte."""
+        principal = auth.current_principal()
+        session = db()
+        task, draw, recorded = draw_task(
+            session,
+            task_id,
+            _authority(),
+            principal.actor,
+            body["seed"],
+            dry_run=body["dry_run"],
+        )
+        if recorded:
+            session.commit()
+        return draw_answer(draw, recorded, task.draw_sha256)
+
+
+@blp.route("/tasks/<id:task_id>/results")
+class TaskResults(MethodView):
+    @auth.required(blp, *ROLES)
+    @blp.arguments(
+        ResultRequestSchema,
+        example={
+            "uscc": EXAMPLE_USCC,
+            "outcome": "corrected",
+            "findings": "未按规定公示年度报告，已责令限期改正",
+            "inspected_on": "2026-11-28",
+        },
+    )
+    @blp.response(200, TaskItemSchema)
+    @documents_errors(blp, 404, 409, 422, 503)
+    def post(self, body: dict[str, Any], task_id: int) -> dict[str, Any]:
+        """Enter the result of one drawn entity's inspection
+
+        Public once the task is published (again, for results entered after the last
+        publication)."""
+        principal = auth.current_principal()
+        session = db()
+        row = enter_result(
+            session,
+            task_id,
+            _authority(),
+            principal.actor,
+            uscc=body["uscc"],
+            outcome=body["outcome"],
+            findings=body["findings"],
+            inspected_on=body["inspected_on"],
+        )
+        session.commit()
+        view = task_view(session, own_task(session, task_id, None), public=False)
+        return next(i for i in view["items"] if i["uscc"] == row.uscc)
+
+
+@blp.route("/tasks/<id:task_id>/publish")
+class TaskPublish(MethodView):
+    @auth.required(blp, *ROLES)
+    @blp.response(200, TaskSchema)
+    @documents_errors(blp, 404, 409, 503)
+    def post(self, task_id: int) -> dict[str, Any]:
+        """Publish the task (一公开): its draw and every result entered so far"""
+        principal = auth.current_principal()
+        session = db()
+        task = publish_task(session, task_id, _authority(), principal.actor)
+        session.commit()
+        return task_view(session, task, public=False)
+
+
+# --- public --------------------------------------------------------------------------
+
+
+@public_blp.route("/inspections")
+class PublicTasks(MethodView):
+    @public_blp.arguments(PageArgsSchema, location="query")
+    @public_blp.response(200, TaskPageSchema)
+    @documents_errors(public_blp, 422, 503)
+    def get(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Published inspection tasks, newest first"""
+        page, per_page = page_window(args)
+        session = db()
+        tasks, total = list_tasks(session, published_only=True, page=page, per_page=per_page)
+        items = [task_view(session, t, public=True, with_items=False) for t in tasks]
+        return {"items": items, "page": page, "per_page": per_page, "total": total}
+
+
+@public_blp.route("/inspections/<id:task_id>")
+class PublicTask(MethodView):
+    @public_blp.response(200, TaskSchema)
+    @documents_errors(public_blp, 404, 503)
+    def get(self, task_id: int) -> dict[str, Any]:
+        """A published task: scope, ratios, seed and fingerprints, the drawn entities
+        and inspectors, and the published results
+
+        Entities' credit grades are not public; the per-grade counts are."""
+        session = db()
+        return task_view(session, published_task(session, task_id), public=True)
+
+
+@public_blp.route("/entities/<string:uscc>/supervision")
+class PublicSupervision(MethodView):
+    @public_blp.response(200, PublicSupervisionSchema)
+    @documents_errors(public_blp, 400, 503)
+    def get(self, uscc: str) -> dict[str, Any]:
+        """An entity's quality commitments in force and its published inspection results"""
+        try:
+            code = validate_uscc(uscc)
+        except CodeError as exc:
+            raise ApiError(
+                exc.message,
+                details={"uscc": uscc[:64], "check": exc.check},
+                status=400,
+                code="bad_request",
+            ) from None
+        return {"uscc": code, **entity_supervision(db(), code, clock.today())}

@@ -1,0 +1,128 @@
+"""Regulators: case transfers to the police (行政执法与刑事司法衔接) for their own
+penalty records, and the report of records over a prosecution threshold that have no
+transfer recorded (以罚代刑 risk)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from api.common import auth
+from api.common.context import db
+from api.common.schemas import PageArgsSchema, documents_errors, page_window
+from api.supervision.schemas import (
+    OutcomeRequestSchema,
+    TransferListSchema,
+    TransferOutSchema,
+    TransferRequestSchema,
+    UntransferredSchema,
+)
+from registry.supervision.transfers import (
+    record_outcome,
+    record_transfer,
+    transfer_view,
+    transfers_of,
+    untransferred,
+)
+
+blp = Blueprint(
+    "transfers",
+    __name__,
+    url_prefix="/api/v1",
+    description="Regulators: transfers of the authority's cases to the police, their "
+    "outcomes, and the report of records over the thresholds not transferred.",
+)
+
+ROLES = ("regulator",)
+
+
+def _principal() -> Any:
+    principal = auth.current_principal()
+    assert principal.authority_uscc is not None  # auth.require checks regulators
+    return principal
+
+
+@blp.route("/penalties/<id:penalty_id>/transfers")
+class PenaltyTransfers(MethodView):
+    @auth.required(blp, *ROLES)
+    @blp.response(200, TransferListSchema)
+    @documents_errors(blp, 404, 503)
+    def get(self, penalty_id: int) -> dict[str, Any]:
+        """The transfer records of one of the authority's penalties
+
+        Transfers, and reasons for not transferring given when resolving an alert."""
+        rows = transfers_of(db(), penalty_id, _principal().authority_uscc)
+        return {"items": [transfer_view(r) for r in rows]}
+
+    @auth.required(blp, *ROLES)
+    @blp.arguments(
+        TransferRequestSchema,
+        example={
+            "police_unit": "深圳市公安局南山分局",
+            "transferred_on": "2026-11-20",
+            "case_number": "深南公刑〔2026〕88号",
+        },
+    )
+    @blp.response(201, TransferOutSchema)
+    @documents_errors(blp, 404, 409, 422, 503)
+    def post(self, body: dict[str, Any], penalty_id: int) -> dict[str, Any]:
+        """Record the transfer of a case to the police
+
+        Resolves the penalty's open `criminal-transfer-check` alert.  One transfer per
+        penalty (409 for a second); only the record's own authority (403)."""
+        principal = _principal()
+        session = db()
+        row = record_transfer(
+            session,
+            penalty_id,
+            principal.authority_uscc,
+            principal.actor,
+            police_unit=body["police_unit"],
+            transferred_on=body["transferred_on"],
+            case_number=body["case_number"],
+            outcome=body["outcome"],
+        )
+        session.commit()
+        return transfer_view(row)
+
+
+@blp.route("/transfers/<id:transfer_id>/outcome")
+class TransferOutcome(MethodView):
+    @auth.required(blp, *ROLES)
+    @blp.arguments(
+        OutcomeRequestSchema, example={"outcome": "公安机关已立案侦查", "outcome_on": "2026-11-27"}
+    )
+    @blp.response(200, TransferOutSchema)
+    @documents_errors(blp, 404, 409, 422, 503)
+    def post(self, body: dict[str, Any], transfer_id: int) -> dict[str, Any]:
+        """Record what became of a transferred case"""
+        principal = _principal()
+        session = db()
+        row = record_outcome(
+            session,
+            transfer_id,
+            principal.authority_uscc,
+            principal.actor,
+            outcome=body["outcome"],
+            outcome_on=body["outcome_on"],
+        )
+        session.commit()
+        return transfer_view(row)
+
+
+@blp.route("/reports/untransferred")
+class Untransferred(MethodView):
+    @auth.required(blp, *ROLES)
+    @blp.arguments(PageArgsSchema, location="query")
+    @blp.response(200, UntransferredSchema)
+    @documents_errors(blp, 422, 503)
+    def get(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Records over a prosecution threshold with no transfer recorded (以罚代刑 risk)
+
+        The authority's penalties for which the rules raised `criminal-transfer-check`
+        (DOMAIN.md §4 thresholds), not revoked, not transferred — whether the alert is
+        still open or was closed with a reason for not transferring (shown)."""
+        page, per_page = page_window(args)
+        return untransferred(db(), _principal().authority_uscc, page=page, per_page=per_page)
