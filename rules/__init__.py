@@ -23,7 +23,7 @@ from rules.evaluate import (
     PenaltyOutcome,
 )
 from rules.keywords import match_keyword_sets
-from rules.loading import DEFAULT_PACK_PATH, PACKS_DIR, load_pack
+from rules.loading import load_pack
 from rules.model import (
     Aggregate,
     AlertRule,
@@ -34,6 +34,7 @@ from rules.model import (
     RulePack,
     SeverityPolicy,
 )
+from rules.packfile import DEFAULT_PACK_PATH, PACKS_DIR
 
 __all__ = [
     "DEFAULT_PACK_PATH",

@@ -18,7 +18,8 @@ from pathlib import Path
 from rules.checking import check_pack
 from rules.compile import entity_model, grading_model, penalty_model
 from rules.errors import PackError
-from rules.loading import DEFAULT_PACK_PATH, load_pack
+from rules.loading import load_pack
+from rules.packfile import DEFAULT_PACK_PATH
 
 
 def export_models(pack_path: Path, out_dir: Path | None = None) -> list[Path]:

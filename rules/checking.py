@@ -19,8 +19,9 @@ import zen
 
 from rules.errors import PackError
 from rules.evaluate import Evaluator
-from rules.loading import expression_names, load_pack
+from rules.loading import load_pack
 from rules.model import GRADES, PARTY_TYPES, Rule, RulePack
+from rules.pack_rules import expression_names
 
 #: Defaults of an example penalty; an example names only what matters to it.
 EXAMPLE_PENALTY: dict[str, Any] = {

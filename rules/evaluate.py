@@ -45,8 +45,8 @@ from rules.compile import (
 )
 from rules.errors import FactsError, ModelOutputError
 from rules.keywords import match_keyword_sets
-from rules.loading import expression_names
 from rules.model import PARTY_TYPES, Action, Rule, RulePack
+from rules.pack_rules import expression_names
 
 
 @dataclass(frozen=True)
