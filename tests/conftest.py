@@ -186,7 +186,7 @@ class Invoke:
         }
 
     def __call__(self, *args: str, env: dict[str, str] | None = None, input: str | None = None):
-        from cli.base import cli
+        from cli import cli
 
         runner = CliRunner()
         return runner.invoke(

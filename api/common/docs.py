@@ -145,7 +145,7 @@ class IdConverter(IntegerConverter):
 def make_api(app: Any) -> Any:
     """flask-smorest's Api for ``app``: OpenAPI 3 at ``/api/v1/openapi.json``, the one
     error schema, the bearer security scheme.  Errors are answered by
-    :mod:`api.errors` (flask-smorest's own handler is not installed)."""
+    :mod:`api.common.errors` (flask-smorest's own handler is not installed)."""
     from flask_smorest import Api
 
     from api.common.auth import BEARER, SECURITY_SCHEME
@@ -155,7 +155,7 @@ def make_api(app: Any) -> Any:
         ERROR_SCHEMA = ErrorSchema
 
         def _register_error_handlers(self) -> None:
-            """api.errors answers every error in the one shape."""
+            """api.common.errors answers every error in the one shape."""
 
     app.config.update(
         API_TITLE="credit-registry",

@@ -49,7 +49,7 @@ def _public_limit() -> str:
 
 def _breached(request_limit) -> None:
     """Answer 429 with ``Retry-After`` (seconds until the window resets) in the one
-    error shape (api.errors handles werkzeug's TooManyRequests)."""
+    error shape (api.common.errors handles werkzeug's TooManyRequests)."""
     retry = max(1, int(request_limit.reset_at - time.time()))
     raise TooManyRequests(
         description=f"too many requests: at most {request_limit.limit}; retry in {retry} s",

@@ -1,5 +1,5 @@
 """HTTP schemas of the supervision workflows: random inspections (双随机、一公开), case
-transfers to the police and quality commitments.  Same conventions as api/schemas.py:
+transfers to the police and quality commitments.  Same conventions as api/*/schemas.py:
 request bodies reject unknown fields, every nullable output is marked, dates are ISO."""
 
 from __future__ import annotations

@@ -47,7 +47,7 @@ def libpq_conninfo(config: Config) -> str:
     """PostgreSQL: the libpq connection string for the configured database — the URL's
     host, port, database, user, password and query parameters (``sslmode`` …) with the
     session settings the engine's connections get — for code that talks to libpq
-    directly (the public lookup's short path, :mod:`api.fastpath`)."""
+    directly (the public lookup's short path, :mod:`api.public.fastpath`)."""
     from psycopg.conninfo import make_conninfo
 
     url = make_url(config.database_url)

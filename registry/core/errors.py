@@ -1,4 +1,4 @@
-"""Domain exceptions.  Each carries the HTTP status it maps to (api/errors.py maps them
+"""Domain exceptions.  Each carries the HTTP status it maps to (api/common/errors.py maps them
 in one table) and a message a person can act on; ``details`` is JSON-able."""
 
 from __future__ import annotations

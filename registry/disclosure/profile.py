@@ -207,7 +207,7 @@ class LibpqProfile:
     time: measured on the benchmark's database, the protocol-level execution costs the
     server ~40 µs and the client ~30 µs less per lookup.  Values come back as bytes (the
     JSON columns go to orjson without decoding).  Not thread-safe: one per thread
-    (:mod:`api.fastpath`).  Raises :class:`registry.core.db.DatabaseUnavailable` when it
+    (:mod:`api.public.fastpath`).  Raises :class:`registry.core.db.DatabaseUnavailable` when it
     cannot connect or prepare, :class:`RuntimeError` when a lookup fails."""
 
     def __init__(self, conninfo: str) -> None:
@@ -340,7 +340,7 @@ def public_profile_on(
     connection: LibpqProfile, uscc: str, day: date, pack: RulePack
 ) -> dict[str, Any] | None:
     """:func:`public_profile` on a :class:`LibpqProfile` connection to PostgreSQL,
-    without a session: the public API's lookup path (``api.fastpath``).  Same answer,
+    without a session: the public API's lookup path (``api.public.fastpath``).  Same answer,
     same errors."""
     code = validate_uscc(uscc)
     lists = public_lists(pack)

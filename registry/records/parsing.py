@@ -1,18 +1,12 @@
-"""The penalty record (行政处罚信息) as it enters the registry, whatever the door.
-
-One marshmallow schema, :class:`PenaltyRecordSchema`, defines the record in the English
-names of the product contract and every rule a record must satisfy (DOMAIN.md §2):
-API bodies, files (CSV, XLSX, JSONL, after header mapping) and the CLI all load through
-it, so a record accepted by one door is accepted by every other one.
+"""Values as files and bodies write them, read into one shape: the vocabularies and
+parsers under the record schema (:mod:`registry.records.schema`).
 
 Values arrive in many shapes — CSV text, XLSX cells (numbers, datetimes), JSON numbers —
-and leave in one: text stripped, codes normalised, amounts as :class:`~decimal.Decimal`
-(a float is never computed with: JSON numbers are parsed as decimals, and a float that
-reaches us anyway is read through its shortest decimal text), dates as
-:class:`~datetime.date`, categories as a list of names from the 2021 list.
-
-Problems come out as a list of ``(field, reason)`` pairs with the reason in words a
-regulator can act on, e.g. ``("uscc", "第18位校验码错误")``.
+and leave in one: text stripped, amounts as :class:`~decimal.Decimal` (a float is never
+computed with: JSON numbers are parsed as decimals, and a float that reaches us anyway is
+read through its shortest decimal text), dates as :class:`~datetime.date`, party types as
+our codes, categories as a list of names from the 2021 list (older names mapped).  Each
+parser raises ``ValueError`` with a reason in words a regulator can act on.
 """
 
 from __future__ import annotations

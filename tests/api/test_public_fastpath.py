@@ -1,4 +1,4 @@
-"""The public lookup's short path (api.fastpath) answers exactly what the Flask view
+"""The public lookup's short path (api.public.fastpath) answers exactly what the Flask view
 answers — same bytes, same headers — counts in the same rate-limit window and request
 metrics, and hands every other case to the view."""
 

@@ -4,7 +4,7 @@
   (``REGISTRY_TEST_POSTGRES_URL``) per call, all dropped at the end of the test;
   skipped without a server (a failure in CI, see ``tests/conftest.py``);
 - ``cli(url, *args)``: run ``credit-registry`` as a child process (the console entry
-  point, ``cli.base.main``) on that database; ``cli_process`` starts one without
+  point, ``cli.main``) on that database; ``cli_process`` starts one without
   waiting;
 - ``server(url)``: ``credit-registry serve`` as a child process on a free port, waited
   for until ``/healthz`` answers; stopped at the end of the test;
