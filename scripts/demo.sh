@@ -7,6 +7,11 @@ PY=${PYTHON:-python3}
 VENV=${REGISTRY_VENV:-.venv}
 RECORDS=${DEMO_RECORDS:-2000}
 
+# A demo on synthetic data: development mode lets the registry start without a
+# production secret (REGISTRY_SECRET_KEY); never use it for real records.
+export REGISTRY_DEVELOPMENT=1
+echo "development mode (REGISTRY_DEVELOPMENT=1): a public development secret stands in for REGISTRY_SECRET_KEY; not for real data"
+
 if [ ! -x "$VENV/bin/python" ]; then
   "$PY" -m venv "$VENV"
 fi

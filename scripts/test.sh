@@ -9,6 +9,11 @@ cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
 VENV=${REGISTRY_VENV:-.venv}
 
+# The tests run in development mode (test secrets are short on purpose); the tests of
+# the production refusal turn it off themselves (tests/security/test_keys.py).
+export REGISTRY_DEVELOPMENT=1
+echo "development mode (REGISTRY_DEVELOPMENT=1) for the test run"
+
 if [ ! -x "$VENV/bin/python" ]; then
   "$PY" -m venv "$VENV"
 fi
