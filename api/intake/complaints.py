@@ -100,6 +100,7 @@ class ComplaintStatus(MethodView):
     @public_blp.arguments(ReceiptSchema, example={"receipt": EXAMPLE_COMPLAINT_RECEIPT})
     @public_blp.response(200, ComplaintStatusSchema, example=STATUS_EXAMPLE)
     @documents_errors(public_blp, 404, 422, 503)
+    @_rate_limited
     def post(self, body: dict[str, str]) -> dict[str, Any]:
         """The status of a report, by its receipt (the status only)
 

@@ -96,6 +96,7 @@ class ObjectionStatus(MethodView):
     @public_blp.arguments(ReceiptSchema, example={"receipt": EXAMPLE_OBJECTION_RECEIPT})
     @public_blp.response(200, ObjectionStatusSchema, example=OBJECTION_STATUS_EXAMPLE)
     @documents_errors(public_blp, 404, 422, 503)
+    @_rate_limited
     def post(self, body: dict[str, str]) -> dict[str, Any]:
         """The status of an objection, by its receipt
 

@@ -18,7 +18,9 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
+from typing import Any
 
 import pytest
 
@@ -167,10 +169,12 @@ def test_static_files_and_the_dashboard_are_not_counted(make_client, known):
         with client.get("/favicon.ico") as icon:
             assert icon.status_code == 200
         assert client.get("/dashboard/login").status_code == 200
+    # The budget of one went to the page alone: the next page is over it.
+    assert client.get(f"/entities/{known}").status_code == 429
 
 
 def test_trusted_proxies_must_be_a_count(make_client):
-    with pytest.raises(Exception, match=r"api\.trusted_proxies"):
+    with pytest.raises(Exception, match=r"api\.trusted_proxies: -1"):
         make_client(api={"trusted_proxies": -1})
 
 
@@ -191,8 +195,9 @@ def test_worker_count_is_read_where_servers_take_it():
 WARNING = "memory://"
 
 
-def _server_stderr(command: list[str], env: dict[str, str], port: int) -> str:
-    """Start a real server, wait for /healthz, stop it; its standard error."""
+def _server_stderr(command: list[str], env: dict[str, str], port: int, during: Any = None) -> str:
+    """Start a real server, wait for /healthz, call ``during()`` if given, stop it; its
+    standard error."""
     proc = subprocess.Popen(
         command,
         cwd=ROOT,
@@ -217,6 +222,8 @@ def _server_stderr(command: list[str], env: dict[str, str], port: int) -> str:
                     ) from None
                 time.sleep(0.2)
         time.sleep(1)  # every worker has built its application
+        if during is not None:
+            during()
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         try:
@@ -265,15 +272,31 @@ def test_several_workers_counting_in_memory_warn_at_start(tmp_path, server):
 
 
 @pytest.mark.slow
-def test_several_workers_sharing_redis_do_not_warn(tmp_path, redis_server):
+def test_several_workers_sharing_redis_count_once_and_do_not_warn(database_url, redis_server):
     env = {
         **os.environ,
         **DEVELOPMENT_ENV,
-        "REGISTRY_DATABASE_URL": f"sqlite:///{tmp_path / 'unused.sqlite3'}",
+        "REGISTRY_DATABASE_URL": database_url,
         "REGISTRY_CONFIG": str(ROOT / "config.yaml"),
         "REGISTRY_API_RATE_LIMIT_STORAGE": redis_server,
+        "REGISTRY_PUBLIC_RATE_LIMIT": "2/minute",
+        # A fresh client address for every run (Redis keeps counts for a minute).
+        "REGISTRY_API_TRUSTED_PROXIES": "1",
         "PYTHONPATH": str(ROOT),
     }
     port = _free_port()
-    out = _server_stderr(_serve("gunicorn", 2, port), env, port)
+    client = {"X-Forwarded-For": _client_ip()}
+    statuses: list[int] = []
+
+    def four_searches() -> None:
+        for _ in range(4):  # a connection each: the two workers take them as they come
+            request = urllib.request.Request(f"http://127.0.0.1:{port}/search?q=x", headers=client)
+            try:
+                with urllib.request.urlopen(request, timeout=10) as resp:  # noqa: S310
+                    statuses.append(resp.status)
+            except urllib.error.HTTPError as exc:
+                statuses.append(exc.code)
+
+    out = _server_stderr(_serve("gunicorn", 2, port), env, port, during=four_searches)
+    assert statuses == [200, 200, 429, 429], out[-2000:]
     assert WARNING not in out, out[-2000:]
