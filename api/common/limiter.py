@@ -161,29 +161,36 @@ def worker_count(
     environ: Mapping[str, str] | None = None, argv: Sequence[str] | None = None
 ) -> tuple[int, str] | None:
     """How many worker processes serve this application, and where that was read, when
-    it can be told from the process: ``WEB_CONCURRENCY`` (the variable gunicorn and most
-    platforms take the worker count from), ``GRANIAN_WORKERS``, ``-w``/``--workers`` in
-    ``GUNICORN_CMD_ARGS``, or ``-w``/``--workers`` on the command line of gunicorn or
-    granian (a worker inherits its server's command line).  A count set only in a
-    gunicorn configuration file cannot be told; None then, and when nothing says."""
+    it can be told from inside a worker (it inherits its server's command line and
+    environment): under gunicorn, ``-w``/``--workers`` on its command line, in
+    ``GUNICORN_CMD_ARGS``, or ``WEB_CONCURRENCY`` (gunicorn's own default); under granian,
+    ``--workers`` or ``GRANIAN_WORKERS``; under another server, ``WEB_CONCURRENCY`` (the
+    platforms' convention).  ``credit-registry serve`` is one process.  A count set only
+    in a gunicorn configuration file cannot be told: None then, and when nothing says."""
     environ = os.environ if environ is None else environ
     argv = sys.argv if argv is None else argv
-    found: list[tuple[str, str]] = []
-    if environ.get("WEB_CONCURRENCY"):
-        found.append((environ["WEB_CONCURRENCY"], "WEB_CONCURRENCY"))
-    if environ.get("GRANIAN_WORKERS"):
-        found.append((environ["GRANIAN_WORKERS"], "GRANIAN_WORKERS"))
-    if environ.get("GUNICORN_CMD_ARGS"):
-        value = _workers_option(shlex.split(environ["GUNICORN_CMD_ARGS"]))
-        if value:
-            found.append((value, "GUNICORN_CMD_ARGS"))
     program = PurePath(argv[0]).parts if argv else ()
-    if "gunicorn" in program or "granian" in program:
-        value = _workers_option(argv)
-        if value:
-            found.append((value, "服务器命令行"))
-    for value, source in reversed(found):  # the command line wins, as it does for the server
-        if value.strip().isdigit():
+    found: list[tuple[str | None, str]]  # the first that says wins, as for the servers
+    if "gunicorn" in program:
+        found = [
+            (_workers_option(argv), "服务器命令行"),
+            (
+                _workers_option(shlex.split(environ.get("GUNICORN_CMD_ARGS", ""))),
+                "GUNICORN_CMD_ARGS",
+            ),
+            (environ.get("WEB_CONCURRENCY"), "WEB_CONCURRENCY"),
+        ]
+    elif "granian" in program:
+        found = [
+            (_workers_option(argv), "服务器命令行"),
+            (environ.get("GRANIAN_WORKERS"), "GRANIAN_WORKERS"),
+        ]
+    elif program and program[-1].startswith("credit-registry"):
+        return None
+    else:
+        found = [(environ.get("WEB_CONCURRENCY"), "WEB_CONCURRENCY")]
+    for value, source in found:
+        if value and value.strip().isdigit():
             return int(value), source
     return None
 

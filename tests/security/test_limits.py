@@ -181,14 +181,18 @@ def test_trusted_proxies_must_be_a_count(make_client):
 def test_worker_count_is_read_where_servers_take_it():
     from api.common.limiter import worker_count
 
-    assert worker_count({}, ["/srv/venv/bin/gunicorn", "-w", "4", "api:create_app()"])[0] == 4
-    assert worker_count({}, ["/x/granian/__main__.py", "--workers=3", "api:create_app"])[0] == 3
-    assert worker_count({"WEB_CONCURRENCY": "5"}, ["/srv/venv/bin/gunicorn"])[0] == 5
-    assert worker_count({"GUNICORN_CMD_ARGS": "--bind :8000 -w3"}, ["gunicorn"])[0] == 3
-    assert worker_count({"GRANIAN_WORKERS": "2"}, ["granian"])[0] == 2
+    gunicorn, granian = "/srv/venv/bin/gunicorn", "/x/granian/__main__.py"
+    assert worker_count({}, [gunicorn, "-w", "4", "api:create_app()"])[0] == 4
+    assert worker_count({}, [granian, "--workers=3", "api:create_app"])[0] == 3
+    assert worker_count({"WEB_CONCURRENCY": "5"}, [gunicorn])[0] == 5
+    assert worker_count({"GUNICORN_CMD_ARGS": "--bind :8000 -w3"}, [gunicorn])[0] == 3
+    assert worker_count({"GRANIAN_WORKERS": "2"}, [granian])[0] == 2
+    assert worker_count({"WEB_CONCURRENCY": "6"}, ["/usr/bin/waitress-serve"])[0] == 6
     # the command line wins over the environment, as it does for the server
-    assert worker_count({"WEB_CONCURRENCY": "8"}, ["/bin/gunicorn", "-w", "2"])[0] == 2
-    assert worker_count({}, ["/usr/bin/credit-registry", "serve"]) is None
+    assert worker_count({"WEB_CONCURRENCY": "8"}, [gunicorn, "-w", "2"])[0] == 2
+    # granian does not read WEB_CONCURRENCY; `serve` is one process whatever it says
+    assert worker_count({"WEB_CONCURRENCY": "8"}, [granian]) is None
+    assert worker_count({"WEB_CONCURRENCY": "8"}, ["/usr/bin/credit-registry", "serve"]) is None
     assert worker_count({}, ["pytest", "-w", "4"]) is None  # not a server's command line
 
 
