@@ -29,9 +29,11 @@ def create_app(
     _configure(app, runtime)
     _register_errors(app)
     _register_blueprints(app)
+    from api.common.limiter import trust_proxies
     from api.public.fastpath import install
 
     install(app)  # the public lookup's short path, in front of Flask
+    trust_proxies(app, runtime)  # outermost: every layer sees the same client address
     return app
 
 
@@ -39,7 +41,8 @@ def _configure(app: Flask, runtime: Runtime) -> None:
     cfg = runtime.config
     app.extensions["registry"] = runtime
     app.config.update(
-        SECRET_KEY=cfg.security.secret_key,
+        # Session cookies are signed with their own derived key, never the secret.
+        SECRET_KEY=runtime.keys.session,
         MAX_CONTENT_LENGTH=cfg.api.max_upload_mb * 1024 * 1024,
         JSON_AS_ASCII=False,
         SESSION_COOKIE_HTTPONLY=True,
@@ -65,9 +68,10 @@ def _register_errors(app: Flask) -> None:
 def _register_blueprints(app: Flask) -> None:
     from api.common.docs import blp as docs
     from api.common.docs import make_api
-    from api.common.limiter import limit_blueprint
+    from api.common.limiter import exempt_blueprint, limit_blueprint
     from api.common.metrics import blp as metrics
     from api.common.ops import blp as ops
+    from api.dashboard.views import blp as dashboard
     from api.departments import sanctions, subscriptions
     from api.public import lookup as public_api
     from api.regulators import alerts, imports, lists, penalties, redlists, repairs
@@ -75,6 +79,8 @@ def _register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(ops)
     app.register_blueprint(metrics)
+    limit_blueprint(app, web)  # the public pages and forms: the public limit
+    exempt_blueprint(app, dashboard)  # behind a login with a token: not limited
     app.register_blueprint(web)
     app.register_blueprint(docs)
     api = make_api(app)

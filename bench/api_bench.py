@@ -46,6 +46,9 @@ from pathlib import Path
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+#: Synthetic data only: the development secret will do (registry.core.keys).
+DEVELOPMENT = {"security": {"development": True}}
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -289,6 +292,7 @@ def start_server(
     env = {
         **os.environ,
         "REGISTRY_DATABASE_URL": url,
+        "REGISTRY_DEVELOPMENT": "1",  # synthetic data: the development secret will do
         "REGISTRY_PUBLIC_RATE_LIMIT": "1000000000/minute",
         "REGISTRY_CONFIG": str(ROOT / "config.yaml"),
     }
@@ -491,7 +495,7 @@ def time_batches(url: str, port: int, codes: list[str], batches: int) -> dict:
     from registry.core.runtime import Runtime
     from registry.core.tokens import create_token
 
-    rt = Runtime(load_config(overrides={"database": {"url": url}}, environ={}))
+    rt = Runtime(load_config(overrides={"database": {"url": url}, **DEVELOPMENT}, environ={}))
     with rt.unit_of_work() as session:
         token = create_token(
             session, role="department", name="bench", authority=None, actor="bench"
@@ -619,7 +623,9 @@ def main(argv: list[str] | None = None) -> int:
             from registry.core.config import load_config
             from registry.core.runtime import Runtime
 
-            rt = Runtime(load_config(overrides={"database": {"url": url}}, environ={}))
+            rt = Runtime(
+                load_config(overrides={"database": {"url": url}, **DEVELOPMENT}, environ={})
+            )
             migrate.upgrade(rt.engine)
             rt.dispose()
             start = time.perf_counter()

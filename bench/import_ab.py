@@ -25,6 +25,9 @@ SERVER = os.environ.get(
     "BENCH_POSTGRES_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
 )
 
+#: Synthetic data only: the development secret will do (registry.core.keys).
+DEVELOPMENT = {"security": {"development": True}}
+
 
 def _peak_rss_kb() -> int:
     """This process's own peak RSS (VmHWM).  Not ``ru_maxrss``: Linux carries the forking
@@ -68,7 +71,7 @@ def main(path: str) -> None:
 
         wrap(run, "fill_entity_pinyin", "pinyin")
         wrap(evaluation, "evaluate_dirty", "rules")
-        rt = Runtime(load_config(overrides={"database": {"url": url}}, environ={}))
+        rt = Runtime(load_config(overrides={"database": {"url": url}, **DEVELOPMENT}, environ={}))
         start = time.perf_counter()
         summary = run.import_file(rt, path, actor="bench")
         total = time.perf_counter() - start

@@ -52,6 +52,9 @@ from pathlib import Path
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+#: Synthetic data only: the development secret will do (registry.core.keys).
+DEVELOPMENT = {"security": {"development": True}}
+
 DEFAULT_SERVER = "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
 
 
@@ -152,7 +155,7 @@ def _child(url: str, path: str, batch_size: int, profile: str | None, load_only:
     from registry.core.config import load_config
     from registry.core.runtime import Runtime
 
-    rt = Runtime(load_config(overrides={"database": {"url": url}}, environ={}))
+    rt = Runtime(load_config(overrides={"database": {"url": url}, **DEVELOPMENT}, environ={}))
     from importers.run import import_file
 
     if load_only:

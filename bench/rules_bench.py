@@ -94,7 +94,10 @@ def load(url: str, records: int, seed: int) -> tuple[int, int, float]:
     import psycopg2
 
     from registry.core.codes import mask_id_number, person_key
+    from registry.core.keys import derive
     from registry.records import demo
+
+    id_key = derive(SECRET, "id-hash")
 
     started = time.perf_counter()
     now = datetime.now(UTC).isoformat()
@@ -107,7 +110,7 @@ def load(url: str, records: int, seed: int) -> tuple[int, int, float]:
         number = rec["legal_representative_id_number"]
         key = keys.get(number)
         if key is None:
-            key = keys[number] = person_key(number, SECRET)
+            key = keys[number] = person_key(number, id_key)
             persons[key] = (mask_id_number(number) or "", rec["legal_representative"])
         row = dict(rec)
         row.update(
@@ -244,7 +247,10 @@ def run(url: str, args: argparse.Namespace) -> dict[str, Any]:
     rt = Runtime(
         load_config(
             ROOT / "config.yaml",
-            overrides={"database": {"url": url}, "security": {"secret_key": SECRET}},
+            overrides={
+                "database": {"url": url},
+                "security": {"secret_key": SECRET, "development": True},
+            },
             environ={},
         )
     )

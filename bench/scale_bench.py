@@ -38,6 +38,9 @@ from pathlib import Path
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+#: Synthetic data only: the development secret will do (registry.core.keys).
+DEVELOPMENT = {"security": {"development": True}}
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -186,6 +189,7 @@ def measure_lookups(url: str, codes: list[str]) -> dict[str, dict[str, float]]:
         load_config(
             overrides={
                 "database": {"url": url},
+                **DEVELOPMENT,
                 "api": {"public_rate_limit": "100000000/minute"},
                 "scheduler": {"in_serve": False},
             },
@@ -237,7 +241,7 @@ def measure_import(url: str, rows: int) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "on-top.csv"
         demo.write_file(path, rows, "csv", seed=777)
-        rt = Runtime(load_config(overrides={"database": {"url": url}}, environ={}))
+        rt = Runtime(load_config(overrides={"database": {"url": url}, **DEVELOPMENT}, environ={}))
         started = time.perf_counter()
         summary = import_file(rt, path, actor="bench")
         seconds = time.perf_counter() - started
@@ -271,7 +275,7 @@ def main() -> None:
     url = make_url(args.server).set(database=name).render_as_string(hide_password=False)
     result: dict[str, object] = {"records": args.records, "database": name}
     try:
-        rt = Runtime(load_config(overrides={"database": {"url": url}}, environ={}))
+        rt = Runtime(load_config(overrides={"database": {"url": url}, **DEVELOPMENT}, environ={}))
         migrate.upgrade(rt.engine)
         rt.dispose()
         codes, seconds = fill(url, args.records, args.lookups)

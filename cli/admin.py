@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import sys
+import unicodedata
+from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 
 import click
@@ -63,18 +66,128 @@ def token() -> None:
 @click.option("--role", type=click.Choice(["regulator", "department", "admin"]), required=True)
 @click.option("--name", required=True, help="Whose token this is.")
 @click.option("--authority", help="USCC of the authority (required for regulators).")
+@click.option(
+    "--expires-in",
+    "expires_in",
+    type=int,
+    metavar="DAYS",
+    help="The token stops working this many days from now (default: never).",
+)
 @click.pass_context
-def token_create(ctx: click.Context, role: str, name: str, authority: str | None) -> None:
+def token_create(
+    ctx: click.Context, role: str, name: str, authority: str | None, expires_in: int | None
+) -> None:
     """Print a new API token, alone on standard output, once; only its hash is stored."""
     from registry.core.tokens import TokenError, create_token
 
     rt = connected(ctx)
     try:
         with rt.unit_of_work() as session:
-            secret = create_token(session, role=role, name=name, authority=authority, actor="cli")
+            secret = create_token(
+                session,
+                role=role,
+                name=name,
+                authority=authority,
+                actor="cli",
+                expires_in_days=expires_in,
+            )
     except (TokenError, CodeError) as exc:
         fail(f"token: {exc}")
     click.echo(secret)
+
+
+TOKEN_COLUMNS = (
+    "id",
+    "name",
+    "role",
+    "authority",
+    "created",
+    "expires",
+    "last_used",
+    "revoked",
+    "state",
+    "prefix",
+)
+
+
+@token.command("list")
+@click.pass_context
+def token_list(ctx: click.Context) -> None:
+    """Every token: id, name, role, authority, created, expires, last used, revoked, state
+    and the first characters (to recognise one) — never a secret or its hash.  Times in
+    China Standard Time."""
+    from registry.core.tokens import list_tokens, token_state
+
+    rt = connected(ctx)
+    with rt.sessions() as session:
+        rows = [
+            (
+                str(t.id),
+                t.name,
+                t.role,
+                t.authority_uscc or "-",
+                _when(t.created_at),
+                _when(t.expires_at),
+                _when(t.last_used_at),
+                _when(t.revoked_at),
+                TOKEN_STATES[token_state(t)],
+                t.prefix + "…",
+            )
+            for t in list_tokens(session)
+        ]
+    for line in _table(TOKEN_COLUMNS, rows):
+        click.echo(line)
+    if not rows:
+        click.echo("（还没有令牌：credit-registry token create）", err=True)
+
+
+TOKEN_STATES = {"active": "有效", "revoked": "已撤销", "expired": "已过期"}
+
+
+@token.command("revoke")
+@click.argument("token_id", type=int, metavar="ID")
+@click.pass_context
+def token_revoke(ctx: click.Context, token_id: int) -> None:
+    """Revoke token ID (see `token list`) at once: its next request is refused (401)."""
+    from registry.core.errors import NotFound
+    from registry.core.tokens import revoke_token
+
+    rt = connected(ctx)
+    try:
+        with rt.unit_of_work() as session:
+            row, revoked = revoke_token(session, token_id, actor="cli")
+            name, at = row.name, _when(row.revoked_at)
+    except NotFound as exc:
+        fail(f"token revoke: {exc.message}")
+    if revoked:
+        click.echo(f"已撤销令牌 {token_id}（{name}），自 {at} 起不能再使用")
+    else:
+        click.echo(f"令牌 {token_id}（{name}）已于 {at} 撤销，无需再次撤销")
+
+
+def _when(value: datetime | None) -> str:
+    """A timestamp as a person reads it: China Standard Time, to the minute."""
+    if value is None:
+        return "-"
+    from registry.core.clock import CHINA
+
+    return value.astimezone(CHINA).strftime("%Y-%m-%d %H:%M")
+
+
+def _width(text: str) -> int:
+    """Columns ``text`` takes on a terminal (CJK characters take two)."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _table(header: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> list[str]:
+    """Aligned columns, two spaces apart, the header first."""
+    widths = [max([_width(h), *(_width(r[i]) for r in rows)]) for i, h in enumerate(header)]
+
+    def line(cells: tuple[str, ...]) -> str:
+        padded = [c + " " * (w - _width(c)) for c, w in zip(cells, widths, strict=True)]
+        return "  ".join(padded).rstrip()
+
+    return [line(header), *(line(r) for r in rows)]
 
 
 @cli.group()

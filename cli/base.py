@@ -9,7 +9,7 @@ from typing import NoReturn
 import click
 
 from registry.core.codes import CodeError
-from registry.core.config import ConfigError, load_config
+from registry.core.config import Config, ConfigError, load_config
 from registry.core.db import DatabaseUnavailable, check_connection
 from registry.core.runtime import Runtime
 
@@ -26,7 +26,18 @@ def fail(message: str) -> NoReturn:
     raise UserError(message)
 
 
+def config_of(ctx: click.Context) -> Config:
+    """The configuration alone, for commands that open no database (``rules check``)."""
+    try:
+        return load_config(ctx.ensure_object(dict).get("config_path"))
+    except ConfigError as exc:
+        fail(f"configuration: {exc}")
+
+
 def runtime_of(ctx: click.Context) -> Runtime:
+    """The command's runtime.  Refused, exit status 2 and one line naming
+    ``REGISTRY_SECRET_KEY``, when the secret is weak outside development mode — before
+    any connection is made (registry.core.keys)."""
     obj = ctx.ensure_object(dict)
     if "runtime" not in obj:
         try:

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from cli.base import cli, connected, fail, runtime_of
+from cli.base import cli, config_of, connected, fail
 from registry.core.codes import CodeError
 
 # --- rules ---------------------------------------------------------------------------
@@ -96,7 +96,7 @@ def rules_check(ctx: click.Context, path: str | None) -> None:
     exit status 1 when it has problems."""
     from rules import check_pack, load_pack
 
-    target = Path(path) if path else runtime_of(ctx).config.rule_pack_paths()[0]
+    target = Path(path) if path else config_of(ctx).rule_pack_paths()[0]
     problems = check_pack(target)
     for problem in problems:
         click.echo(problem)

@@ -30,7 +30,7 @@ class Reading:
 
     reject: Reject
     authority: str | None
-    secret: str
+    id_key: bytes
     batch_size: int
     postgres: bool
     #: Rows read so far (rejected ones included).
@@ -81,7 +81,7 @@ class Reading:
         batch) and the batch prepared — for PostgreSQL with its COPY text made, and with
         ``for_copy`` that text alone (to hand to another process)."""
         for batch in self.batches(source):
-            prepared = prepare_penalties([record for _, record in batch], self.secret)
+            prepared = prepare_penalties([record for _, record in batch], self.id_key)
             if self.postgres:
                 prepared.copy_text()
                 if for_copy:
@@ -99,7 +99,7 @@ class ReadSpec:
     authority: str | None
     provided: tuple[str, ...]
     max_line_bytes: int
-    secret: str
+    id_key: bytes
     batch_size: int
     postgres: bool
     #: The importing process's clock when it is fixed (tests, ``--as-of`` runs): the
@@ -122,7 +122,7 @@ def read_in_process(spec: ReadSpec, send: Callable[[tuple[Any, ...]], None]) -> 
         rejected.clear()
         return out
 
-    reading = Reading(reject, spec.authority, spec.secret, spec.batch_size, spec.postgres)
+    reading = Reading(reject, spec.authority, spec.id_key, spec.batch_size, spec.postgres)
     try:
         with open_penalty_file(
             spec.path,

@@ -150,7 +150,7 @@ class _Run:
     report: ReportWriter | None
     actor: str
     authority: str | None
-    secret: str
+    id_key: bytes
     batch_size: int
     lock: threading.Lock = field(default_factory=threading.Lock)
     postgres: bool = False
@@ -169,7 +169,7 @@ class _Run:
 
     def reading(self) -> Reading:
         """A reader of the file for this import: rejected rows go to its report."""
-        return Reading(self.reject, self.authority, self.secret, self.batch_size, self.postgres)
+        return Reading(self.reject, self.authority, self.id_key, self.batch_size, self.postgres)
 
     def write(self, lines: list[int], prepared: PreparedBatch, *, commit: bool) -> None:
         """One batch, one transaction.  A batch the database refuses is split until the
@@ -184,7 +184,7 @@ class _Run:
                     (),
                     self.actor,
                     self.summary.batch_id,
-                    secret=self.secret,
+                    id_key=self.id_key,
                     prepared=prepared,
                 )
                 if not commit:
@@ -460,7 +460,7 @@ def import_file(
             report,
             actor,
             authority,
-            config.security.secret_key,
+            rt.keys.id_hash,
             batch_size or config.importer.batch_size,
             postgres=is_postgres(rt.engine),
         )
@@ -493,7 +493,7 @@ def import_file(
                 authority,
                 provided,
                 config.importer.max_line_bytes,
-                run.secret,
+                run.id_key,
                 run.batch_size,
                 run.postgres,
                 clock.fixed(),
@@ -567,7 +567,7 @@ def _strict_check(run: _Run, opened: Callable[[], PenaltyFile]) -> bool:
         summary.format = penalty_file.format
         reading = run.reading()
         for batch in reading.batches(penalty_file):
-            prepared = prepare_penalties([r for _, r in batch], run.secret)
+            prepared = prepare_penalties([r for _, r in batch], run.id_key)
             run._count([line for line, _ in batch], prepared.rejected)
         summary.rows = reading.rows
         summary.warnings = list(penalty_file.warnings)

@@ -7,6 +7,11 @@ PY=${PYTHON:-python3}
 VENV=${REGISTRY_VENV:-.venv}
 RECORDS=${DEMO_RECORDS:-2000}
 
+# A demo on synthetic data: development mode lets the registry start without a
+# production secret (REGISTRY_SECRET_KEY); never use it for real records.
+export REGISTRY_DEVELOPMENT=1
+echo "开发模式（REGISTRY_DEVELOPMENT=1）：以公开的开发用密钥代替 REGISTRY_SECRET_KEY，只用于演示数据，切勿用于真实数据"
+
 if [ ! -x "$VENV/bin/python" ]; then
   "$PY" -m venv "$VENV"
 fi

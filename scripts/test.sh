@@ -9,6 +9,11 @@ cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
 VENV=${REGISTRY_VENV:-.venv}
 
+# The tests run in development mode (test secrets are short on purpose); the tests of
+# the production refusal turn it off themselves (tests/security/test_keys.py).
+export REGISTRY_DEVELOPMENT=1
+echo "测试以开发模式运行（REGISTRY_DEVELOPMENT=1）：测试用的短密钥只在开发模式下被接受"
+
 if [ ! -x "$VENV/bin/python" ]; then
   "$PY" -m venv "$VENV"
 fi

@@ -2,7 +2,7 @@
 
 Tokens are read from ``Authorization: Bearer <token>`` only (never from a query string
 or a form, so they do not end up in access logs or browser histories) and are never
-logged.  A missing, malformed, unknown or revoked token is 401; a known token of the
+logged.  A missing, malformed, unknown, revoked or expired token is 401; a known token of the
 wrong role, or a regulator token without an authority, is 403.  Whether a regulator
 may act on a given record (its own authority's) is decided by the domain operation,
 which raises :class:`registry.core.errors.Forbidden` (403).
@@ -31,7 +31,7 @@ SECURITY_SCHEME = {
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def _bearer_secret() -> str:
+def bearer_secret() -> str:
     header = request.headers.get("Authorization", "")
     scheme, _, secret = header.partition(" ")
     secret = secret.strip()
@@ -49,9 +49,9 @@ def authenticate(*, writes: bool | None = None) -> Principal:
     principal = g.get("principal")
     if principal is None:
         session = db()
-        principal = resolve_token(session, _bearer_secret())
+        principal = resolve_token(session, bearer_secret())
         if principal is None:
-            raise Unauthorized("the API token is not valid or has been revoked")
+            raise Unauthorized("API 令牌无效、已过期或已被撤销")
         if writes is None:
             writes = request.method not in ("GET", "HEAD", "OPTIONS")
         if writes:

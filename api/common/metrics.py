@@ -9,6 +9,14 @@ rules' dirty queue, webhook deliveries by status) — so CLI and scheduler work 
 
 Under gunicorn with several workers set ``PROMETHEUS_MULTIPROC_DIR`` (an empty
 directory) and the answer aggregates every worker's counters.
+
+The figures say how busy the registry is and what its queues hold, which is nobody
+else's business: a scrape needs an administrator's token (``Authorization: Bearer``;
+401 without, 403 with another role) unless ``ops.metrics_public: true`` says the
+endpoint is on a private network (Prometheus: ``authorization: {credentials: …}``).
+The token is looked up in the database like any other; while the database cannot be
+asked, an admin token this process verified in the last ten minutes is still accepted —
+an outage is when the figures matter most (``registry_database_up 0``).
 """
 
 from __future__ import annotations
@@ -29,9 +37,15 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+
+from api.common.auth import bearer_secret, require
+from registry.core.db import DatabaseUnavailable
+from registry.core.tokens import hash_token
 
 EXTENSION = "registry_metrics"
+#: Seconds an admin token verified by this process opens /metrics during an outage.
+SCRAPE_MEMORY_S = 600.0
 BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 blp = Blueprint("metrics", __name__)
@@ -133,6 +147,9 @@ class Metrics:
             registry=self.registry,
         )
         self.registry.register(_DatabaseGauges(app))
+        #: SHA-256 of admin tokens that scraped, with when (time.monotonic) they were
+        #: last verified in the database.
+        self.scrapers: dict[str, float] = {}
 
     def exposition(self) -> bytes:
         if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
@@ -195,10 +212,25 @@ def count_evaluation(outcome: str, subjects: int) -> None:
 
 @blp.get("/metrics")
 def metrics_text() -> Response:
-    """Prometheus text exposition."""
+    """Prometheus text exposition (an admin token, unless ``ops.metrics_public``)."""
     metrics = current()
+    if not current_app.extensions["registry"].config.ops.metrics_public:
+        _authorise_scrape({} if metrics is None else metrics.scrapers)
     body = metrics.exposition() if metrics is not None else b""
     return Response(body, content_type=CONTENT_TYPE_LATEST)
+
+
+def _authorise_scrape(scrapers: dict[str, float]) -> None:
+    """An admin token (401/403 otherwise); while the database is down, one verified
+    within :data:`SCRAPE_MEMORY_S` (the outage's own error otherwise: 503)."""
+    try:
+        require("admin", writes=False)
+    except (DBAPIError, DatabaseUnavailable):
+        seen = scrapers.get(hash_token(bearer_secret()))
+        if seen is None or time.monotonic() - seen > SCRAPE_MEMORY_S:
+            raise
+        return
+    scrapers[hash_token(bearer_secret())] = time.monotonic()
 
 
 def init_metrics(app: Flask) -> Metrics:

@@ -18,6 +18,7 @@ from flask import (
 )
 from markupsafe import Markup, escape
 from sqlalchemy.exc import OperationalError
+from werkzeug.exceptions import TooManyRequests
 
 from api.common.context import runtime
 from registry.core.db import DatabaseUnavailable
@@ -120,6 +121,22 @@ def _database_down(_exc: Exception):
     return render_template(
         "error.html", status=503, title="服务暂不可用", message="数据库暂时无法访问，请稍后再试。"
     ), 503
+
+
+@blp.errorhandler(TooManyRequests)
+def _too_many_requests(exc: TooManyRequests):
+    """Over the public limit on a page: a page saying when to come back (the API's
+    JSON shape is for the API)."""
+    retry = getattr(exc, "retry_after", None)
+    wait = f"请 {retry} 秒后再试" if isinstance(retry, int) else "请稍后再试"
+    page = render_template(
+        "error.html",
+        status=429,
+        title="访问过于频繁",
+        message=f"为保障公示服务稳定，同一网络在短时间内的访问次数有限，{wait}。",
+    )
+    headers = {"Retry-After": str(retry)} if retry is not None else {}
+    return page, 429, headers
 
 
 # --- pages ---------------------------------------------------------------------------

@@ -3,7 +3,7 @@
 Behind a login with an admin or regulator API token: the form verifies the token with
 :func:`registry.core.tokens.resolve_token` and keeps only the token's id in Flask's signed
 session cookie (HttpOnly, SameSite=Lax, Secure per configuration); every request looks
-the token up again, so a revoked token ends its sessions at once.  Both forms carry a
+the token up again, so a revoked or expired token ends its sessions at once.  Both forms carry a
 CSRF token kept in the session.  Regulators see their own authority's figures, admins
 see everything.  Charts are inline SVG drawn on the server (no script).
 """
@@ -23,7 +23,7 @@ from api.common.csrf import csrf_failure, csrf_token
 from api.dashboard.data import STATUS_LABELS, dashboard_data
 from registry.core import clock
 from registry.core.models import ApiToken
-from registry.core.tokens import Principal, resolve_token
+from registry.core.tokens import Principal, principal_of, resolve_token
 
 blp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
 
@@ -35,15 +35,16 @@ SESSION_MAX_AGE_S = 8 * 3600
 
 
 def current_principal(session_db: Session) -> Principal | None:
-    """The signed-in dashboard user, looked up afresh (revoked tokens end at once)."""
+    """The signed-in dashboard user, looked up afresh (revoked or expired tokens end at
+    once)."""
     token_id = session.get(SESSION_KEY)
     since = session.get(SESSION_SINCE, 0)
     if not isinstance(token_id, int) or time.time() - float(since) > SESSION_MAX_AGE_S:
         return None
-    row = session_db.get(ApiToken, token_id)
-    if row is None or row.revoked_at is not None or row.role not in DASHBOARD_ROLES:
+    principal = principal_of(session_db.get(ApiToken, token_id))
+    if principal is None or principal.role not in DASHBOARD_ROLES:
         return None
-    return Principal(row.id, row.name, row.role, row.authority_uscc)
+    return principal
 
 
 def login_required(view: Callable[..., Any]) -> Callable[..., Any]:
@@ -87,7 +88,7 @@ def login():
         secret = (request.form.get("token") or "").strip()
         principal = resolve_token(db(), secret) if secret else None
         if principal is None:
-            error, status = "令牌无效或已被撤销。", 401
+            error, status = "令牌无效、已过期或已被撤销。", 401
         elif principal.role not in DASHBOARD_ROLES:
             error, status = "只有管理员和监管部门的令牌可以登录运行看板。", 403
         else:

@@ -242,7 +242,7 @@ class PersonCheck(MethodView):
                     status=422,
                     code="invalid",
                 ) from None
-        key = person_key(number, rt.config.security.secret_key)
+        key = person_key(number, rt.keys.id_hash)
         answer = sanctions_for_person(db(), rt.pack, key, body["as_of"], body["scenario"])
         if answer["person"]["id_masked"] is None:
             answer["person"]["id_masked"] = mask_id_number(number)

@@ -80,7 +80,7 @@ class Subscriptions(MethodView):
             url=body["url"],
             codes=body["codes"],
             list_types=body["list_types"],
-            secret_key=rt.config.security.secret_key,
+            webhook_key=rt.keys.webhook,
         )
         session.commit()
         return {

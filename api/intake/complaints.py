@@ -2,7 +2,8 @@
 authority of the entity's region, never published (registry.intake.complaints).
 
 - ``public_blp`` (``/api/v1/public/complaints``): file one (``api.public_filing_rate_limit``)
-  and follow its status by receipt — the status alone;
+  and follow its status by receipt — the status alone, the receipt posted in the body
+  of ``/status``, never in a URL;
 - ``blp`` (``/api/v1/complaints``): regulators list the complaints routed to their
   authority and move them on; administrators see every complaint, the queue of
   unroutable ones (``unrouted=true``), and route them.
@@ -32,6 +33,7 @@ from api.intake.schemas import (
     ComplaintSchema,
     ComplaintStatusChangeSchema,
     ComplaintStatusSchema,
+    ReceiptSchema,
 )
 from registry.intake.complaints import (
     file_complaint,
@@ -93,14 +95,18 @@ class FileComplaint(MethodView):
         return {**answer, "receipt": filed.receipt}, 201
 
 
-@public_blp.route("/<string:receipt>")
+@public_blp.route("/status")
 class ComplaintStatus(MethodView):
+    @public_blp.arguments(ReceiptSchema, example={"receipt": EXAMPLE_COMPLAINT_RECEIPT})
     @public_blp.response(200, ComplaintStatusSchema, example=STATUS_EXAMPLE)
-    @documents_errors(public_blp, 404, 503)
+    @documents_errors(public_blp, 404, 422, 503)
     @_rate_limited
-    def get(self, receipt: str) -> dict[str, Any]:
-        """The status of a report, by its receipt (the status only)"""
-        return reporter_view(find_by_receipt(db(), receipt))
+    def post(self, body: dict[str, str]) -> dict[str, Any]:
+        """The status of a report, by its receipt (the status only)
+
+        The receipt goes in the body (`{"receipt": "JB-…"}`), never in a URL.  An
+        unknown or mistyped receipt is 404."""
+        return reporter_view(find_by_receipt(db(), body["receipt"], runtime().keys))
 
 
 def _scope(complaint: Complaint) -> Complaint:

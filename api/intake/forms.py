@@ -161,7 +161,8 @@ def objection_status():
         return refused
     session_db = db()
     try:
-        view = filer_view(session_db, find_objection(session_db, _form("receipt")["receipt"]))
+        receipt = _form("receipt")["receipt"]
+        view = filer_view(session_db, find_objection(session_db, receipt, runtime().keys))
     except DomainError as exc:
         return _page("intake/status_form.html", 404, kind="objection", problem=_problem(exc))
     return _page(
@@ -224,7 +225,7 @@ def complaint_status():
     if refused:
         return refused
     try:
-        view = reporter_view(find_complaint(db(), _form("receipt")["receipt"]))
+        view = reporter_view(find_complaint(db(), _form("receipt")["receipt"], runtime().keys))
     except DomainError as exc:
         return _page("intake/status_form.html", 404, kind="complaint", problem=_problem(exc))
     return _page(

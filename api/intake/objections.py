@@ -2,7 +2,8 @@
 deciding authority (registry.intake.objections holds the rules of the workflow).
 
 - ``public_blp`` (``/api/v1/public/objections``): file one (rate-limited like every
-  public filing, ``api.public_filing_rate_limit``), and follow it by receipt;
+  public filing, ``api.public_filing_rate_limit``), and follow it by receipt — posted
+  in the body of ``/status``, never in a URL;
 - ``blp`` (``/api/v1/objections``): the deciding authority's regulators list their
   objections and answer them — ``corrected`` (a new version of the record through the
   normal write path; the rules run again), ``revoked`` or ``rejected`` with reasons.
@@ -31,6 +32,7 @@ from api.intake.schemas import (
     ObjectionPageSchema,
     ObjectionSchema,
     ObjectionStatusSchema,
+    ReceiptSchema,
 )
 from registry.core import clock
 from registry.intake.models import Objection
@@ -89,18 +91,21 @@ class FileObjection(MethodView):
         return {**answer, "receipt": filed.receipt}, 201
 
 
-@public_blp.route("/<string:receipt>")
+@public_blp.route("/status")
 class ObjectionStatus(MethodView):
+    @public_blp.arguments(ReceiptSchema, example={"receipt": EXAMPLE_OBJECTION_RECEIPT})
     @public_blp.response(200, ObjectionStatusSchema, example=OBJECTION_STATUS_EXAMPLE)
-    @documents_errors(public_blp, 404, 503)
+    @documents_errors(public_blp, 404, 422, 503)
     @_rate_limited
-    def get(self, receipt: str) -> dict[str, Any]:
+    def post(self, body: dict[str, str]) -> dict[str, Any]:
         """The status of an objection, by its receipt
 
-        Status, deadline and — once answered — the outcome and the authority's answer.
-        An unknown or mistyped receipt is 404."""
+        The receipt goes in the body (`{"receipt": "YY-…"}`), never in a URL.  Status,
+        deadline and — once answered — the outcome and the authority's answer.  An
+        unknown or mistyped receipt is 404.  Counted against the public read limit, not
+        the filing limit."""
         session = db()
-        return filer_view(session, find_by_receipt(session, receipt))
+        return filer_view(session, find_by_receipt(session, body["receipt"], runtime().keys))
 
 
 def _items(rows: list[tuple[Objection, str | None]]) -> list[dict[str, Any]]:

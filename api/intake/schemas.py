@@ -20,6 +20,23 @@ from registry.intake.objections import OUTCOMES
 EXAMPLE_OBJECTION_RECEIPT = "YY-7K3M-Q9DX-2HTB-W4NE"
 EXAMPLE_COMPLAINT_RECEIPT = "JB-4N8P-ZC2T-M6QR-1VKD"
 
+# --- receipts ---------------------------------------------------------------------------
+
+
+class ReceiptSchema(Schema):
+    """A status lookup: the receipt travels in the body, never in a URL (URLs end up in
+    access logs, proxies and browser histories)."""
+
+    receipt = Str(
+        required=True,
+        validate=validate.Length(min=1, max=60),
+        metadata={
+            "description": "the receipt given when filing (case, spaces and hyphens do not matter)",
+            "example": EXAMPLE_OBJECTION_RECEIPT,
+        },
+    )
+
+
 # --- objections ------------------------------------------------------------------------
 
 

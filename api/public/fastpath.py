@@ -57,6 +57,7 @@ class PublicLookup:
 
     def __init__(self, app: Flask, wsgi_app: Callable[..., Iterable[bytes]]) -> None:
         from api.common.limiter import EXTENSION as LIMITER
+        from api.common.limiter import PUBLIC_SCOPE
         from api.common.metrics import EXTENSION as METRICS
         from api.common.pages import SECURITY_HEADERS
 
@@ -67,10 +68,11 @@ class PublicLookup:
         self.rate_limiter = limiter.limiter
         self.limits = parse_many(self.runtime.config.api.public_rate_limit)
         self.key_prefix = limiter._key_prefix
-        # The Flask view's endpoint and rule: the limiter's scope and the metrics label.
+        # The client's one public bucket (api.common.limiter), and the Flask view's rule
+        # for the metrics label.
         adapter = app.url_map.bind("localhost")
         endpoint, _ = adapter.match(PREFIX + "X" * _USCC_LENGTH, method="GET")
-        self.scope = endpoint
+        self.scope = PUBLIC_SCOPE
         self.rule = next(r.rule for r in app.url_map.iter_rules() if r.endpoint == endpoint)
         metrics = app.extensions.get(METRICS)
         self.counted = metrics.requests.labels("GET", self.rule, "200") if metrics else None

@@ -125,9 +125,7 @@ class Penalties(MethodView):
             )
         rt = runtime()
         session = db()
-        result = upsert_penalties(
-            session, [record], principal.actor, None, secret=rt.config.security.secret_key
-        )
+        result = upsert_penalties(session, [record], principal.actor, None, id_key=rt.keys.id_hash)
         if result.rejected:
             _idx, field_name, reason = result.rejected[0]
             raise ApiError(

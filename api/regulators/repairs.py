@@ -75,7 +75,8 @@ class Repairs(MethodView):
 
         Refused before the minimum period (`too_early`, `details.allowed_from`) or
         when the target cannot be repaired (409).  Only for the token's own authority's
-        records and entries (403)."""
+        records and entries: another authority's is 403 before anything about it is
+        checked, so the answer tells nothing of its dates or state."""
         principal = auth.current_principal()
         session = db()
         repair = apply_repair(
@@ -85,12 +86,8 @@ class Repairs(MethodView):
             body["target_id"],
             body["applicant"],
             body["statement"],
+            actor_authority_uscc=principal.authority_uscc,
         )
-        if repair.authority_uscc != principal.authority_uscc:
-            raise Forbidden(
-                "该修复对象由其他机关处理，不能由本机关受理",
-                details={"authority_uscc": repair.authority_uscc},
-            )
         session.commit()
         return repair
 

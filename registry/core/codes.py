@@ -238,9 +238,10 @@ def mask_id_number(value: str | None) -> str | None:
     return number[:6] + "*" * (len(number) - 10) + number[-4:]
 
 
-def person_key(id_number: str, secret: str) -> str:
+def person_key(id_number: str, key: bytes) -> str:
     """The keyed hash that identifies a natural person without storing the number.
 
-    HMAC-SHA256 with the deployment's secret, so the key cannot be reversed by hashing
-    every possible ID number (there are only about 10^11 of them)."""
-    return hmac.new(secret.encode(), normalise(id_number).encode(), hashlib.sha256).hexdigest()
+    HMAC-SHA256 under the deployment's ID-hash key (``Runtime.keys.id_hash``, derived
+    for this purpose alone: registry.core.keys), so the key cannot be reversed by
+    hashing every possible ID number (there are only about 10^11 of them) without it."""
+    return hmac.new(key, normalise(id_number).encode(), hashlib.sha256).hexdigest()

@@ -41,9 +41,20 @@ class DatabaseConfig:
 
 @dataclass(frozen=True)
 class SecurityConfig:
-    #: Keys the hash of personal ID numbers, signs session cookies and webhook
-    #: deliveries.  Change it before production; changing it later orphans person keys.
-    secret_key: str = "dev-only-secret-change-me"  # noqa: S105 - dev default, documented
+    #: The deployment's one secret (environment ``REGISTRY_SECRET_KEY``, 32+ random
+    #: bytes): every key the registry uses is derived from it per purpose
+    #: (registry.core.keys).  Missing, short or the development value: nothing starts
+    #: outside development mode.  How to rotate it: docs/security.md.
+    secret_key: str = ""
+    #: Development mode (environment ``REGISTRY_DEVELOPMENT=1``): a weak or missing
+    #: secret is accepted (the development value stands in), for demos and tests only.
+    development: bool = False
+    #: Pins the key of the ID-number hash (person keys) apart from ``secret_key``, so
+    #: the main secret can be rotated without orphaning person keys (docs/security.md).
+    id_hash_secret: str = ""
+    #: Secrets used before a rotation, newest first: only to recognise the receipts
+    #: handed out under them (docs/security.md).
+    previous_secret_keys: tuple[str, ...] = ()
     session_cookie_secure: bool = False
 
 
@@ -53,7 +64,12 @@ class ApiConfig:
     #: Filing objections and complaints (public, no account): stricter than reads, one
     #: count per client shared by the API and the web forms.
     public_filing_rate_limit: str = "10/hour"
+    #: Where the counts live: ``memory://`` per process (one worker), or a store every
+    #: worker shares, e.g. ``redis://127.0.0.1:6379``.
     rate_limit_storage: str = "memory://"
+    #: Proxies in front that append to ``X-Forwarded-For`` (0: clients connect directly,
+    #: and the header is ignored); the client is the address the outermost one saw.
+    trusted_proxies: int = 0
     max_upload_mb: int = 50
     batch_check_limit: int = 1000
     page_size: int = 20
@@ -120,6 +136,15 @@ class IntakeConfig:
 
 
 @dataclass(frozen=True)
+class OpsConfig:
+    """The operations endpoints (``/healthz``, ``/readyz``, ``/metrics``)."""
+
+    #: ``/metrics`` without a token: only where the scrape port is on a private network
+    #: nobody else reaches.  Default: an administrator's token is required.
+    metrics_public: bool = False
+
+
+@dataclass(frozen=True)
 class LoggingConfig:
     level: str = "INFO"
 
@@ -134,6 +159,7 @@ class Config:
     scheduler: SchedulerConfig = field(default_factory=SchedulerConfig)
     supervision: SupervisionConfig = field(default_factory=SupervisionConfig)
     intake: IntakeConfig = field(default_factory=IntakeConfig)
+    ops: OpsConfig = field(default_factory=OpsConfig)
     logging: LoggingConfig = field(default_factory=LoggingConfig)
     #: Directory relative paths are resolved against (the config file's directory).
     base_dir: str = "."
@@ -170,6 +196,7 @@ class Config:
 ENV_ALIASES = {
     "PUBLIC_RATE_LIMIT": ("api", "public_rate_limit"),
     "SECRET_KEY": ("security", "secret_key"),
+    "DEVELOPMENT": ("security", "development"),
 }
 _NOT_SETTINGS = {"CONFIG"}
 

@@ -67,7 +67,10 @@ def make_engine(config: Config) -> Engine:
 
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(
-            url, echo=config.database.echo, connect_args={"timeout": 30, "check_same_thread": False}
+            url,
+            echo=config.database.echo,
+            hide_parameters=True,  # no statement's values in errors or logs (see below)
+            connect_args={"timeout": 30, "check_same_thread": False},
         )
 
         @event.listens_for(engine, "connect")
@@ -95,6 +98,9 @@ def make_engine(config: Config) -> Engine:
     engine = create_engine(
         url,
         echo=config.database.echo,
+        # A statement's values never reach an error message or a log line (a filer's
+        # contact, a name, a key): the SQL and the driver's reason are enough to act on.
+        hide_parameters=True,
         pool_size=config.database.pool_size,
         max_overflow=config.database.pool_size,
         # No ping before each checkout (a round trip per request): a connection the

@@ -109,7 +109,8 @@ class Change(Base):
 
 
 class ApiToken(Base):
-    """An API token; only the SHA-256 of the secret is stored."""
+    """An API token; only the SHA-256 of the secret is stored.  Refused (401) once
+    revoked or past ``expires_at`` (``credit-registry token list | revoke``)."""
 
     __tablename__ = "api_tokens"
 
@@ -122,6 +123,9 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utc_now)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime | None] = mapped_column(
+        UTCDateTime(), comment="refused from this moment on; null: does not expire"
+    )
 
 
 class JobLock(Base):

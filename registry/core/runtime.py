@@ -1,6 +1,8 @@
 """One registry runtime: the frozen config plus the resources built from it (engine,
-session factory, active rule pack).  The CLI, the web app and the scheduler each make
-one; nothing is created at import time."""
+session factory, active rule pack, derived keys).  The CLI, the web app and the
+scheduler each make one; nothing is created at import time.  A runtime is refused
+(:class:`registry.core.keys.WeakSecret`) for a weak deployment secret outside
+development mode — before any engine exists, so nothing touches the database."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from registry.core.config import Config, load_config
 from registry.core.db import make_engine, make_session_factory, unit_of_work
+from registry.core.keys import Keys, keys_for
 
 if TYPE_CHECKING:
     from contextlib import AbstractContextManager
@@ -23,6 +26,7 @@ if TYPE_CHECKING:
 class Runtime:
     def __init__(self, config: Config | None = None) -> None:
         self.config = config or load_config()
+        self.keys: Keys = keys_for(self.config.security)
         self._lock = threading.Lock()
 
     @cached_property

@@ -8,10 +8,11 @@ job posts the due ones (:func:`deliver_due`): JSON body, signed with HMAC-SHA256
 an exponentially growing delay, until :data:`MAX_ATTEMPTS` attempts have failed.
 
 The signing secret is shown once, when the subscription is created, and never stored:
-it is derived from the deployment's secret key and the subscription id
-(HMAC(secret_key, "webhook-subscription:<id>")), so the registry can sign without a
-table of secrets that could leak.  Changing ``security.secret_key`` changes every
-subscription's secret.
+it is derived from the deployment's webhook key (``Runtime.keys.webhook``, itself derived
+from ``security.secret_key`` for this purpose alone: registry.core.keys) and the
+subscription id (HMAC(webhook key, "webhook-subscription:<id>")), so the registry can
+sign without a table of secrets that could leak.  Changing ``security.secret_key``
+changes every subscription's secret (docs/security.md).
 
 Domain functions flush; :func:`deliver_due` runs its own short units of work and never
 holds a transaction open during an HTTP call.
@@ -66,10 +67,10 @@ STATUSES = ("pending", "delivered", "failed")
 # --- secrets and signatures ----------------------------------------------------------
 
 
-def subscription_secret(secret_key: str, subscription_id: int) -> str:
+def subscription_secret(webhook_key: bytes, subscription_id: int) -> str:
     """The signing secret of a subscription (derived, never stored)."""
     digest = hmac.new(
-        secret_key.encode(), f"webhook-subscription:{subscription_id}".encode(), hashlib.sha256
+        webhook_key, f"webhook-subscription:{subscription_id}".encode(), hashlib.sha256
     ).hexdigest()
     return "whsec_" + digest
 
@@ -109,7 +110,7 @@ def create_subscription(
     url: str,
     codes: Sequence[str] = (),
     list_types: Sequence[str] = (),
-    secret_key: str,
+    webhook_key: bytes,
 ) -> tuple[Subscription, str]:
     """Subscribe ``url`` to list changes of ``codes`` (empty: any code) on ``list_types``
     (empty: any list).  Returns the subscription and its signing secret — the only time
@@ -157,7 +158,7 @@ def create_subscription(
             },
         ),
     )
-    return subscription, subscription_secret(secret_key, subscription.id)
+    return subscription, subscription_secret(webhook_key, subscription.id)
 
 
 def get_subscription(session: Session, subscription_id: int, token_id: int) -> Subscription:
@@ -422,7 +423,7 @@ def deliver_due(
             .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id)
             .limit(limit)
         ).all()
-    secret_key = rt.config.security.secret_key
+    secret_key = rt.keys.webhook  # the derived webhook key, never the raw secret
     for row in due:
         payload = row.payload if isinstance(row.payload, dict) else json.loads(row.payload)
         body = body_of(payload)

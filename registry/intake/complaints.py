@@ -38,6 +38,7 @@ from registry.core import audit, clock
 from registry.core.codes import CodeError, validate_uscc
 from registry.core.config import Config, ConfigError
 from registry.core.errors import Conflict, Forbidden, Invalid, NotFound
+from registry.core.keys import Keys, keys_for
 from registry.core.models import ApiToken
 from registry.intake import receipts
 from registry.intake.models import Complaint
@@ -213,7 +214,7 @@ def file_complaint(
         raise _invalid("contact", f"最多 {MAX_CONTACT} 个字符")
     where = route(session, config, code)
     receipt = receipts.new_receipt("complaint")
-    digest = receipts.hash_receipt(receipt)
+    digest = receipts.hash_receipt(receipt, keys_for(config.security).receipt)
     assert digest is not None
     complaint = Complaint(
         receipt_hash=digest,
@@ -233,15 +234,15 @@ def file_complaint(
     return Filed(complaint, receipt)
 
 
-def find_by_receipt(session: Session, receipt: str) -> Complaint:
+def find_by_receipt(session: Session, receipt: str, keys: Keys) -> Complaint:
     """The complaint a receipt belongs to; NotFound for an unknown or malformed one."""
-    digest = receipts.hash_receipt(receipt)
+    hashes = receipts.lookup_hashes(receipt, keys)
     complaint = (
-        None
-        if digest is None
-        else session.execute(
-            select(Complaint).where(Complaint.receipt_hash == digest)
+        session.execute(
+            select(Complaint).where(Complaint.receipt_hash.in_(hashes))
         ).scalar_one_or_none()
+        if hashes
+        else None
     )
     if complaint is None:
         raise NotFound("回执号不存在或有误，请核对后重新输入", details={})

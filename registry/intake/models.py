@@ -27,7 +27,9 @@ class Objection(Timestamps, Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     receipt_hash: Mapped[str] = mapped_column(
-        String(64), unique=True, comment="SHA-256 of the receipt; the receipt is never stored"
+        String(64),
+        unique=True,
+        comment="HMAC-SHA256 of the receipt (receipt key); the receipt is never stored",
     )
     uscc: Mapped[str] = mapped_column(String(80), index=True)
     penalty_id: Mapped[int | None] = mapped_column(BigId, ForeignKey(Penalty.id))
@@ -55,7 +57,9 @@ class Complaint(Timestamps, Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     receipt_hash: Mapped[str] = mapped_column(
-        String(64), unique=True, comment="SHA-256 of the receipt; the receipt is never stored"
+        String(64),
+        unique=True,
+        comment="HMAC-SHA256 of the receipt (receipt key); the receipt is never stored",
     )
     uscc: Mapped[str] = mapped_column(String(18), index=True)
     kind: Mapped[str] = mapped_column(

@@ -41,6 +41,7 @@ from registry.core import audit, clock
 from registry.core.codes import CodeError, validate_uscc
 from registry.core.config import Config, ConfigError
 from registry.core.errors import Conflict, Forbidden, Invalid, NotFound
+from registry.core.keys import Keys, keys_for
 from registry.intake import receipts
 from registry.intake.models import Objection
 from registry.lists.entries import binds_on, is_public_list, remove_entry
@@ -295,7 +296,7 @@ def file_objection(
         authority = penalty.authority_uscc
         target = {"penalty_id": penalty.id}
     receipt = receipts.new_receipt("objection")
-    digest = receipts.hash_receipt(receipt)
+    digest = receipts.hash_receipt(receipt, keys_for(config.security).receipt)
     assert digest is not None
     objection = Objection(
         receipt_hash=digest,
@@ -318,16 +319,16 @@ def file_objection(
 # --- the filer's view -------------------------------------------------------------------
 
 
-def find_by_receipt(session: Session, receipt: str) -> Objection:
+def find_by_receipt(session: Session, receipt: str, keys: Keys) -> Objection:
     """The objection a receipt belongs to; NotFound for an unknown or malformed one (the
     same answer, so a lookup says nothing beyond "no such receipt")."""
-    digest = receipts.hash_receipt(receipt)
+    hashes = receipts.lookup_hashes(receipt, keys)
     objection = (
-        None
-        if digest is None
-        else session.execute(
-            select(Objection).where(Objection.receipt_hash == digest)
+        session.execute(
+            select(Objection).where(Objection.receipt_hash.in_(hashes))
         ).scalar_one_or_none()
+        if hashes
+        else None
     )
     if objection is None:
         raise NotFound("回执号不存在或有误，请核对后重新输入", details={})
@@ -384,8 +385,7 @@ def get_objection(session: Session, objection_id: int, *, lock: bool = False) ->
 def check_authority(objection: Objection, actor_authority_uscc: str | None) -> None:
     if actor_authority_uscc != objection.authority_uscc:
         raise Forbidden(
-            f"异议 {objection.id} 由机关 {objection.authority_uscc} 处理",
-            details={"objection_id": objection.id, "authority_uscc": objection.authority_uscc},
+            f"异议 {objection.id} 由其他机关处理", details={"objection_id": objection.id}
         )
 
 
@@ -414,7 +414,9 @@ def _correct(
         if record.get(name) != getattr(penalty, name):
             message = f"更正后的记录须与原记录的 {name} 相同（{getattr(penalty, name)}）"
             raise Invalid(message, details={"json": {"record": {name: [message]}}})
-    result = upsert_penalties(session, [record], actor, None, secret=config.security.secret_key)
+    result = upsert_penalties(
+        session, [record], actor, None, id_key=keys_for(config.security).id_hash
+    )
     if result.rejected:
         _idx, name, reason = result.rejected[0]
         raise Invalid(reason, details={"json": {"record": {name: [reason]}}})

@@ -192,8 +192,8 @@ def check_authority(entry: ListEntry, actor_authority_uscc: str | None) -> None:
         )
     if actor_authority_uscc != entry.authority_uscc:
         raise Forbidden(
-            f"名单条目 {entry.id} 由机关 {entry.authority_uscc} 决定，只有该机关可以处理",
-            details={"list_entry_id": entry.id, "authority_uscc": entry.authority_uscc},
+            f"名单条目 {entry.id} 由其他机关决定，只有该机关可以处理",
+            details={"list_entry_id": entry.id},
         )
 
 

@@ -160,6 +160,19 @@ def _entry_authority(session: Session, entry: ListEntry) -> str | None:
     ).scalar_one_or_none()
 
 
+def _check_actor(
+    actor_authority_uscc: str | None, authority: str | None, target_type: str, target_id: int
+) -> None:
+    """Forbidden unless the actor is the target's authority (None: not checked).  Says
+    nothing about the target: not its authority, dates or state."""
+    if actor_authority_uscc is not None and actor_authority_uscc != authority:
+        what = "行政处罚记录" if target_type == "penalty" else "名单条目"
+        raise Forbidden(
+            f"{what} {target_id} 不由本机关决定，不能受理其信用修复申请",
+            details={"target_type": target_type, "target_id": target_id},
+        )
+
+
 def apply_repair(
     session: Session,
     pack: RulePack | None,
@@ -167,9 +180,15 @@ def apply_repair(
     target_id: int,
     applicant: str | None,
     statement: str,
+    *,
+    actor_authority_uscc: str | None = None,
 ) -> Repair:
     """File a credit-repair application for a penalty's disclosure or a list entry.
 
+    ``actor_authority_uscc``: the authority filing it (a regulator's), which must be the
+    target's deciding authority — checked right after the target is found and before
+    anything about it is, so another authority learns nothing but :class:`Forbidden`
+    (no dates, no state, no authority); None: not checked (the CLI, an administrator).
     Refused with :class:`TooEarly` (``details.allowed_from``) before the minimum period,
     with :class:`Conflict` where the target cannot be repaired (not disclosed, not active,
     not repairable by law, already repaired, an application already open) and with
@@ -186,12 +205,15 @@ def apply_repair(
     authority: str | None
     if target_type == "penalty":
         penalty = _penalty(session, target_id)
+        _check_actor(actor_authority_uscc, penalty.authority_uscc, target_type, target_id)
         _check_penalty_repairable(penalty, today)
         subject, authority = penalty.subject_key, penalty.authority_uscc
     else:
         entry = _entry(session, target_id)
+        authority = _entry_authority(session, entry)
+        _check_actor(actor_authority_uscc, authority, target_type, target_id)
         _check_entry_repairable(entry, today)
-        subject, authority = entry.uscc, _entry_authority(session, entry)
+        subject = entry.uscc
         if authority is None:
             raise Conflict(
                 f"名单条目 {entry.id} 没有作出决定的机关，无法受理修复申请",
@@ -243,8 +265,7 @@ def _decidable(session: Session, repair_id: int, actor_authority_uscc: str | Non
     repair = get_repair(session, repair_id, lock=True)
     if actor_authority_uscc != repair.authority_uscc:
         raise Forbidden(
-            f"信用修复申请 {repair_id} 由机关 {repair.authority_uscc} 处理",
-            details={"repair_id": repair_id, "authority_uscc": repair.authority_uscc},
+            f"信用修复申请 {repair_id} 由其他机关处理", details={"repair_id": repair_id}
         )
     if repair.status not in OPEN_STATUSES:
         raise Conflict(

@@ -153,8 +153,8 @@ def revoke_penalty(
         raise NotFound(f"行政处罚记录 {penalty_id} 不存在", details={"penalty_id": penalty_id})
     if actor_authority_uscc != penalty.authority_uscc:
         raise Forbidden(
-            f"行政处罚记录 {penalty_id} 属于处罚机关 {penalty.authority_uscc}，只有该机关可以撤销",
-            details={"penalty_id": penalty_id, "authority_uscc": penalty.authority_uscc},
+            f"行政处罚记录 {penalty_id} 属于其他处罚机关，只有该机关可以撤销",
+            details={"penalty_id": penalty_id},
         )
     if penalty.status == "revoked":
         raise Conflict(

@@ -10,7 +10,8 @@ Two scopes:
   the record schema with the registry's bookkeeping (id, status, version, history ids…),
   for backup and the national sharing platform.  ID numbers are never stored, so a full
   export carries their keyed hashes and masked forms instead; importing it into an empty
-  registry with the same ``security.secret_key`` reproduces the records.
+  registry with the same ID-hash key (``security.secret_key``, or a pinned
+  ``security.id_hash_secret``: docs/security.md) reproduces the records.
 
 Incremental: ``since`` takes the opaque cursor printed by the previous export (base64
 of the last change-feed id it covered) and exports the records changed after it.  For the

@@ -496,21 +496,21 @@ def upsert_penalties(
     actor: str,
     batch: int | None = None,
     *,
-    secret: str,
+    id_key: bytes,
     prepared: PreparedBatch | None = None,
 ) -> UpsertResult:
     """Create or update penalty records keyed by (authority USCC, decision number).
 
     ``records`` are loaded records (:func:`registry.records.schema.validate_record`); ``actor``
-    names who writes (audit); ``batch`` is the ``import_batches`` id, if any; ``secret``
-    keys the person hash (``security.secret_key``).  Runs in the caller's transaction and
+    names who writes (audit); ``batch`` is the ``import_batches`` id, if any; ``id_key``
+    keys the person hash (``Runtime.keys.id_hash``).  Runs in the caller's transaction and
     flushes; the caller commits (one commit per batch).  Within one call a key given twice
     is written once: the same content again counts as unchanged, different content is
     refused (the file contradicts itself).  ``prepared``: the same records already put
     through :func:`prepare_penalties` (an importer does that ahead of the write)."""
     result = UpsertResult()
     if prepared is None:
-        prepared = prepare_penalties(records, secret)
+        prepared = prepare_penalties(records, id_key)
     result.unchanged += prepared.repeats
     result.rejected = list(prepared.rejected)
     if not prepared.count:

@@ -107,27 +107,27 @@ def _categories_json(joined: str) -> str:
 
 
 def _keys(
-    number: str | None, given: str | None, masked: str | None, secret: str
+    number: str | None, given: str | None, masked: str | None, id_key: bytes
 ) -> tuple[str | None, str | None]:
     if number:
         if number.isascii() and number.isalnum() and number.upper() == number:
             # Already in normal form (as loaded records are): normalise() would return
             # it unchanged, so hash and mask it directly — codes.person_key and
             # codes.mask_id_number exactly, without their Unicode folding.
-            return _plain_person_key(number, secret), _plain_mask(number)
-        return _person_key(number, secret), mask_id_number(number)
+            return _plain_person_key(number, id_key), _plain_mask(number)
+        return _person_key(number, id_key), mask_id_number(number)
     return given, masked
 
 
 @lru_cache(maxsize=1 << 14)
-def _person_key(number: str, secret: str) -> str:
+def _person_key(number: str, id_key: bytes) -> str:
     # Legal representatives recur on every penalty of their entity.
-    return person_key(number, secret)
+    return person_key(number, id_key)
 
 
 @lru_cache(maxsize=1 << 14)
-def _plain_person_key(number: str, secret: str) -> str:
-    return hmac.new(secret.encode(), number.encode(), hashlib.sha256).hexdigest()
+def _plain_person_key(number: str, id_key: bytes) -> str:
+    return hmac.new(id_key, number.encode(), hashlib.sha256).hexdigest()
 
 
 def _plain_mask(number: str) -> str:
@@ -148,16 +148,16 @@ def _digest(texts: list[str], person: str | None, representative: str | None) ->
     return hashlib.sha256("\x1f".join(texts).encode()).hexdigest()
 
 
-def stage_row(idx: int, record: Mapping[str, Any], secret: str) -> tuple[Any, ...]:
+def stage_row(idx: int, record: Mapping[str, Any], id_key: bytes) -> tuple[Any, ...]:
     """One record as a staging row, every value as canonical text (``None`` for null),
     in ``_STAGED`` order: the form both COPY and executemany take, and the hash's."""
     get = record.get
-    pkey, pmask = _keys(get("id_number"), get("person_key"), get("id_masked"), secret)
+    pkey, pmask = _keys(get("id_number"), get("person_key"), get("id_masked"), id_key)
     rkey, rmask = _keys(
         get("legal_representative_id_number"),
         get("legal_representative_key"),
         get("legal_representative_id_masked"),
-        secret,
+        id_key,
     )
     # Most values are already text: skip the call for them (30 fields a row).
     texts = [v if v.__class__ is str else _text(v) for v in map(get, HASHED_FIELDS)]
@@ -169,7 +169,7 @@ def stage_row(idx: int, record: Mapping[str, Any], secret: str) -> tuple[Any, ..
     else:
         # No code: a natural person, or an individual business written with the
         # placeholder — known by its keeper's ID number or else its registration number.
-        anchor = pkey or person_key("GSZC:" + texts[_REGISTRATION_AT], secret)
+        anchor = pkey or person_key("GSZC:" + texts[_REGISTRATION_AT], id_key)
         subject = "P:" + anchor
     revoked_on = get("revoked_on")
     spelled, initials = _spellings(values[_NAME_AT]) if uscc else (None, None)
@@ -262,7 +262,7 @@ class PreparedBatch:
         return [int(row[0]) for row in self.staged_rows()]
 
 
-def prepare_penalties(records: Sequence[Mapping[str, Any]], secret: str) -> PreparedBatch:
+def prepare_penalties(records: Sequence[Mapping[str, Any]], id_key: bytes) -> PreparedBatch:
     """Staging rows for a batch, with each key once.
 
     A key repeated with the same content is a harmless repeat (counted unchanged); with
@@ -273,7 +273,7 @@ def prepare_penalties(records: Sequence[Mapping[str, Any]], secret: str) -> Prep
     repeats = 0
     rejected: list[tuple[int, str, str]] = []
     for idx, record in enumerate(records):
-        row = stage_row(idx, record, secret)
+        row = stage_row(idx, record, id_key)
         key = (row[_KEY_AT[0]], row[_KEY_AT[1]])
         first = seen.get(key)
         if first is None:

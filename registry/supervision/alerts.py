@@ -120,8 +120,7 @@ def resolve_alert(
         raise NotFound(f"预警 {alert_id} 不存在", details={"alert_id": alert_id})
     if actor_authority_uscc != alert.authority_uscc:
         raise Forbidden(
-            f"预警 {alert_id} 属于机关 {alert.authority_uscc}，只有该机关可以处理",
-            details={"alert_id": alert_id, "authority_uscc": alert.authority_uscc},
+            f"预警 {alert_id} 属于其他机关，只有该机关可以处理", details={"alert_id": alert_id}
         )
     if alert.status != "open":
         raise Conflict(

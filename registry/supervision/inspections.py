@@ -214,8 +214,7 @@ def _task(
         raise NotFound(f"抽查任务 {task_id} 不存在", details={"task_id": task_id})
     if authority_uscc is not None and task.authority_uscc != authority_uscc:
         raise Forbidden(
-            f"抽查任务 {task_id} 属于机关 {task.authority_uscc}，只有该机关可以处理",
-            details={"task_id": task_id, "authority_uscc": task.authority_uscc},
+            f"抽查任务 {task_id} 属于其他机关，只有该机关可以处理", details={"task_id": task_id}
         )
     return task
 

@@ -159,7 +159,13 @@ def record_outcome(
     ).scalar_one_or_none()
     if row is None:
         raise NotFound(f"移送记录 {transfer_id} 不存在", details={"transfer_id": transfer_id})
-    _own_penalty(session, row.penalty_id, authority_uscc)
+    owner = session.execute(
+        select(Penalty.authority_uscc).where(Penalty.id == row.penalty_id)
+    ).scalar_one_or_none()
+    if owner != authority_uscc:  # not even which penalty it is about
+        raise Forbidden(
+            f"移送记录 {transfer_id} 属于其他处罚机关", details={"transfer_id": transfer_id}
+        )
     if row.police_unit is None:
         raise Conflict(
             f"记录 {transfer_id} 是不移送的理由，没有移送结果可填",

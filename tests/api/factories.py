@@ -26,7 +26,7 @@ from registry.evaluation.models import Alert, Decision
 from registry.lists.models import ListEntry
 from registry.records.demo import make_resident_id, make_uscc
 from registry.records.models import Entity, Penalty, Person, PersonLink
-from tests.conftest import TEST_SECRET
+from tests.conftest import TEST_ID_KEY
 
 
 @dataclass(frozen=True)
@@ -178,7 +178,7 @@ class ApiFactory:
         return decision
 
     def person(self, number: str, name: str = "王伟") -> Person:
-        key = person_key(number, TEST_SECRET)
+        key = person_key(number, TEST_ID_KEY)
         person = Person(
             person_key=key, id_type="身份证", id_masked=mask_id_number(number), name=name
         )

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from registry.core import clock
+from tests.conftest import DEVELOPMENT_ENV
 from tests.web.factories import WebFactory
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -76,6 +77,7 @@ def test_production_server_answers_a_lookup(server, database_url, session, clien
     port = _free_port()
     env = {
         **os.environ,
+        **DEVELOPMENT_ENV,
         "REGISTRY_DATABASE_URL": database_url,
         "REGISTRY_CONFIG": str(ROOT / "config.yaml"),
         "PYTHONPATH": str(ROOT),

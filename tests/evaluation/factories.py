@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from registry.core.codes import mask_id_number, person_key
 from registry.records.demo import make_resident_id, make_uscc
 from registry.records.models import Penalty, Person
+from tests.conftest import TEST_ID_KEY
 
 _rng = random.Random(20261129)
 _numbers = itertools.count(1)
@@ -24,7 +25,6 @@ _numbers = itertools.count(1)
 #: Two market-regulation authorities (机关, code type 1-1).
 AUTHORITY = make_uscc(_rng, "440300", authority="1", kind="1")
 OTHER_AUTHORITY = make_uscc(_rng, "320500", authority="1", kind="1")
-SECRET = "test-secret-key"
 
 
 def new_uscc(division: str = "440300") -> str:
@@ -35,7 +35,7 @@ def new_uscc(division: str = "440300") -> str:
 def new_person(session: Session, name: str = "张三") -> str:
     """A person row (keyed hash only); returns the person key."""
     number = make_resident_id(_rng, "440300")
-    key = person_key(number, SECRET)
+    key = person_key(number, TEST_ID_KEY)
     masked = mask_id_number(number)
     session.add(Person(person_key=key, id_type="身份证", id_masked=masked, name=name))
     session.flush()

@@ -116,9 +116,9 @@ def test_resident_id_validation_and_masking():
 
 
 def test_person_key_is_keyed_and_stable():
-    a = person_key("11010519491231002X", "k1")
-    assert a == person_key("11010519491231002x", "k1")
-    assert a != person_key("11010519491231002X", "k2")
+    a = person_key("11010519491231002X", b"k1")
+    assert a == person_key("11010519491231002x", b"k1")
+    assert a != person_key("11010519491231002X", b"k2")
     assert "11010519491231002X" not in a
 
 

@@ -21,7 +21,7 @@ from registry.records.export import export_penalties
 from registry.records.models import Penalty
 from registry.records.penalties import upsert_penalties
 from registry.records.schema import validate_record
-from tests.conftest import TEST_SECRET
+from tests.conftest import TEST_ID_KEY
 from tests.importers.dbhelp import jsonl
 from tests.importers.samples import good_record
 
@@ -40,7 +40,7 @@ def _full_export(rt, since: str | None) -> tuple[set[str], str]:
 @pytest.mark.postgres_only
 def test_an_export_waits_for_a_change_written_before_a_committed_one(rt, backend):
     with rt.unit_of_work() as s:
-        upsert_penalties(s, [_record("早先〔2026〕1号")], "test", secret=TEST_SECRET)
+        upsert_penalties(s, [_record("早先〔2026〕1号")], "test", id_key=TEST_ID_KEY)
     _, start = _full_export(rt, None)
     with rt.sessions() as s:
         earlier = s.execute(select(Penalty.id, Penalty.subject_key)).one()
@@ -54,7 +54,7 @@ def test_an_export_waits_for_a_change_written_before_a_committed_one(rt, backend
         slow.flush()
         # ... while another writes a later one and commits first.
         with rt.unit_of_work() as fast:
-            upsert_penalties(fast, [_record("后来〔2026〕2号")], "fast", secret=TEST_SECRET)
+            upsert_penalties(fast, [_record("后来〔2026〕2号")], "fast", id_key=TEST_ID_KEY)
 
         exported: list[tuple[set[str], str]] = []
         reader = threading.Thread(target=lambda: exported.append(_full_export(rt, start)))
@@ -76,7 +76,7 @@ def test_an_export_waits_for_a_change_written_before_a_committed_one(rt, backend
 def test_settled_id_gives_up_after_its_wait(rt, backend):
     slow = rt.sessions()
     try:
-        upsert_penalties(slow, [_record("未提交〔2026〕3号")], "slow", secret=TEST_SECRET)
+        upsert_penalties(slow, [_record("未提交〔2026〕3号")], "slow", id_key=TEST_ID_KEY)
         with rt.sessions() as s:
             started = time.monotonic()
             assert settled_id(s, wait=0.3) is None
@@ -90,7 +90,7 @@ def test_settled_id_gives_up_after_its_wait(rt, backend):
 
 def test_with_no_writer_in_flight_the_newest_change_is_settled(rt):
     with rt.unit_of_work() as s:
-        upsert_penalties(s, [_record("已提交〔2026〕4号")], "test", secret=TEST_SECRET)
+        upsert_penalties(s, [_record("已提交〔2026〕4号")], "test", id_key=TEST_ID_KEY)
     with rt.sessions() as s:
         newest = s.execute(select(func.max(Change.id))).scalar_one()
         assert settled_id(s, wait=0.0) == newest
@@ -103,7 +103,7 @@ def test_the_public_feed_and_the_webhook_queue_stop_short_of_a_change_in_flight(
     from registry.records.export import decode_cursor
 
     with rt.unit_of_work() as s:
-        upsert_penalties(s, [_record("早先〔2026〕5号")], "test", secret=TEST_SECRET)
+        upsert_penalties(s, [_record("早先〔2026〕5号")], "test", id_key=TEST_ID_KEY)
     with rt.sessions() as s:
         _, before = changes_since(s, None, 100)
         earlier = s.execute(select(Penalty.id, Penalty.subject_key)).one()
@@ -114,7 +114,7 @@ def test_the_public_feed_and_the_webhook_queue_stop_short_of_a_change_in_flight(
         )
         slow.flush()
         with rt.unit_of_work() as fast:
-            upsert_penalties(fast, [_record("后来〔2026〕6号")], "fast", secret=TEST_SECRET)
+            upsert_penalties(fast, [_record("后来〔2026〕6号")], "fast", id_key=TEST_ID_KEY)
         with rt.unit_of_work() as s:
             items, cursor = changes_since(s, before, 100)
             queued = enqueue_changes(s)

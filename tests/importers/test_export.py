@@ -16,7 +16,7 @@ from registry.core.runtime import Runtime
 from registry.records.models import Penalty
 from registry.records.penalties import upsert_penalties
 from registry.records.schema import validate_record
-from tests.conftest import TEST_SECRET, make_config
+from tests.conftest import TEST_ID_KEY, make_config
 from tests.importers.dbhelp import counts, csv_rows, empty_registry, jsonl
 from tests.importers.samples import GOOD_RESIDENT_ID, good_record, write_sample
 
@@ -84,7 +84,7 @@ def test_full_export_restores_the_registry(invoke, rt, session, shared_dir, tmp_
 def test_full_csv_export_round_trips_and_guards_formulas(invoke, rt, tmp_path, today):
     record = validate_record(good_record(facts="=1+1", remarks="@SUM(A1)"))[0]
     with rt.unit_of_work() as s:
-        upsert_penalties(s, [record], "test", secret=TEST_SECRET)
+        upsert_penalties(s, [record], "test", id_key=TEST_ID_KEY)
 
     text, _ = _export(invoke, tmp_path, "--scope", "full", "--format", "csv")
     (row,) = csv_rows(text)
@@ -128,7 +128,7 @@ def test_public_export_shows_only_disclosed_records_without_personal_data(
     revoked = good_record(decision_number="撤销1")
     records = [validate_record(r)[0] for r in (person, disclosed, hidden, revoked)]
     with rt.unit_of_work() as s:
-        upsert_penalties(s, records, "test", secret=TEST_SECRET)
+        upsert_penalties(s, records, "test", id_key=TEST_ID_KEY)
     for number in ("人1", "公1", "撤销1"):
         _disclose(session, decision_number=number)
     session.execute(update(Penalty).filter_by(decision_number="撤销1").values(status="revoked"))
@@ -167,7 +167,7 @@ def test_incremental_export_with_a_cursor(invoke, rt, session, shared_dir, tmp_p
 
     record = validate_record(good_record(decision_number="新1"))[0]
     with rt.unit_of_work() as s:
-        upsert_penalties(s, [record], "test", secret=TEST_SECRET)
+        upsert_penalties(s, [record], "test", id_key=TEST_ID_KEY)
     _disclose(session, decision_number="新1")
     gone = session.execute(select(Penalty).order_by(Penalty.id).limit(1)).scalar_one()
     changed = validate_record(
@@ -191,7 +191,7 @@ def test_incremental_export_with_a_cursor(invoke, rt, session, shared_dir, tmp_p
         }
     )[0]
     with rt.unit_of_work() as s:
-        result = upsert_penalties(s, [changed], "test", secret=TEST_SECRET)
+        result = upsert_penalties(s, [changed], "test", id_key=TEST_ID_KEY)
     assert result.updated == 1
 
     delta, later = _export(invoke, tmp_path, "--since", cursor)

@@ -16,7 +16,7 @@ from registry.core.models import AuditEntry
 from registry.records.models import Penalty, PenaltyVersion, Person
 from registry.records.penalties import upsert_penalties
 from registry.records.schema import validate_record
-from tests.conftest import TEST_SECRET
+from tests.conftest import TEST_ID_KEY
 from tests.importers.dbhelp import assert_failed_batch_adds_up, counts, report_rows
 from tests.importers.samples import (
     AUTHORITY_USCC,
@@ -212,10 +212,10 @@ def test_people_are_kept_by_keyed_hash_never_by_number(rt, session, today):
     assert all(records)
 
     with rt.unit_of_work() as s:
-        result = upsert_penalties(s, records, "test", secret=TEST_SECRET)
+        result = upsert_penalties(s, records, "test", id_key=TEST_ID_KEY)
 
     assert (result.created, result.updated, result.unchanged) == (3, 0, 0)
-    key = person_key(GOOD_RESIDENT_ID, TEST_SECRET)
+    key = person_key(GOOD_RESIDENT_ID, TEST_ID_KEY)
     rows = {p.decision_number: p for p in session.execute(select(Penalty)).scalars()}
     assert rows["人1"].subject_key == "P:" + key
     assert rows["人1"].id_masked == "110105********002X"
@@ -242,7 +242,7 @@ def test_a_batch_contradicting_itself_refuses_the_later_record(rt, today):
     other = validate_record(good_record(facts="另一事实"))[0]
 
     with rt.unit_of_work() as s:
-        result = upsert_penalties(s, [first, same, other], "test", secret=TEST_SECRET)
+        result = upsert_penalties(s, [first, same, other], "test", id_key=TEST_ID_KEY)
 
     assert (result.created, result.unchanged) == (1, 1)
     assert result.rejected == [(2, "decision_number", pytest.approx(result.rejected[0][2]))]

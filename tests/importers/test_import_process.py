@@ -22,7 +22,7 @@ from registry.records import demo
 from registry.records.models import Penalty
 from registry.records.penalties import prepare_penalties
 from registry.records.schema import validate_record
-from tests.conftest import TEST_SECRET
+from tests.conftest import TEST_ID_KEY
 from tests.importers.dbhelp import assert_failed_batch_adds_up, counts, report_rows
 from tests.importers.samples import FORMATS, expected, line_offset, write_sample
 
@@ -164,7 +164,7 @@ def test_a_decision_after_the_registrys_today_is_refused_whatever_the_wall_clock
 
 def test_halves_of_a_batch_sent_as_copy_text_are_the_same_rows():
     records = [validate_record(_raw(r))[0] for r in demo.generate(9, seed=3)]
-    whole = prepare_penalties(records, TEST_SECRET)
+    whole = prepare_penalties(records, TEST_ID_KEY)
     sent = whole.for_copy()
 
     first, second = sent.halves()

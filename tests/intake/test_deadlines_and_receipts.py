@@ -54,11 +54,13 @@ def test_receipts_are_random_forgiving_and_hashed():
     assert a != b
     assert len(a) == len("YY-XXXX-XXXX-XXXX-XXXX")
     assert receipts.kind_of(receipts.new_receipt("complaint")) == "complaint"
-    digest = receipts.hash_receipt(a)
+    key = b"k" * 32
+    digest = receipts.hash_receipt(a, key)
     assert digest is not None
     assert len(digest) == 64
-    assert receipts.hash_receipt(f"  {a.lower()} ") == digest
-    assert receipts.hash_receipt(a.replace("-", " ")) == digest
-    assert receipts.hash_receipt("YY-123") is None
-    assert receipts.hash_receipt("XX" + a[2:]) is None
-    assert receipts.hash_receipt(a[:-1] + "U") is None  # not in Crockford's alphabet
+    assert receipts.hash_receipt(f"  {a.lower()} ", key) == digest
+    assert receipts.hash_receipt(a.replace("-", " "), key) == digest
+    assert receipts.hash_receipt(a, b"another key" * 3) != digest  # keyed
+    assert receipts.hash_receipt("YY-123", key) is None
+    assert receipts.hash_receipt("XX" + a[2:], key) is None
+    assert receipts.hash_receipt(a[:-1] + "U", key) is None  # not in Crockford's alphabet

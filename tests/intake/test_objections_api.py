@@ -42,12 +42,13 @@ def test_filed_by_decision_number_and_followed_by_receipt(client, write_record, 
 
     # Typed by a person: lower case, spaces instead of hyphens, O for zero.
     typed = receipt.lower().replace("-", " ").replace("0", "o")
-    status = client.get(f"{PUBLIC}/{typed}")
+    status = client.post(f"{PUBLIC}/status", json={"receipt": typed})
     assert status.status_code == 200
     assert status.json["status"] == "open"
     assert "receipt" not in status.json
     assert "contact" not in status.json
-    assert client.get(f"{PUBLIC}/YY-0000-0000-0000-0000").status_code == 404
+    unknown = client.post(f"{PUBLIC}/status", json={"receipt": "YY-0000-0000-0000-0000"})
+    assert unknown.status_code == 404
     assert client.get(f"{PUBLIC}/nonsense").status_code == 404
 
 
@@ -98,7 +99,7 @@ def test_rejected_needs_reasons_and_leaves_the_record(client, write_record, regu
     assert again.status_code == 409
     unchanged = client.get(f"/api/v1/penalties/{record['id']}", headers=regulator.headers).json
     assert (unchanged["version"], unchanged["fine_wan"]) == (record["version"], record["fine_wan"])
-    status = client.get(f"{PUBLIC}/{filed.json['receipt']}").json
+    status = client.post(f"{PUBLIC}/status", json={"receipt": filed.json["receipt"]}).json
     assert (status["outcome"], status["answer"]) == ("rejected", "事实清楚，维持原记录")
 
 
@@ -153,7 +154,10 @@ def test_corrected_writes_a_new_version_visible_to_the_public(
         if p["decision_number"] == record["decision_number"]
     ]
     assert shown["fine_wan"] == "2"
-    assert client.get(f"{PUBLIC}/{filed.json['receipt']}").json["outcome"] == "corrected"
+    assert (
+        client.post(f"{PUBLIC}/status", json={"receipt": filed.json["receipt"]}).json["outcome"]
+        == "corrected"
+    )
 
 
 def _listed(client, write_record, regulator):

@@ -21,7 +21,7 @@ from cli.jobs import job_specs, start_background
 from registry.core.models import JobRun
 from registry.delivery.scheduler import JobSpec, run_job, tick_start, wall_now
 from registry.lists.models import ListEntry
-from tests.conftest import ROOT, TEST_SECRET
+from tests.conftest import DEVELOPMENT_ENV, ROOT
 
 DAY = timedelta(days=1)
 
@@ -99,7 +99,7 @@ def _env(database_url: str, tmp_path: Path) -> dict[str, str]:
     return {
         **os.environ,
         "REGISTRY_DATABASE_URL": database_url,
-        "REGISTRY_SECRET_KEY": TEST_SECRET,
+        **DEVELOPMENT_ENV,
         "REGISTRY_CONFIG": str(ROOT / "config.yaml"),
         "REGISTRY_IMPORTER_INBOX": str(tmp_path / "inbox"),
         "PYTHONPATH": str(ROOT),

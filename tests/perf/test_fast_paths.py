@@ -24,7 +24,7 @@ from importers.run import import_file
 from registry.records.penalties import upsert_penalties
 from registry.records.schema import PenaltyRecordSchema, flatten_errors, validate_record
 from registry.records.search import index_entity_name, syllables
-from tests.conftest import TEST_SECRET
+from tests.conftest import TEST_ID_KEY
 from tests.importers.samples import GOOD_USCC, good_record
 
 # --- search spellings ------------------------------------------------------------------
@@ -136,7 +136,7 @@ def _load(raw):
 def test_new_and_renamed_entities_are_written_with_their_spellings(rt):
     first = _load(good_record(party_name="重庆银行股份有限公司", decided_on="2025-01-01"))
     with rt.unit_of_work() as s:
-        upsert_penalties(s, [first], "test", secret=TEST_SECRET)
+        upsert_penalties(s, [first], "test", id_key=TEST_ID_KEY)
     assert _entity(rt, GOOD_USCC) == (
         "重庆银行股份有限公司",
         *index_entity_name("重庆银行股份有限公司"),
@@ -153,7 +153,7 @@ def test_new_and_renamed_entities_are_written_with_their_spellings(rt):
         good_record(party_name="乐都有限公司", decided_on="2024-06-01", decision_number="3号")
     )
     with rt.unit_of_work() as s:
-        upsert_penalties(s, [renamed, older], "test", secret=TEST_SECRET)
+        upsert_penalties(s, [renamed, older], "test", id_key=TEST_ID_KEY)
     assert _entity(rt, GOOD_USCC) == (
         "长春华为科技有限公司",
         *index_entity_name("长春华为科技有限公司"),
@@ -190,7 +190,7 @@ def test_fast_person_keys_equal_the_codes_functions(number):
     from registry.core.codes import mask_id_number, person_key
     from registry.records.staging import _keys
 
-    assert _keys(number, None, None, "s3cret") == (
-        person_key(number, "s3cret"),
+    assert _keys(number, None, None, b"s3cret") == (
+        person_key(number, b"s3cret"),
         mask_id_number(number),
     )

@@ -33,7 +33,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from tests.conftest import PG_URL, ROOT, TEST_SECRET
+from tests.conftest import DEVELOPMENT_ENV, PG_URL, ROOT
 
 ENTRY = "from cli import main; main()"
 
@@ -47,7 +47,7 @@ def child_env(url: str, **extra: str) -> dict[str, str]:
     env.update(
         {
             "REGISTRY_DATABASE_URL": url,
-            "REGISTRY_SECRET_KEY": TEST_SECRET,
+            **DEVELOPMENT_ENV,
             "REGISTRY_CONFIG": str(ROOT / "config.yaml"),
             "PYTHONPATH": os.pathsep.join(
                 p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p

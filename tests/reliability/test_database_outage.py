@@ -170,6 +170,7 @@ def test_database_stop_gives_503_then_recovers(cluster, tmp_path):
     done = run_cli(url, "import", str(data))
     assert done.returncode == 0, done.stderr
     department = make_token(url, "department", "市财政局政府采购处")
+    admin = make_token(url, "admin", "运维监控")
     engine = create_engine(url)
     with engine.connect() as conn:
         codes = list(
@@ -181,6 +182,9 @@ def test_database_stop_gives_503_then_recovers(cluster, tmp_path):
     paths = [(f"/api/v1/public/entities/{c}", {}) for c in codes]
     paths += [(f"/api/v1/sanctions/{c}", auth) for c in codes]
     paths.append(("/readyz", {}))
+    # The scrape needs an admin token; verified before the outage, it still opens the
+    # figures while the database cannot be asked (registry_database_up 0).
+    paths.append(("/metrics", {"Authorization": f"Bearer {admin}"}))
 
     server = start_server(
         url,
@@ -232,12 +236,20 @@ def test_database_stop_gives_503_then_recovers(cluster, tmp_path):
         assert o.error is None, f"{o.path}: no answer: {o.error}"
         assert o.status in (200, 503), f"{o.path}: {o.status} {o.body[:300]!r}"
         assert o.seconds < HANG_LIMIT_S, f"{o.path} took {o.seconds:.1f}s"
+        if o.path == "/metrics":
+            continue
         if o.status == 503:
             body = json.loads(o.body)
             assert set(body) == {"error"}
             assert body["error"]["code"] == "unavailable"
             assert body["error"]["message"]
             assert "details" in body["error"]
+    scrapes = [o for o in outage if o.path == "/metrics"]
+    assert scrapes, "no scrape during the outage"
+    for o in scrapes:
+        assert o.status == 200, (o.status, o.body[:300])
+        assert b"registry_database_up 0.0" in o.body
+    outage = [o for o in outage if o.path != "/metrics"]
     assert all(o.status == 503 for o in outage), {o.status for o in outage}
     assert recovered_at is not None, "the API did not recover after the database came back"
     assert recovered_at - up_at < 20

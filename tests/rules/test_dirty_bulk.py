@@ -19,8 +19,8 @@ from registry.evaluation.runs import evaluate_dirty, evaluate_now
 from registry.records.demo import make_resident_id
 from registry.records.disclosure import queue_dirty
 from registry.records.models import Penalty, Person
-from tests.conftest import _empty_all_tables
-from tests.evaluation.factories import SECRET, make_penalty, new_uscc
+from tests.conftest import TEST_ID_KEY, _empty_all_tables
+from tests.evaluation.factories import make_penalty, new_uscc
 
 IP = "销售侵犯注册商标专用权商品"
 SERIOUS = ["罚款", "吊销许可证件"]
@@ -48,7 +48,7 @@ def _keys(count: int) -> dict[str, list[str]]:
 
 
 def _person(s, number: str) -> str:
-    key = person_key(number, SECRET)
+    key = person_key(number, TEST_ID_KEY)
     s.add(Person(person_key=key, id_type="身份证", id_masked=mask_id_number(number), name="代表"))
     s.flush()
     return key
