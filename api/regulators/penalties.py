@@ -130,9 +130,7 @@ class Penalties(MethodView):
         )
         if result.rejected:
             _idx, field_name, reason = result.rejected[0]
-            raise ApiError(
-                reason, details={"json": {field_name: [reason]}}, status=422, code="invalid"
-            )
+            raise ApiError(reason, details={field_name: [reason]}, status=422, code="invalid")
         penalty = session.execute(
             select(Penalty).where(
                 Penalty.authority_uscc == record["authority_uscc"],
