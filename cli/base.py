@@ -10,7 +10,13 @@ import click
 
 from registry.core.codes import CodeError
 from registry.core.config import Config, ConfigError, load_config
-from registry.core.db import DatabaseUnavailable, check_connection
+from registry.core.db import (
+    DatabaseUnavailable,
+    check_connection,
+    ensure_sqlite_folder,
+    safe_url,
+    sqlite_file,
+)
 from registry.core.runtime import Runtime
 
 log = logging.getLogger("registry")
@@ -48,12 +54,35 @@ def runtime_of(ctx: click.Context) -> Runtime:
     return obj["runtime"]
 
 
-def connected(ctx: click.Context) -> Runtime:
+NOT_INITIALISED = "数据库尚未初始化（{where}）——请先运行 credit-registry init"
+
+
+def connected(ctx: click.Context, *, initialised: bool = True) -> Runtime:
+    """The runtime with its database reachable and, unless ``initialised`` is False
+    (``init``), its schema in place at the newest revision.  A missing SQLite file is
+    never created here: commands other than ``init`` say so instead."""
     rt = runtime_of(ctx)
+    path = sqlite_file(rt.engine)
+    if initialised and path is not None and not path.exists():
+        fail(NOT_INITIALISED.format(where=path))
+    if not initialised:
+        ensure_sqlite_folder(rt.engine)
     try:
         check_connection(rt.engine)
     except DatabaseUnavailable as exc:
         fail(str(exc))
+    if initialised:
+        from registry.core import migrate
+
+        where = path or safe_url(str(rt.engine.url))
+        revision = migrate.current_revision(rt.engine)
+        if revision is None:
+            fail(NOT_INITIALISED.format(where=where))
+        if revision != migrate.head_revision():
+            fail(
+                f"数据库架构版本 {revision} 不是最新（{migrate.head_revision()}）"
+                f"——请运行 credit-registry init 升级（{where}）"
+            )
     return rt
 
 
@@ -67,7 +96,7 @@ def not_yet(name: str) -> NoReturn:
     "config_path",
     type=click.Path(dir_okay=False),
     envvar="REGISTRY_CONFIG",
-    help="Configuration file (default: ./config.yaml).",
+    help="配置文件（默认：REGISTRY_CONFIG，否则项目的 config.yaml）",
 )
 @click.option("-v", "--verbose", is_flag=True, help="Log more.")
 @click.version_option(package_name="credit-registry")

@@ -26,7 +26,7 @@ def init(ctx: click.Context, demo: int) -> None:
     """Create or upgrade the schema (Alembic migrations); optionally load demo data."""
     from registry.core import migrate
 
-    rt = connected(ctx)
+    rt = connected(ctx, initialised=False)
     before, after = migrate.upgrade(rt.engine)
     if before == after:
         click.echo(f"schema is up to date (revision {after})")

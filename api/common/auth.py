@@ -30,15 +30,18 @@ SECURITY_SCHEME = {
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+#: The roles as people name them.
+ROLE_NAMES = {"regulator": "监管部门", "department": "协同部门", "admin": "管理员"}
+
 
 def bearer_secret() -> str:
     header = request.headers.get("Authorization", "")
     scheme, _, secret = header.partition(" ")
     secret = secret.strip()
     if scheme.lower() != "bearer" or not secret:
-        raise Unauthorized("an API token is required: Authorization: Bearer <token>")
+        raise Unauthorized("需要 API 令牌：请在请求头中提供 Authorization: Bearer <令牌>")
     if len(secret) > 200:
-        raise Unauthorized("the API token is not valid")
+        raise Unauthorized("API 令牌无效")
     return secret
 
 
@@ -69,11 +72,12 @@ def require(*roles: str, writes: bool | None = None) -> Principal:
     principal = authenticate(writes=writes)
     if principal.role not in roles:
         raise Forbidden(
-            f"a {principal.role} token may not do this (needs: {', '.join(roles)})",
-            details={"role": principal.role, "allowed": list(roles)},
+            f"{ROLE_NAMES.get(principal.role, principal.role)}的令牌无权进行此操作"
+            f"（需要：{'、'.join(ROLE_NAMES.get(r, r) for r in roles)}）",
+            context={"role": principal.role, "allowed": list(roles)},
         )
     if principal.role == "regulator" and not principal.authority_uscc:
-        raise Forbidden("this regulator token is not bound to an authority")
+        raise Forbidden("该监管部门令牌未绑定执法机关，无法进行此操作")
     return principal
 
 
@@ -97,14 +101,14 @@ def required(blp: Any, *roles: str, request_writes: bool = True) -> Callable[[F]
         wrapper = blp.alt_response(
             401,
             schema=ErrorSchema,
-            description="no token, or an unknown or revoked one",
+            description="缺少 API 令牌，或令牌无效、已过期、已吊销",
             example={"error": ERROR_EXAMPLES[401]},
         )(wrapper)
         wrapper = blp.alt_response(
             403,
             schema=ErrorSchema,
-            description=f"the token's role is not {' or '.join(roles)}, or the record "
-            "belongs to another authority",
+            description=f"令牌的角色不是{'或'.join(ROLE_NAMES.get(r, r) for r in roles)}，"
+            "或对象属于其他机关",
             example={"error": ERROR_EXAMPLES[403]},
         )(wrapper)
         return wrapper  # type: ignore[return-value]

@@ -39,6 +39,7 @@ from limits.storage import MemoryStorage
 from werkzeug.exceptions import TooManyRequests
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from api.common.messages import rate_text
 from registry.core.config import ConfigError
 from registry.core.runtime import Runtime
 
@@ -76,7 +77,7 @@ def _breached(request_limit) -> None:
     error shape (api.common.errors handles werkzeug's TooManyRequests)."""
     retry = max(1, int(request_limit.reset_at - time.time()))
     raise TooManyRequests(
-        description=f"too many requests: at most {request_limit.limit}; retry in {retry} s",
+        description=f"请求过于频繁（{rate_text(request_limit.limit)}），请 {retry} 秒后再试",
         retry_after=retry,
     )
 
@@ -227,7 +228,7 @@ def hit_filing_limit() -> None:
             stats = limiter.limiter.get_window_stats(item, "public-filing", key)
             retry = max(1, int(stats.reset_time - time.time()))
             raise TooManyRequests(
-                description=f"too many filings: at most {item}; retry in {retry} s",
+                description=f"提交过于频繁（{rate_text(item)}），请 {retry} 秒后再试",
                 retry_after=retry,
             )
 
@@ -259,7 +260,7 @@ def guard_filing_blueprint(blueprint: Any) -> Callable[[Any], Any]:
         return blueprint.alt_response(
             429,
             schema=ErrorSchema,
-            description="rate limited; Retry-After (seconds) says when to come back",
+            description="请求过于频繁；Retry-After（秒）说明何时可以再试",
             headers={"Retry-After": {"schema": {"type": "integer"}}},
             example={"error": ERROR_EXAMPLES[429]},
         )(func)

@@ -72,7 +72,7 @@ class Str(fields.String):
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> str:
         text = super()._deserialize(value, attr, data, **kwargs)
         if "\x00" in text:
-            raise ValidationError("must not contain NUL characters")
+            raise ValidationError("不能包含 NUL 字符")
         return text
 
 
@@ -86,34 +86,69 @@ def nullable(field: fields.Field) -> fields.Field:
 
 
 class ErrorBodySchema(Schema):
-    code = Str(required=True, metadata={"description": "machine code, e.g. not_found, invalid"})
-    message = Str(required=True, metadata={"description": "for people"})
-    details = fields.Raw(
+    code = Str(
         required=True,
-        metadata={"description": "field-level problems or context (an object; may be empty)"},
+        metadata={"description": "稳定的英文错误代码，供程序判断，如 not_found、invalid"},
+    )
+    message = Str(required=True, metadata={"description": "给人看的中文说明"})
+    details = fields.Dict(
+        keys=fields.String(),
+        values=fields.List(fields.String()),
+        required=True,
+        metadata={
+            "description": "按字段列出的问题：字段名 → 中文说明列表（可为空对象）；"
+            "嵌套字段与列表项以点号连接，如 codes.3"
+        },
+    )
+    context = fields.Dict(
+        keys=fields.String(),
+        metadata={
+            "description": "与错误有关的事实，供程序使用（如 penalty_id、limit、"
+            "allowed_from、check）；没有时省略"
+        },
     )
 
 
 class ErrorSchema(Schema):
-    """The one error shape: ``{"error": {"code", "message", "details"}}``."""
+    """The one error shape: ``{"error": {"code", "message", "details"[, "context"]}}``."""
 
     error = fields.Nested(ErrorBodySchema, required=True)
 
 
 ERROR_EXAMPLES: dict[int, dict[str, Any]] = {
-    400: {"code": "bad_request", "message": "统一社会信用代码应为18位，实际为5位", "details": {}},
-    401: {"code": "unauthorized", "message": "missing bearer token", "details": {}},
-    403: {"code": "forbidden", "message": "this token's role may not do this", "details": {}},
-    404: {"code": "not_found", "message": "not found", "details": {}},
-    409: {"code": "conflict", "message": "名单条目 7 的状态为 active", "details": {}},
-    413: {"code": "too_large", "message": "at most 1000 codes in one call", "details": {}},
+    400: {
+        "code": "malformed_code",
+        "message": "统一社会信用代码应为18位，实际为5位",
+        "details": {"uscc": ["统一社会信用代码应为18位，实际为5位"]},
+        "context": {"check": "length"},
+    },
+    401: {"code": "unauthorized", "message": "API 令牌无效、已过期或已被吊销", "details": {}},
+    403: {
+        "code": "forbidden",
+        "message": "协同部门的令牌无权进行此操作（需要：监管部门）",
+        "details": {},
+        "context": {"role": "department", "allowed": ["regulator"]},
+    },
+    404: {"code": "not_found", "message": "名单条目 7 不存在", "details": {}},
+    409: {"code": "conflict", "message": "名单条目 7 的状态为 active，不能确认", "details": {}},
+    413: {
+        "code": "too_large",
+        "message": "一次最多核查 1000 个代码，本次提交了 1200 个",
+        "details": {"codes": ["最多 1000 个"]},
+        "context": {"limit": 1000, "given": 1200},
+    },
+    415: {
+        "code": "unsupported_media_type",
+        "message": "请求内容类型不受支持，请以 application/json 提交",
+        "details": {},
+    },
     422: {
         "code": "invalid",
-        "message": "Unprocessable Entity",
-        "details": {"json": {"decision_number": ["必填项缺失"]}},
+        "message": "请求内容未通过校验，详见 details",
+        "details": {"decision_number": ["必填项缺失"], "decided_on": ["日期无效"]},
     },
-    429: {"code": "rate_limited", "message": "120 per 1 minute", "details": {}},
-    503: {"code": "unavailable", "message": "the database is unavailable", "details": {}},
+    429: {"code": "rate_limited", "message": "请求过于频繁，请稍后再试", "details": {}},
+    503: {"code": "unavailable", "message": "数据库暂时不可用，请稍后再试", "details": {}},
 }
 
 
@@ -160,13 +195,16 @@ def penalty_record_schema() -> PenaltyRecordSchema:
 # --- documentation and paging helpers --------------------------------------------------
 
 ERROR_DESCRIPTIONS = {
-    400: "malformed request (e.g. a malformed code: details.check names the failed check)",
-    404: "unknown resource",
-    409: "the resource's state does not allow it",
-    413: "too large (upload size or number of codes)",
-    422: "invalid input, with field-level details",
-    429: "rate limited; Retry-After says when to come back",
-    503: "the database is unavailable",
+    400: "请求格式错误（如代码格式错误：context.check 指明未通过的检查）",
+    401: "缺少 API 令牌，或令牌无效、已过期、已吊销",
+    403: "令牌的角色或所属机关无权进行此操作",
+    404: "对象不存在",
+    409: "对象当前的状态不允许此操作",
+    413: "内容过大（上传文件大小或代码个数）",
+    415: "请求内容类型不受支持",
+    422: "内容未通过校验，details 按字段列出问题",
+    429: "请求过于频繁；Retry-After 说明何时可以再试",
+    503: "数据库暂时不可用",
 }
 
 

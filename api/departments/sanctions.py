@@ -58,7 +58,8 @@ def malformed_code(exc: CodeError, given: str) -> ApiError:
     """400 naming the failed check of a malformed code."""
     return ApiError(
         exc.message,
-        details={"uscc": given, "check": exc.check},
+        details={"uscc": [exc.message]},
+        context={"check": exc.check},
         status=400,
         code="malformed_code",
     )
@@ -147,8 +148,9 @@ class BatchCheck(MethodView):
         limit = rt.config.api.batch_check_limit
         if len(codes) > limit:
             raise ApiError(
-                f"at most {limit} codes in one call, got {len(codes)}",
-                details={"limit": limit, "given": len(codes)},
+                f"一次最多核查 {limit} 个代码，本次提交了 {len(codes)} 个",
+                details={"codes": [f"最多 {limit} 个"]},
+                context={"limit": limit, "given": len(codes)},
                 status=413,
                 code="too_large",
             )
@@ -238,7 +240,8 @@ class PersonCheck(MethodView):
             except CodeError as exc:
                 raise ApiError(
                     exc.message,
-                    details={"json": {"id_number": [exc.message]}, "check": exc.check},
+                    details={"id_number": [exc.message]},
+                    context={"check": exc.check},
                     status=422,
                     code="invalid",
                 ) from None

@@ -61,11 +61,11 @@ def _cacheable(response: Response) -> Response:
 
 
 def _not_modified(func: Any) -> Any:
-    return blp.alt_response(304, description="not modified (If-None-Match matched the ETag)")(
+    return blp.alt_response(304, description="未改变（If-None-Match 与 ETag 相同）")(
         blp.alt_response(
             429,
             schema=ErrorSchema,
-            description="rate limited; Retry-After (seconds) says when to come back",
+            description="请求过于频繁；Retry-After（秒）说明何时可以再试",
             headers={"Retry-After": {"schema": {"type": "integer"}}},
             example={"error": ERROR_EXAMPLES[429]},
         )(func)
@@ -144,7 +144,8 @@ class Entity(MethodView):
         except CodeError as exc:
             raise ApiError(
                 exc.message,
-                details={"uscc": uscc, "check": exc.check},
+                details={"uscc": [exc.message]},
+                context={"check": exc.check},
                 status=400,
                 code="malformed_code",
             ) from None

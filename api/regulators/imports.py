@@ -131,11 +131,11 @@ class Imports(MethodView):
         metrics.count_import(summary)
         view = report_view(summary, buffer.getvalue())
         if summary.fatal:
-            raise ApiError(summary.fatal, details=view, status=422, code="unreadable_file")
+            raise ApiError(summary.fatal, context=view, status=422, code="unreadable_file")
         if not summary.ok:
             raise ApiError(
-                f"strict: {summary.rejected} row(s) rejected; nothing was written",
-                details=view,
+                f"严格模式：{summary.rejected} 行被拒收，整个文件未写入",
+                context=view,
                 status=422,
                 code="rows_rejected",
             )

@@ -128,9 +128,7 @@ class Penalties(MethodView):
         result = upsert_penalties(session, [record], principal.actor, None, id_key=rt.keys.id_hash)
         if result.rejected:
             _idx, field_name, reason = result.rejected[0]
-            raise ApiError(
-                reason, details={"json": {field_name: [reason]}}, status=422, code="invalid"
-            )
+            raise ApiError(reason, details={field_name: [reason]}, status=422, code="invalid")
         penalty = session.execute(
             select(Penalty).where(
                 Penalty.authority_uscc == record["authority_uscc"],

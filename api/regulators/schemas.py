@@ -313,4 +313,6 @@ class ResolveRequestSchema(Schema):
     @validates_schema
     def _one_of(self, data: dict[str, Any], **_: Any) -> None:
         if (data.get("transfer") is None) == (data.get("reason") is None):
-            raise ValidationError("give either transfer or reason", "_schema")
+            raise ValidationError(
+                "移送信息（transfer）与不移送理由（reason）须且只能填写其一", "_schema"
+            )

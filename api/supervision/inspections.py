@@ -304,7 +304,8 @@ class PublicSupervision(MethodView):
         except CodeError as exc:
             raise ApiError(
                 exc.message,
-                details={"uscc": uscc[:64], "check": exc.check},
+                details={"uscc": [exc.message]},
+                context={"check": exc.check},
                 status=400,
                 code="bad_request",
             ) from None

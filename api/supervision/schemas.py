@@ -19,9 +19,9 @@ from api.common.schemas import (
 )
 from registry.supervision.inspections import LIST_STATUSES, OUTCOMES
 
-RATIO = validate.Regexp(r"^(0(\.\d{1,6})?|1(\.0{1,6})?)$", error="a ratio from 0 to 1, e.g. 0.05")
-REGION = validate.Regexp(r"^\d{2}(\d{2}){0,2}$", error="2, 4 or 6 digits of a division code")
-USCC = validate.Regexp(r"^[0-9A-Za-z]{18}$", error="an 18-character credit code")
+RATIO = validate.Regexp(r"^(0(\.\d{1,6})?|1(\.0{1,6})?)$", error="应为 0 到 1 之间的比例，如 0.05")
+REGION = validate.Regexp(r"^\d{2}(\d{2}){0,2}$", error="应为行政区划代码的前 2、4 或 6 位数字")
+USCC = validate.Regexp(r"^[0-9A-Za-z]{18}$", error="应为18位统一社会信用代码")
 
 # --- inspections ---------------------------------------------------------------------
 
@@ -89,7 +89,7 @@ class TaskCreateSchema(Schema):
     )
     seed_sha256 = Str(
         load_default=None,
-        validate=validate.Regexp(r"^[0-9a-fA-F]{64}$", error="64 hex digits"),
+        validate=validate.Regexp(r"^[0-9a-fA-F]{64}$", error="应为64位十六进制数字"),
         metadata={"description": "SHA-256 of the seed, committed before the draw (optional)"},
     )
 

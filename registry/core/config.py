@@ -302,17 +302,33 @@ def _env_layer(environ: Mapping[str, str]) -> dict[str, dict[str, str]]:
     return layer
 
 
+def project_config_file() -> Path | None:
+    """The project's ``config.yaml`` (beside ``pyproject.toml`` in the source tree), found
+    wherever the command runs — so a command run from another folder uses the project's
+    database, never a new one there.  None for an installation without a source tree: set
+    ``REGISTRY_CONFIG`` (or ``--config``)."""
+    root = Path(__file__).resolve().parents[2]
+    candidate = root / DEFAULT_CONFIG_FILE
+    if candidate.is_file() and (root / "pyproject.toml").is_file():
+        return candidate
+    return None
+
+
 def load_config(
     path: str | os.PathLike[str] | None = None,
     overrides: Mapping[str, Any] | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> Config:
-    """Build the frozen configuration from every layer; raise :class:`ConfigError`."""
+    """Build the frozen configuration from every layer; raise :class:`ConfigError`.
+
+    The file: ``path`` (``--config``), else ``REGISTRY_CONFIG``, else the project's
+    ``config.yaml`` (:func:`project_config_file`); relative paths in it are relative to
+    the file's folder, never to the current directory."""
     environ = os.environ if environ is None else environ
     explicit = path or environ.get(ENV_PREFIX + "CONFIG")
-    file = Path(explicit) if explicit else Path(DEFAULT_CONFIG_FILE)
+    file = Path(explicit) if explicit else project_config_file()
     cfg = Config()
-    if file.exists():
+    if file is not None and file.exists():
         try:
             data = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
         except yaml.YAMLError as exc:
@@ -320,7 +336,7 @@ def load_config(
         cfg = _merge(cfg, data, str(file))
         cfg = dataclasses.replace(cfg, base_dir=str(file.resolve().parent))
     elif explicit:
-        raise ConfigError(f"config file {file} does not exist")
+        raise ConfigError(f"配置文件 {file} 不存在")
     cfg = _merge(cfg, _env_layer(environ), "environment")
     if overrides:
         cfg = _merge(cfg, overrides, "overrides")

@@ -10,6 +10,7 @@ import contextlib
 import hashlib
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, select, text
@@ -61,11 +62,6 @@ def make_engine(config: Config) -> Engine:
     """Create the engine for the configured database (no connection is made yet)."""
     url = config.database_url
     if url.startswith("sqlite"):
-        path = url.removeprefix("sqlite:///")
-        if path and ":memory:" not in path:
-            from pathlib import Path
-
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(
             url,
             echo=config.database.echo,
@@ -162,6 +158,24 @@ def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+def sqlite_file(engine: Engine) -> Path | None:
+    """The file of an SQLite database (None for PostgreSQL or an in-memory one)."""
+    if engine.dialect.name != "sqlite":
+        return None
+    database = engine.url.database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return Path(database)
+
+
+def ensure_sqlite_folder(engine: Engine) -> None:
+    """Create the folder of an SQLite database file (``init`` only: other commands never
+    create a database where there is none)."""
+    path = sqlite_file(engine)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
 
 
 def check_connection(engine: Engine) -> None:

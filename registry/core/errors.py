@@ -1,5 +1,10 @@
 """Domain exceptions.  Each carries the HTTP status it maps to (api/common/errors.py maps them
-in one table) and a message a person can act on; ``details`` is JSON-able."""
+in one table) and a message in Chinese a person can act on.
+
+``details`` names what is wrong by field: ``{"reason": ["必须填写撤销理由"]}`` (a mapping of
+field to messages, nested mappings allowed); ``context`` carries the facts a client may act
+on (``{"penalty_id": 7}``, ``{"allowed_from": "2027-03-01"}``).  For older call sites a
+scalar value in ``details`` counts as context.  Both are JSON-able."""
 
 from __future__ import annotations
 
@@ -10,10 +15,13 @@ class DomainError(Exception):
     status = 400
     code = "bad_request"
 
-    def __init__(self, message: str, details: Any = None) -> None:
+    def __init__(
+        self, message: str, details: Any = None, *, context: dict[str, Any] | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.details = details
+        self.context = context
 
 
 class NotFound(DomainError):

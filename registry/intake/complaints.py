@@ -184,7 +184,7 @@ def _audit(
 
 
 def _invalid(name: str, message: str) -> Invalid:
-    return Invalid(message, details={"json": {name: [message]}})
+    return Invalid(message, details={name: [message]})
 
 
 def file_complaint(

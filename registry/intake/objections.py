@@ -132,11 +132,11 @@ class Filed:
 def _required_text(value: str | None, name: str, label: str, limit: int) -> str:
     text = (value or "").strip()
     if not text:
-        raise Invalid(f"必须填写{label}（{name}）", details={"json": {name: ["必填"]}})
+        raise Invalid(f"必须填写{label}（{name}）", details={name: ["必填"]})
     if len(text) > limit:
         raise Invalid(
             f"{label}（{name}）最多 {limit} 个字符",
-            details={"json": {name: [f"最多 {limit} 个字符"]}},
+            details={name: [f"最多 {limit} 个字符"]},
         )
     return text
 
@@ -145,7 +145,7 @@ def _code(uscc: str | None) -> str:
     try:
         return validate_uscc(uscc or "")
     except CodeError as exc:
-        raise Invalid(exc.message, details={"json": {"uscc": [exc.message]}}) from None
+        raise Invalid(exc.message, details={"uscc": [exc.message]}) from None
 
 
 def _not_found(field_name: str, value: Any) -> NotFound:
@@ -183,7 +183,7 @@ def _find_penalty(
     if len(rows) > 1:
         raise Invalid(
             "多个处罚机关的记录使用同一决定书文号，请改用公示页上的记录编号（penalty_id）",
-            details={"json": {"decision_number": ["不唯一，请改用 penalty_id"]}},
+            details={"decision_number": ["不唯一，请改用 penalty_id"]},
         )
     return rows[0]
 
@@ -278,7 +278,7 @@ def file_objection(
     ]
     if len(given) != 1:
         message = "请指明一条记录：decision_number、penalty_id 或 list_entry_id 三者之一"
-        raise Invalid(message, details={"json": {"_schema": [message]}})
+        raise Invalid(message, details={"_schema": [message]})
     text = _required_text(statement, "statement", "异议理由", MAX_STATEMENT)
     reach = _required_text(contact, "contact", "联系方式", MAX_CONTACT)
     today = clock.today()
@@ -398,10 +398,10 @@ def _correct(
 ) -> set[str]:
     if objection.penalty_id is None:
         message = "名单条目不能直接更正：请更正其依据的处罚记录，或以 revoked 移出该条目"
-        raise Invalid(message, details={"json": {"outcome": [message]}})
+        raise Invalid(message, details={"outcome": [message]})
     if not record:
         message = "更正须提交更正后的完整记录（record）"
-        raise Invalid(message, details={"json": {"record": ["必填"]}})
+        raise Invalid(message, details={"record": ["必填"]})
     penalty = session.execute(
         select(Penalty).where(Penalty.id == objection.penalty_id).with_for_update()
     ).scalar_one()
@@ -413,16 +413,16 @@ def _correct(
     for name in ("authority_uscc", "decision_number"):
         if record.get(name) != getattr(penalty, name):
             message = f"更正后的记录须与原记录的 {name} 相同（{getattr(penalty, name)}）"
-            raise Invalid(message, details={"json": {"record": {name: [message]}}})
+            raise Invalid(message, details={f"record.{name}": [message]})
     result = upsert_penalties(
         session, [record], actor, None, id_key=keys_for(config.security).id_hash
     )
     if result.rejected:
         _idx, name, reason = result.rejected[0]
-        raise Invalid(reason, details={"json": {"record": {name: [reason]}}})
+        raise Invalid(reason, details={f"record.{name}": [reason]})
     if not result.updated:
         message = "更正后的记录与现有记录相同；如维持原记录，请以 rejected 答复并说明理由"
-        raise Invalid(message, details={"json": {"record": [message]}})
+        raise Invalid(message, details={"record": [message]})
     session.refresh(penalty)
     objection.corrected_version = penalty.version
     return set(result.dirty) | {penalty.subject_key}
@@ -469,14 +469,14 @@ def answer_objection(
     Invalid.  After the caller commits, run the rules for ``Answered.dirty``."""
     if outcome not in OUTCOMES:
         message = f"无效的答复结果“{outcome}”（可选：{', '.join(OUTCOMES)}）"
-        raise Invalid(message, details={"json": {"outcome": [message]}})
+        raise Invalid(message, details={"outcome": [message]})
     text = (answer or "").strip()
     if outcome in ("revoked", "rejected") and not text:
         label = "不予采纳的理由" if outcome == "rejected" else "撤销理由"
-        raise Invalid(f"必须填写{label}（answer）", details={"json": {"answer": ["必填"]}})
+        raise Invalid(f"必须填写{label}（answer）", details={"answer": ["必填"]})
     if outcome != "corrected" and record:
         message = "只有 corrected 答复可以附更正后的记录（record）"
-        raise Invalid(message, details={"json": {"record": [message]}})
+        raise Invalid(message, details={"record": [message]})
     objection = get_objection(session, objection_id, lock=True)
     check_authority(objection, actor_authority_uscc)
     if objection.status != OPEN:

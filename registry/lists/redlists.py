@@ -108,7 +108,8 @@ def _day(value: Any, what: str) -> date | None:
         return date.fromisoformat(str(value).strip())
     except ValueError:
         raise Invalid(
-            f"{what} 应为日期（YYYY-MM-DD），而不是“{value}”", details={what: ["not a date"]}
+            f"{what} 应为日期（YYYY-MM-DD），而不是“{value}”",
+            details={what: ["应为日期（YYYY-MM-DD）"]},
         ) from None
 
 
@@ -134,14 +135,16 @@ def add_named_entry(
         raise Invalid(exc.message, details={"uscc": [exc.message], "check": exc.check}) from None
     text = (basis or "").strip()
     if not text:
-        raise Invalid("必须填写认定依据（basis）", details={"basis": ["required"]})
+        raise Invalid("必须填写认定依据（basis）", details={"basis": ["必填项缺失"]})
     if len(text) > MAX_BASIS:
-        raise Invalid(f"认定依据过长（最多{MAX_BASIS}字）", details={"basis": ["too long"]})
+        raise Invalid(
+            f"认定依据过长（最多{MAX_BASIS}字）", details={"basis": [f"最多{MAX_BASIS}字"]}
+        )
     start = since or clock.today()
     term_until, _ = entry_terms(pack, list_type, start)
     end = until or term_until
     if end is not None and end < start:
-        raise Invalid(f"截止日期 {end} 早于起始日期 {start}", details={"until": ["before since"]})
+        raise Invalid(f"截止日期 {end} 早于起始日期 {start}", details={"until": ["早于起始日期"]})
     current = session.execute(
         select(ListEntry)
         .where(
@@ -165,7 +168,8 @@ def add_named_entry(
         if current.authority_uscc != authority_uscc:
             raise Invalid(
                 f"该主体已由机关 {current.authority_uscc} 列入此名单（条目 {current.id}）",
-                details={"uscc": ["named by another authority"], "list_entry_id": current.id},
+                details={"uscc": ["已由其他机关列入此名单"]},
+                context={"list_entry_id": current.id},
             )
         _known_entity(session, code, name)
         before = snapshot(current)
@@ -239,7 +243,7 @@ def _decode(raw: bytes) -> str:
             return raw.decode(encoding)
         except UnicodeDecodeError:
             continue
-    raise Invalid("文件既不是 UTF-8 也不是 GB18030 编码", details={"file": ["encoding"]})
+    raise Invalid("文件既不是 UTF-8 也不是 GB18030 编码", details={"file": ["编码无法识别"]})
 
 
 def _rows(path: Path) -> Iterator[tuple[int, dict[str, Any] | None, str | None]]:

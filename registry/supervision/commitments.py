@@ -49,13 +49,13 @@ def record_commitment(
     try:
         code = validate_uscc(uscc)
     except CodeError as exc:
-        raise Invalid(exc.message, details={"json": {"uscc": [exc.message]}}) from None
+        raise Invalid(exc.message, details={"uscc": [exc.message]}) from None
     if session.get(Entity, code) is None:
-        raise Invalid(f"{code} 不是本库登记的主体", details={"json": {"uscc": ["未登记的主体"]}})
+        raise Invalid(f"{code} 不是本库登记的主体", details={"uscc": ["未登记的主体"]})
     if made_on > clock.today():
         raise Invalid(
             "承诺日期不能晚于今天",
-            details={"json": {"made_on": [f"不晚于 {clock.today().isoformat()}"]}},
+            details={"made_on": [f"不晚于 {clock.today().isoformat()}"]},
         )
     row = QualityCommitment(
         uscc=code,

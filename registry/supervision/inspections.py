@@ -96,7 +96,7 @@ def _clean_scope(scope: Mapping[str, Any], authority_uscc: str) -> dict[str, Any
     if bad:
         raise Invalid(
             "行政区划应为2、4或6位数字（区划代码的前缀）",
-            details={"json": {"scope": {"regions": bad}}},
+            details={"scope.regions": [f"“{r}”不是2、4或6位数字" for r in bad]},
         )
     if not regions:
         region = default_region(authority_uscc)
@@ -106,7 +106,7 @@ def _clean_scope(scope: Mapping[str, Any], authority_uscc: str) -> dict[str, Any
     if status not in LIST_STATUSES:
         raise Invalid(
             f"list_status 应为 {', '.join(LIST_STATUSES)} 之一",
-            details={"json": {"scope": {"list_status": [status]}}},
+            details={"scope.list_status": [f"应为以下之一：{'、'.join(LIST_STATUSES)}"]},
         )
     return {
         "regions": sorted(set(regions)),
@@ -291,11 +291,14 @@ def set_pool(
     codes = [m["code"].strip() for m in members]
     dupes = sorted(c for c, n in Counter(codes).items() if n > 1)
     if dupes:
-        raise Invalid("执法证号重复", details={"json": {"inspectors": {"code": dupes}}})
+        raise Invalid(
+            "执法证号重复", details={"inspectors.code": [f"执法证号 {c} 重复" for c in dupes]}
+        )
     bad = [m["region"] for m in members if not _REGION.match(m["region"].strip())]
     if bad:
         raise Invalid(
-            "检查人员所属区划应为2、4或6位数字", details={"json": {"inspectors": {"region": bad}}}
+            "检查人员所属区划应为2、4或6位数字",
+            details={"inspectors.region": [f"“{r}”不是2、4或6位数字" for r in bad]},
         )
     before = [
         i.code
@@ -351,9 +354,7 @@ def compute_draw(session: Session, task: InspectionTask, seed: str, day: date) -
 def check_seed(seed: str | None) -> str:
     text = (seed or "").strip()
     if not text or len(text) > 200 or not text.isprintable():
-        raise Invalid(
-            "种子应为1到200个可打印字符", details={"json": {"seed": ["1到200个可打印字符"]}}
-        )
+        raise Invalid("种子应为1到200个可打印字符", details={"seed": ["1到200个可打印字符"]})
     return text
 
 
@@ -380,7 +381,7 @@ def draw_task(
     if task.seed_sha256 and hashlib.sha256(seed.encode()).hexdigest() != task.seed_sha256:
         raise Invalid(
             "种子与任务创建时公布的种子哈希（seed_sha256）不符",
-            details={"json": {"seed": ["SHA-256 与 seed_sha256 不符"]}},
+            details={"seed": ["SHA-256 与 seed_sha256 不符"]},
         )
     pool = pool_of(session, task.id)
     if len(pool) < task.inspectors_per_entity:
@@ -454,18 +455,21 @@ def enter_result(
     try:
         code = validate_uscc(uscc)
     except CodeError as exc:
-        raise Invalid(exc.message, details={"json": {"uscc": [exc.message]}}) from None
+        raise Invalid(exc.message, details={"uscc": [exc.message]}) from None
     if outcome not in OUTCOMES:
-        raise Invalid("未知的检查结果", details={"json": {"outcome": sorted(OUTCOMES)}})
+        raise Invalid(
+            "未知的检查结果",
+            details={"outcome": [f"应为以下之一：{'、'.join(sorted(OUTCOMES))}"]},
+        )
     if task.drawn_on and inspected_on < task.drawn_on:
         raise Invalid(
             "检查日期不能早于抽取日期",
-            details={"json": {"inspected_on": [f"不早于 {task.drawn_on.isoformat()}"]}},
+            details={"inspected_on": [f"不早于 {task.drawn_on.isoformat()}"]},
         )
     if inspected_on > clock.today():
         raise Invalid(
             "检查日期不能晚于今天",
-            details={"json": {"inspected_on": [f"不晚于 {clock.today().isoformat()}"]}},
+            details={"inspected_on": [f"不晚于 {clock.today().isoformat()}"]},
         )
     row = session.execute(
         select(InspectionAssignment)

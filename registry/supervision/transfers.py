@@ -58,9 +58,7 @@ def _own_penalty(session: Session, penalty_id: int, authority_uscc: str) -> Pena
 
 def _check_day(value: date | None, field: str) -> None:
     if value is not None and value > clock.today():
-        raise Invalid(
-            "日期不能晚于今天", details={"json": {field: [f"不晚于 {clock.today().isoformat()}"]}}
-        )
+        raise Invalid("日期不能晚于今天", details={field: [f"不晚于 {clock.today().isoformat()}"]})
 
 
 def is_transferred(session: Session, penalty_id: int) -> bool:

@@ -40,7 +40,7 @@ def test_invalid_json_is_400_and_wrong_fields_422(client, regulator):
     _is_error(resp, 400, "bad_request")
     resp = client.post("/api/v1/penalties", json={"nonsense": 1}, headers=regulator.headers)
     _is_error(resp, 422, "invalid")
-    assert "nonsense" in resp.json["error"]["details"]["json"]
+    assert "nonsense" in resp.json["error"]["details"]
 
 
 def test_upload_over_the_limit_is_413_json(make_client, regulator):

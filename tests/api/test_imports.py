@@ -51,7 +51,7 @@ def test_strict_refuses_the_whole_file_with_422(client, session, factory, regula
     resp = _upload(client, regulator, payload, strict="true")
     assert resp.status_code == 422
     assert resp.json["error"]["code"] == "rows_rejected"
-    assert resp.json["error"]["details"]["report"][0]["line"] == 2
+    assert resp.json["error"]["context"]["report"][0]["line"] == 2
     assert session.execute(select(func.count()).select_from(Penalty)).scalar_one() == 0
 
 
@@ -74,4 +74,4 @@ def test_unreadable_file_and_missing_file_are_422(client, regulator):
         headers=regulator.headers,
     )
     assert missing.status_code == 422
-    assert "file" in missing.json["error"]["details"]["files"]
+    assert missing.json["error"]["details"]["file"] == ["必填项缺失"]

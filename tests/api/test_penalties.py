@@ -44,7 +44,7 @@ def test_invalid_record_is_422_with_field_details(client, factory, regulator):
     del body["decision_number"]
     resp = client.post("/api/v1/penalties", json=body, headers=regulator.headers)
     assert resp.status_code == 422
-    details = resp.json["error"]["details"]["json"]
+    details = resp.json["error"]["details"]
     assert {"uscc", "decision_number", "unknown_field"} <= set(details)
 
 
@@ -52,7 +52,7 @@ def test_restore_only_fields_are_refused(client, factory, regulator):
     body = factory.record(regulator.authority, status="revoked")
     resp = client.post("/api/v1/penalties", json=body, headers=regulator.headers)
     assert resp.status_code == 422
-    assert "status" in resp.json["error"]["details"]["json"]
+    assert "status" in resp.json["error"]["details"]
 
 
 def test_list_shows_own_records_only_paginated(client, factory, regulator, other_regulator):

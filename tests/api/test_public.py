@@ -121,12 +121,12 @@ def test_malformed_code_400_with_check_unknown_404(client, factory):
     for code, check in cases.items():
         resp = client.get(f"/api/v1/public/entities/{code}")
         assert resp.status_code == 400
-        assert resp.json["error"]["details"]["check"] == check
+        assert resp.json["error"]["context"]["check"] == check
     good = factory.uscc()
     bad_check = good[:-1] + ("0" if good[-1] != "0" else "1")
     resp = client.get(f"/api/v1/public/entities/{bad_check}")
     assert resp.status_code == 400
-    assert resp.json["error"]["details"]["check"] in ("check", "body_check")
+    assert resp.json["error"]["context"]["check"] in ("check", "body_check")
     unknown = client.get(f"/api/v1/public/entities/{good}")
     assert unknown.status_code == 404
     assert unknown.json["error"]["code"] == "not_found"

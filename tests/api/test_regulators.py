@@ -93,7 +93,7 @@ def test_repair_of_a_penalty_apply_approve(client, factory, regulator, other_reg
     )
     assert too_early.status_code == 422
     assert too_early.json["error"]["code"] == "too_early"
-    assert too_early.json["error"]["details"]["allowed_from"]
+    assert too_early.json["error"]["context"]["allowed_from"]
     assert (
         client.post(
             f"/api/v1/repairs/{rid}/approve", json={}, headers=other_regulator.headers

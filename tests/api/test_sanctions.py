@@ -102,7 +102,7 @@ def test_scenario_filters_measures_and_unknown_scenario_is_422(client, departmen
 def test_malformed_code_is_400_with_check_and_unknown_code_is_clean(client, factory, department):
     resp = client.get("/api/v1/sanctions/91440300ABC", headers=department.headers)
     assert resp.status_code == 400
-    assert resp.json["error"]["details"]["check"] == "length"
+    assert resp.json["error"]["context"]["check"] == "length"
     unknown = client.get(f"/api/v1/sanctions/{factory.uscc()}", headers=department.headers)
     assert unknown.status_code == 200
     assert unknown.json == {**unknown.json, "sanctioned": False, "measures": [], "name": None}
@@ -131,7 +131,7 @@ def test_batch_over_the_limit_is_413(client, make_client, factory, department):
     resp = small.post("/api/v1/sanctions/check", json={"codes": codes}, headers=department.headers)
     assert resp.status_code == 413
     assert resp.json["error"]["code"] == "too_large"
-    assert resp.json["error"]["details"] == {"limit": 3, "given": 4}
+    assert resp.json["error"]["context"] == {"limit": 3, "given": 4}
     ok = small.post(
         "/api/v1/sanctions/check", json={"codes": codes[:3]}, headers=department.headers
     )

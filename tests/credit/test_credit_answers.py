@@ -236,7 +236,7 @@ def test_naming_errors_are_clear(client, factory, regulator):
         "/api/v1/red-lists/tax_a/entries", json={"uscc": entity.uscc}, headers=regulator.headers
     )
     assert missing.status_code == 422
-    assert "basis" in missing.json["error"]["details"]["json"]
+    assert "basis" in missing.json["error"]["details"]
 
 
 def test_batch_check_carries_grades_and_incentives(rt, client, factory, authority, department):

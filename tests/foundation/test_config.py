@@ -61,5 +61,5 @@ def test_unknown_environment_variable_is_an_error():
 
 
 def test_missing_explicit_file(tmp_path):
-    with pytest.raises(ConfigError, match="does not exist"):
+    with pytest.raises(ConfigError, match="不存在"):
         load_config(environ={"REGISTRY_CONFIG": str(tmp_path / "nope.yaml")})

@@ -140,10 +140,10 @@ def test_only_the_authority_routed_to(make_client, factory, regulator, other_reg
 def test_bad_input_names_the_field(client):
     bad = report(client, "914403001234")
     assert bad.status_code == 422
-    assert "uscc" in bad.json["error"]["details"]["json"]
+    assert "uscc" in bad.json["error"]["details"]
     kind = client.post(PUBLIC, json={"uscc": "x", "kind": "rumour", "description": "x"})
     assert kind.status_code == 422
-    assert "kind" in kind.json["error"]["details"]["json"]
+    assert "kind" in kind.json["error"]["details"]
     unknown = client.post(f"{PUBLIC}/status", json={"receipt": "JB-0000-0000-0000-0000"})
     assert unknown.status_code == 404
 

@@ -56,7 +56,7 @@ def test_filing_errors_name_the_field(client, write_record):
     record = write_record()
     bad_code = file(client, "91440300MA5F0000", decision_number="x")
     assert bad_code.status_code == 422
-    assert "uscc" in bad_code.json["error"]["details"]["json"]
+    assert "uscc" in bad_code.json["error"]["details"]
     neither = file(client, record["uscc"])
     assert neither.status_code == 422
     both = file(client, record["uscc"], decision_number="x", penalty_id=1)
@@ -70,7 +70,7 @@ def test_filing_errors_name_the_field(client, write_record):
         },
     )
     assert no_contact.status_code == 422
-    assert "contact" in no_contact.json["error"]["details"]["json"]
+    assert "contact" in no_contact.json["error"]["details"]
     unknown = file(client, record["uscc"], decision_number="深市监罚〔2026〕99999号")
     assert unknown.status_code == 404
     # A record of another code cannot be objected to under this one.
@@ -87,7 +87,7 @@ def test_rejected_needs_reasons_and_leaves_the_record(client, write_record, regu
     url = f"/api/v1/objections/{item['id']}/answer"
     no_reason = client.post(url, json={"outcome": "rejected"}, headers=regulator.headers)
     assert no_reason.status_code == 422
-    assert "answer" in no_reason.json["error"]["details"]["json"]
+    assert "answer" in no_reason.json["error"]["details"]
     done = client.post(
         url,
         json={"outcome": "rejected", "answer": "事实清楚，维持原记录"},
@@ -136,7 +136,7 @@ def test_corrected_writes_a_new_version_visible_to_the_public(
         headers=regulator.headers,
     )
     assert renamed.status_code == 422
-    assert "record" in renamed.json["error"]["details"]["json"]
+    assert "record.decision_number" in renamed.json["error"]["details"]
     done = client.post(
         url,
         json={"outcome": "corrected", "record": corrected, "answer": "罚款金额已更正"},

@@ -133,7 +133,7 @@ def test_seed_committed_in_advance_must_match(client, session, factory, regulato
         f"/api/v1/inspections/tasks/{task_id}/draw", json={"seed": "x"}, headers=regulator.headers
     )
     assert wrong.status_code == 422
-    assert "seed" in wrong.json["error"]["details"]["json"]
+    assert "seed" in wrong.json["error"]["details"]
     right = client.post(
         f"/api/v1/inspections/tasks/{task_id}/draw", json={"seed": SEED}, headers=regulator.headers
     )
