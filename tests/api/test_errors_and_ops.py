@@ -15,7 +15,8 @@ def _is_error(resp, status: int, code: str) -> None:
     assert resp.mimetype == "application/json"
     body = resp.json
     assert set(body) == {"error"}
-    assert set(body["error"]) == {"code", "message", "details"}
+    assert {"code", "message", "details"} <= set(body["error"])
+    assert set(body["error"]) <= {"code", "message", "details", "context"}
     assert body["error"]["code"] == code
     text = resp.get_data(as_text=True)
     assert "<html" not in text.lower()
