@@ -32,7 +32,13 @@ def _console(*args: str, cwd: Path, env: dict[str, str]) -> subprocess.Completed
         capture_output=True,
         text=True,
         cwd=cwd,
-        env={**base, "PYTHONPATH": str(ROOT), "REGISTRY_SECRET_KEY": TEST_SECRET, **env},
+        env={
+            **base,
+            "PYTHONPATH": str(ROOT),
+            "REGISTRY_SECRET_KEY": TEST_SECRET,
+            "REGISTRY_DEVELOPMENT": "1",
+            **env,
+        },
         timeout=60,
         check=False,
     )
