@@ -35,12 +35,16 @@ def assert_error_shape(resp, status: int) -> dict[str, Any]:
     assert resp.mimetype == "application/json"
     body = resp.json
     assert set(body) == {"error"}
-    assert {"code", "message", "details"} <= set(body["error"]) <= {
-        "code",
-        "message",
-        "details",
-        "context",
-    }
+    assert (
+        {"code", "message", "details"}
+        <= set(body["error"])
+        <= {
+            "code",
+            "message",
+            "details",
+            "context",
+        }
+    )
     text = resp.get_data(as_text=True)
     assert "Traceback" not in text
     assert "<html" not in text.lower()
