@@ -21,6 +21,7 @@ Row ids (``_id``) are the trace ids the outcomes report, e.g. ``severity/large-f
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from rules.model import PARTY_TYPES, RulePack
@@ -365,6 +366,39 @@ def penalty_model(pack: RulePack) -> dict[str, Any]:
 # ---------------------------------------------------------------- entity model
 
 
+def _declare_inputs(table: _Table, pack: RulePack, rules: Sequence[Any]) -> None:
+    """One input column per fact a rule tests (titled from the pack's aggregates or the
+    built-in facts), and one for rules written as a free expression."""
+    for rule in rules:
+        for name, _ in rule.conditions:
+            title = (
+                pack.aggregates[name].title
+                if name in pack.aggregates
+                else _FACT_TITLES.get(name, name)
+            )
+            table.input(name, f"{name}（{title}）", name)
+        if rule.expression is not None:
+            table.input("expression", "条件表达式", None)
+
+
+def _tests(table: _Table, rule: Any) -> dict[str, str]:
+    """A rule's cells keyed by the table's input ids (its conditions, then its expression)."""
+    tests = dict(rule.conditions)
+    if rule.expression is not None:
+        tests["expression"] = rule.expression
+    return {table.input(key, key, key): cell for key, cell in tests.items()}
+
+
+def _one_table_graph(table: _Table) -> dict[str, Any]:
+    """input → the table → output."""
+    nodes = [
+        _io("input", "inputNode", 0, 200),
+        table.node(300, 200, pass_through=False),
+        _io("output", "outputNode", 600, 200),
+    ]
+    return _graph(nodes, [("input", table.node_id), (table.node_id, "output")])
+
+
 def entity_model(pack: RulePack) -> dict[str, Any]:
     """The single-entity JDM: aggregate values in, the matching rules out.
 
@@ -375,32 +409,10 @@ def entity_model(pack: RulePack) -> dict[str, Any]:
         return json.loads(pack.rules_model)  # type: ignore[no-any-return]
     table = _Table("rules", "主体规则 entity rules", hit_policy="collect")
     table.output("rule_id", "rule_id")
+    _declare_inputs(table, pack, pack.rules)
     for rule in pack.rules:
-        for name, _ in rule.conditions:
-            title = (
-                pack.aggregates[name].title
-                if name in pack.aggregates
-                else _FACT_TITLES.get(name, name)
-            )
-            table.input(name, f"{name}（{title}）", name)
-        if rule.expression is not None:
-            table.input("expression", "条件表达式", None)
-    for rule in pack.rules:
-        tests = dict(rule.conditions)
-        if rule.expression is not None:
-            tests["expression"] = rule.expression
-        table.row(
-            rule.id,
-            rule.title,
-            {table.input(key, key, key): cell for key, cell in tests.items()},
-            {"rule_id": _quote(rule.id)},
-        )
-    nodes = [
-        _io("input", "inputNode", 0, 200),
-        table.node(300, 200, pass_through=False),
-        _io("output", "outputNode", 600, 200),
-    ]
-    return _graph(nodes, [("input", "rules"), ("rules", "output")])
+        table.row(rule.id, rule.title, _tests(table, rule), {"rule_id": _quote(rule.id)})
+    return _one_table_graph(table)
 
 
 def grading_model(pack: RulePack) -> dict[str, Any] | None:
@@ -416,24 +428,12 @@ def grading_model(pack: RulePack) -> dict[str, Any] | None:
     table = _Table("grading", "信用等级 grading", hit_policy="first")
     table.output("grade", "grade")
     table.output("grade_rule", "grade_rule")
+    _declare_inputs(table, pack, grading.rules)
     for rule in grading.rules:
-        for name, _ in rule.conditions:
-            title = (
-                pack.aggregates[name].title
-                if name in pack.aggregates
-                else _FACT_TITLES.get(name, name)
-            )
-            table.input(name, f"{name}（{title}）", name)
-        if rule.expression is not None:
-            table.input("expression", "条件表达式", None)
-    for rule in grading.rules:
-        tests = dict(rule.conditions)
-        if rule.expression is not None:
-            tests["expression"] = rule.expression
         table.row(
             f"grade/{rule.id}",
             rule.title,
-            {table.input(key, key, key): cell for key, cell in tests.items()},
+            _tests(table, rule),
             {"grade": _quote(rule.grade), "grade_rule": _quote(rule.id)},
         )
     table.row(
@@ -442,12 +442,7 @@ def grading_model(pack: RulePack) -> dict[str, Any] | None:
         {},
         {"grade": _quote(grading.default), "grade_rule": "'default'"},
     )
-    nodes = [
-        _io("input", "inputNode", 0, 200),
-        table.node(300, 200, pass_through=False),
-        _io("output", "outputNode", 600, 200),
-    ]
-    return _graph(nodes, [("input", "grading"), ("grading", "output")])
+    return _one_table_graph(table)
 
 
 def batch_model(key: str, input_field: str) -> dict[str, Any]:
