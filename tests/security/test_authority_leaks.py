@@ -124,18 +124,11 @@ def test_a_case_transfer_of_another_authority(client, owned, regulator, other_re
     _forbidden_and_silent(listed, regulator.authority, "深圳市公安局南山分局")
 
 
-def test_answering_another_authoritys_objection(client, write_record, regulator, other_regulator):
+def test_answering_another_authoritys_objection(
+    client, write_record, file_objection, regulator, other_regulator
+):
     record = write_record()
-    filed = client.post(
-        "/api/v1/public/objections",
-        json={
-            "uscc": record["uscc"],
-            "decision_number": record["decision_number"],
-            "statement": "罚款金额有误",
-            "contact": "0755-1234 王先生",
-        },
-    )
-    assert filed.status_code == 201, filed.json
+    file_objection(record=record)
     mine = client.get("/api/v1/objections", headers=regulator.headers).json["items"]
     objection_id = mine[0]["id"]
     answer = client.post(

@@ -74,38 +74,13 @@ def test_a_pinned_id_hash_secret_must_be_strong_too():
 # --- rotation through the real application -------------------------------------------
 
 
-def _file_objection(client, write_record) -> str:
-    record = write_record()
-    filed = client.post(
-        "/api/v1/public/objections",
-        json={
-            "uscc": record["uscc"],
-            "decision_number": record["decision_number"],
-            "statement": "罚款金额有误",
-            "contact": "0755-1234 王先生",
-        },
-    )
-    assert filed.status_code == 201, filed.json
-    return filed.json["receipt"]
-
-
 def test_receipts_outlive_a_rotation_listed_in_previous_secret_keys(
-    make_client, factory, regulator
+    make_client, factory, regulator, file_objection
 ):
     old = make_client(security={"secret_key": STRONG_SECRET})
     record = factory.record(regulator.authority)
     assert old.post("/api/v1/penalties", json=record, headers=regulator.headers).status_code == 201
-    filed = old.post(
-        "/api/v1/public/objections",
-        json={
-            "uscc": record["uscc"],
-            "decision_number": record["decision_number"],
-            "statement": "罚款金额有误",
-            "contact": "0755-1234 王先生",
-        },
-    )
-    assert filed.status_code == 201, filed.json
-    ask = {"receipt": filed.json["receipt"]}
+    ask = {"receipt": file_objection(old, record)}
     assert old.post("/api/v1/public/objections/status", json=ask).status_code == 200
     rotated = make_client(security={"secret_key": NEW_SECRET})
     assert rotated.post("/api/v1/public/objections/status", json=ask).status_code == 404
@@ -117,13 +92,13 @@ def test_receipts_outlive_a_rotation_listed_in_previous_secret_keys(
     assert answer.json["status"] == "open"
 
 
-def test_receipts_filed_before_keyed_hashes_still_answer(client, session, write_record):
+def test_receipts_filed_before_keyed_hashes_still_answer(client, session, file_objection):
     """Rows written before migration 0007 hold the plain SHA-256 of the receipt."""
     import hashlib
 
     from registry.intake.receipts import canonical
 
-    receipt = _file_objection(client, write_record)
+    receipt = file_objection()
     legacy = hashlib.sha256(canonical(receipt).encode()).hexdigest()
     session.execute(text("UPDATE objections SET receipt_hash = :h"), {"h": legacy})
     session.commit()

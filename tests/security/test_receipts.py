@@ -9,21 +9,6 @@ the complaints' twin) is gone (404 or 405); the status is asked with ``POST
 from __future__ import annotations
 
 
-def _objection_receipt(client, write_record) -> str:
-    record = write_record()
-    filed = client.post(
-        "/api/v1/public/objections",
-        json={
-            "uscc": record["uscc"],
-            "decision_number": record["decision_number"],
-            "statement": "罚款金额有误",
-            "contact": "0755-1234 王先生",
-        },
-    )
-    assert filed.status_code == 201, filed.json
-    return filed.json["receipt"]
-
-
 def _complaint_receipt(client, factory) -> str:
     filed = client.post(
         "/api/v1/public/complaints",
@@ -37,14 +22,14 @@ def _complaint_receipt(client, factory) -> str:
     return filed.json["receipt"]
 
 
-def test_objection_status_by_receipt_in_the_url_is_gone(client, write_record):
-    receipt = _objection_receipt(client, write_record)
+def test_objection_status_by_receipt_in_the_url_is_gone(client, file_objection):
+    receipt = file_objection()
     answer = client.get(f"/api/v1/public/objections/{receipt}")
     assert answer.status_code in (404, 405), answer.json
 
 
-def test_objection_status_is_asked_in_the_body(client, write_record):
-    receipt = _objection_receipt(client, write_record)
+def test_objection_status_is_asked_in_the_body(client, file_objection):
+    receipt = file_objection()
     answer = client.post("/api/v1/public/objections/status", json={"receipt": receipt})
     assert answer.status_code == 200, answer.json
     assert answer.json["status"] == "open"
