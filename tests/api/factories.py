@@ -27,6 +27,7 @@ from registry.lists.models import ListEntry
 from registry.records.demo import make_resident_id, make_uscc
 from registry.records.models import Entity, Penalty, Person, PersonLink
 from tests.conftest import TEST_ID_KEY
+from tests.rows import add_entity
 
 
 @dataclass(frozen=True)
@@ -74,17 +75,7 @@ class ApiFactory:
     # --- rows --------------------------------------------------------------------------
 
     def entity(self, uscc: str | None = None, name: str = "深圳市华鑫科技有限公司") -> Entity:
-        uscc = uscc or self.uscc()
-        entity = Entity(
-            uscc=uscc,
-            name=name,
-            party_type="organisation",
-            division_code=uscc[2:8],
-            province_code=uscc[2:4],
-        )
-        self.session.add(entity)
-        self.session.flush()
-        return entity
+        return add_entity(self.session, uscc or self.uscc(), name)
 
     def penalty(
         self,

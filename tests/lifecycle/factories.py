@@ -25,6 +25,7 @@ from registry.records.demo import make_uscc
 from registry.records.models import Entity, Penalty
 from rules import DEFAULT_PACK_PATH, RulePack, load_pack
 from rules.windows import add_months
+from tests.rows import add_entity
 
 _UNSET: Any = object()
 
@@ -63,17 +64,7 @@ class Factory:
         return make_uscc(self.rng, "440305", "1", "1")
 
     def entity(self, uscc: str | None = None, name: str = "深圳市华鑫科技有限公司") -> Entity:
-        uscc = uscc or self.uscc()
-        entity = Entity(
-            uscc=uscc,
-            name=name,
-            party_type="organisation",
-            division_code=uscc[2:8],
-            province_code=uscc[2:4],
-        )
-        self.session.add(entity)
-        self.session.flush()
-        return entity
+        return add_entity(self.session, uscc or self.uscc(), name)
 
     def penalty(
         self,

@@ -22,6 +22,7 @@ from registry.lists.models import ListEntry
 from registry.records.demo import make_uscc
 from registry.records.models import Entity, Penalty, Person
 from registry.records.search import index_entity_name
+from tests.rows import add_entity
 
 TODAY = date(2026, 11, 29)  # the suite's fixed "today" (tests/conftest.py)
 
@@ -49,18 +50,14 @@ class WebFactory:
     ) -> Entity:
         uscc = uscc or self.uscc()
         pinyin, initials = index_entity_name(name) if index else (None, None)
-        entity = Entity(
-            uscc=uscc,
-            name=name,
+        return add_entity(
+            self.session,
+            uscc,
+            name,
             party_type=party_type,
-            division_code=uscc[2:8],
-            province_code=uscc[2:4],
             name_pinyin=pinyin,
             name_initials=initials,
         )
-        self.session.add(entity)
-        self.session.flush()
-        return entity
 
     def penalty(
         self,
