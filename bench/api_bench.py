@@ -51,6 +51,7 @@ DEVELOPMENT = {"security": {"development": True}}
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from benchlib import drop_database  # noqa: E402
 
 DEFAULT_SERVER = "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
 DIVISIONS = ("440305", "110105", "310115", "330106", "510107", "420111", "320106", "370202")
@@ -765,14 +766,7 @@ def main(argv: list[str] | None = None) -> int:
         if proc is not None:
             stop(proc)
         if not keep:
-            with server.connect() as conn:
-                conn.execute(
-                    text(
-                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"
-                    ),
-                    {"n": name},
-                )
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+            drop_database(server, name)
         else:
             print(f"kept database {name}")
         server.dispose()

@@ -18,6 +18,7 @@ import secrets
 import sys
 import time
 
+from benchlib import drop_database, peak_rss_kb
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -27,16 +28,6 @@ SERVER = os.environ.get(
 
 #: Synthetic data only: the development secret will do (registry.core.keys).
 DEVELOPMENT = {"security": {"development": True}}
-
-
-def _peak_rss_kb() -> int:
-    """This process's own peak RSS (VmHWM).  Not ``ru_maxrss``: Linux carries the forking
-    parent's peak over ``exec``, so a child would report the benchmark driver's size."""
-    with open("/proc/self/status", encoding="ascii") as status:
-        for line in status:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1])
-    return 0
 
 
 def main(path: str) -> None:
@@ -85,17 +76,12 @@ def main(path: str) -> None:
                     "total_s": total,
                     **{f"{k}_s": v for k, v in spent.items()},
                     "import_only_s": total - spent["rules"],
-                    "peak_rss_mb": _peak_rss_kb() / 1024,
+                    "peak_rss_mb": peak_rss_kb() / 1024,
                 }
             )
         )
     finally:
-        with server.connect() as conn:
-            conn.execute(
-                text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"),
-                {"n": name},
-            )
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        drop_database(server, name)
         server.dispose()
 
 

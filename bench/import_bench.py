@@ -49,6 +49,7 @@ import threading
 import time
 from pathlib import Path
 
+from benchlib import drop_database, peak_rss_kb
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -56,16 +57,6 @@ from sqlalchemy.engine import make_url
 DEVELOPMENT = {"security": {"development": True}}
 
 DEFAULT_SERVER = "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
-
-
-def _peak_rss_kb() -> int:
-    """This process's own peak RSS (VmHWM).  Not ``ru_maxrss``: Linux carries the forking
-    parent's peak over ``exec``, so a child would report the benchmark driver's size."""
-    with open("/proc/self/status", encoding="ascii") as status:
-        for line in status:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1])
-    return 0
 
 
 def _stat_fields(pid: int) -> list[str]:
@@ -178,7 +169,7 @@ def _child(url: str, path: str, batch_size: int, profile: str | None, load_only:
     # Before dispose: the pool's connections are the import's backends.
     backend_cpu = _backend_cpu_seconds(url)
     rt.dispose()
-    maxrss_kb = _peak_rss_kb()
+    maxrss_kb = peak_rss_kb()
     # The reading process of a large file (the only child), as the kernel kept it when
     # it was waited for: an upper bound (its count starts from this process's size
     # when it was started, before it became a fresh interpreter).
@@ -397,14 +388,7 @@ def main() -> None:
         floor = _storage_floor(url)
     finally:
         if not args.keep:
-            with server.connect() as conn:
-                conn.execute(
-                    text(
-                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"
-                    ),
-                    {"n": name},
-                )
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+            drop_database(server, name)
         server.dispose()
         path.unlink(missing_ok=True)
         workdir.rmdir()

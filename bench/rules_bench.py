@@ -39,6 +39,7 @@ from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from benchlib import drop_database  # noqa: E402
 
 DEFAULT_SERVER = "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
 TODAY = date(2026, 11, 29)
@@ -337,15 +338,7 @@ def main() -> None:
             Path(args.json_out).write_text(json.dumps(figures, indent=2), encoding="utf-8")
     finally:
         if not args.keep:
-            with server.connect() as conn:
-                conn.execute(
-                    text(
-                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                        "WHERE datname = :n AND pid <> pg_backend_pid()"
-                    ),
-                    {"n": name},
-                )
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+            drop_database(server, name)
         server.dispose()
 
 

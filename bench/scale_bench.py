@@ -43,6 +43,7 @@ DEVELOPMENT = {"security": {"development": True}}
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from benchlib import drop_database  # noqa: E402
 
 DEFAULT_SERVER = "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
 TODAY = date(2026, 11, 29)
@@ -290,14 +291,7 @@ def main() -> None:
         result["import"] = measure_import(url, args.import_rows)
     finally:
         if not args.keep:
-            with server.connect() as conn:
-                conn.execute(
-                    text(
-                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"
-                    ),
-                    {"n": name},
-                )
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+            drop_database(server, name)
         server.dispose()
     print(json.dumps(result, ensure_ascii=False))
 
