@@ -64,15 +64,9 @@ class AlertHit:
 
 
 @dataclass(frozen=True)
-class PenaltyOutcome:
-    """What the pack decides about one penalty: severity, disclosure window, alerts.
+class _PenaltyResult:
+    """The engine's answer for one distinct penalty context (memoised)."""
 
-    ``disclosure_min_months`` is the minimum before credit repair (信用修复),
-    ``disclosure_max_months`` the maximum disclosure period, both None when the
-    penalty is not disclosed. ``trace`` names the table rows that decided.
-    """
-
-    penalty_id: int | None
     severity: str
     disclosed: bool
     disclosure_min_months: int | None
@@ -81,6 +75,18 @@ class PenaltyOutcome:
     regime: str
     alerts: tuple[AlertHit, ...]
     trace: dict[str, Any] = field(hash=False)
+
+
+@dataclass(frozen=True, kw_only=True)
+class PenaltyOutcome(_PenaltyResult):
+    """What the pack decides about one penalty: severity, disclosure window, alerts.
+
+    ``disclosure_min_months`` is the minimum before credit repair (信用修复),
+    ``disclosure_max_months`` the maximum disclosure period, both None when the
+    penalty is not disclosed. ``trace`` names the table rows that decided.
+    """
+
+    penalty_id: int | None
 
 
 @dataclass(frozen=True)
@@ -138,20 +144,6 @@ def _keep(memo: dict[Any, _V], keys: Iterable[Any]) -> dict[Any, _V]:
     """A new memo holding only ``memo``'s entries for ``keys``: what a call that is
     replacing a full memo still has to read."""
     return {key: memo[key] for key in keys if key in memo}
-
-
-@dataclass(frozen=True)
-class _PenaltyResult:
-    """The engine's answer for one distinct penalty context (memoised)."""
-
-    severity: str
-    disclosed: bool
-    disclosure_min_months: int | None
-    disclosure_max_months: int | None
-    repairable: bool
-    regime: str
-    alerts: tuple[AlertHit, ...]
-    trace: dict[str, Any] = field(hash=False)
 
 
 def _amount(value: Any, penalty_id: Any, name: str) -> float | None:
@@ -455,19 +447,7 @@ class Evaluator:
         outcomes = []
         for fact, key in zip(facts, keys, strict=True):
             result = memo[key]
-            outcomes.append(
-                PenaltyOutcome(
-                    penalty_id=fact.get("penalty_id"),
-                    severity=result.severity,
-                    disclosed=result.disclosed,
-                    disclosure_min_months=result.disclosure_min_months,
-                    disclosure_max_months=result.disclosure_max_months,
-                    repairable=result.repairable,
-                    regime=result.regime,
-                    alerts=result.alerts,
-                    trace=result.trace,
-                )
-            )
+            outcomes.append(PenaltyOutcome(penalty_id=fact.get("penalty_id"), **vars(result)))
         return outcomes
 
     def evaluate_penalty(self, facts: Mapping[str, Any]) -> PenaltyOutcome:
