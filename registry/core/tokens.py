@@ -23,10 +23,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from registry.core import audit, clock
+from registry.core import clock
 from registry.core.codes import validate_uscc
-from registry.core.errors import NotFound
 from registry.core.models import ApiToken
+from registry.core.rows import columns, get_row, record_change
 
 ROLES = ("regulator", "department", "admin")
 TOKEN_PREFIX = "cr_"  # noqa: S105 - a visible prefix, not a secret
@@ -94,22 +94,9 @@ def create_token(
     )
     session.add(row)
     session.flush()
-    audit.record_one(
-        session,
-        audit.AuditEvent(
-            actor=actor,
-            action="token.create",
-            object_type="api_token",
-            object_id=row.id,
-            after={
-                "name": row.name,
-                "role": role,
-                "authority_uscc": authority,
-                "prefix": row.prefix,
-                "expires_at": None if row.expires_at is None else row.expires_at.isoformat(),
-            },
-        ),
-    )
+    after = columns(row, ("name", "role", "authority_uscc", "prefix"))
+    after["expires_at"] = None if row.expires_at is None else row.expires_at.isoformat()
+    record_change(session, actor, "token.create", "api_token", row, after=after)
     return secret
 
 
@@ -148,25 +135,14 @@ def list_tokens(session: Session) -> list[ApiToken]:
 def revoke_token(session: Session, token_id: int, actor: str) -> tuple[ApiToken, bool]:
     """Revoke a token from now on (its next request is 401); returns the row and whether
     this call revoked it (False: it was already revoked).  NotFound for an unknown id."""
-    row = session.execute(
-        select(ApiToken).where(ApiToken.id == token_id).with_for_update()
-    ).scalar_one_or_none()
-    if row is None:
-        raise NotFound(f"令牌 {token_id} 不存在", details={"token_id": token_id})
+    row = get_row(session, ApiToken, token_id, f"令牌 {token_id} 不存在", "token_id", lock=True)
     if row.revoked_at is not None:
         return row, False
     row.revoked_at = clock.now()
     session.flush()
-    audit.record_one(
-        session,
-        audit.AuditEvent(
-            actor=actor,
-            action="token.revoke",
-            object_type="api_token",
-            object_id=row.id,
-            before={"revoked_at": None},
-            after={"name": row.name, "role": row.role, "revoked_at": row.revoked_at.isoformat()},
-        ),
+    after = {"name": row.name, "role": row.role, "revoked_at": row.revoked_at.isoformat()}
+    record_change(
+        session, actor, "token.revoke", "api_token", row, before={"revoked_at": None}, after=after
     )
     return row, True
 

@@ -34,12 +34,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from registry.core import audit, clock
+from registry.core import clock
 from registry.core.codes import CodeError, validate_uscc
 from registry.core.config import Config, ConfigError
 from registry.core.errors import Conflict, Forbidden, Invalid, NotFound
 from registry.core.keys import Keys, keys_for
 from registry.core.models import ApiToken
+from registry.core.rows import columns, get_row, record_change
 from registry.intake import receipts
 from registry.intake.models import Complaint
 
@@ -151,16 +152,11 @@ class Filed:
     receipt: str
 
 
+_STATE = ("kind", "authority_uscc", "routed_by", "status", "filed_on", "status_on", "handled_by")
+
+
 def _state(complaint: Complaint) -> dict[str, Any]:
-    return {
-        "kind": complaint.kind,
-        "authority_uscc": complaint.authority_uscc,
-        "routed_by": complaint.routed_by,
-        "status": complaint.status,
-        "filed_on": complaint.filed_on,
-        "status_on": complaint.status_on,
-        "handled_by": complaint.handled_by,
-    }
+    return columns(complaint, _STATE)
 
 
 def _audit(
@@ -169,17 +165,8 @@ def _audit(
     after = _state(complaint)
     if complaint.status_note:
         after["note"] = complaint.status_note
-    audit.record_one(
-        session,
-        audit.AuditEvent(
-            actor=actor,
-            action=f"complaint.{action}",
-            object_type="complaint",
-            object_id=complaint.id,
-            uscc=complaint.uscc,
-            before=before,
-            after=after,
-        ),
+    record_change(
+        session, actor, f"complaint.{action}", "complaint", complaint, before=before, after=after
     )
 
 
@@ -263,13 +250,9 @@ def reporter_view(complaint: Complaint) -> dict[str, Any]:
 
 
 def get_complaint(session: Session, complaint_id: int, *, lock: bool = False) -> Complaint:
-    query = select(Complaint).where(Complaint.id == complaint_id)
-    if lock:
-        query = query.with_for_update()
-    complaint = session.execute(query).scalar_one_or_none()
-    if complaint is None:
-        raise NotFound(f"举报 {complaint_id} 不存在", details={"complaint_id": complaint_id})
-    return complaint
+    return get_row(
+        session, Complaint, complaint_id, f"举报 {complaint_id} 不存在", "complaint_id", lock=lock
+    )
 
 
 def set_status(

@@ -10,12 +10,12 @@ from __future__ import annotations
 from datetime import date
 from typing import TYPE_CHECKING
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from registry.core import audit, clock
+from registry.core import clock
 from registry.core.codes import CodeError, validate_uscc
-from registry.core.errors import Invalid, NotFound
+from registry.core.errors import Invalid
+from registry.core.rows import columns, get_row, page_of, record_change
 from registry.intake.models import MeasureFeedback
 from registry.lists.models import ListEntry
 
@@ -68,11 +68,8 @@ def record_feedback(
     if day > today:
         raise Invalid("执行日期不能晚于今天", details={"acted_on": [f"不晚于 {today}"]})
     if list_entry_id is not None:
-        entry = session.get(ListEntry, list_entry_id)
-        if entry is None:
-            raise NotFound(
-                f"名单条目 {list_entry_id} 不存在", details={"list_entry_id": list_entry_id}
-            )
+        missing = f"名单条目 {list_entry_id} 不存在"
+        entry = get_row(session, ListEntry, list_entry_id, missing, "list_entry_id")
         if entry.uscc != code:
             raise Invalid(
                 f"名单条目 {list_entry_id} 不属于 {code}",
@@ -96,23 +93,8 @@ def record_feedback(
     )
     session.add(row)
     session.flush()
-    audit.record_one(
-        session,
-        audit.AuditEvent(
-            actor=actor,
-            action="measure_feedback.create",
-            object_type="measure_feedback",
-            object_id=row.id,
-            uscc=code,
-            after={
-                "measure_id": measure_id,
-                "list_entry_id": list_entry_id,
-                "action": action,
-                "acted_on": day,
-                "note": text,
-            },
-        ),
-    )
+    after = columns(row, ("measure_id", "list_entry_id", "action", "acted_on", "note"))
+    record_change(session, actor, "measure_feedback.create", "measure_feedback", row, after=after)
     return row
 
 
@@ -123,14 +105,6 @@ def list_feedback(
     where = [MeasureFeedback.token_id == token_id]
     if uscc:
         where.append(MeasureFeedback.uscc == uscc)
-    total = session.execute(
-        select(func.count()).select_from(MeasureFeedback).where(*where)
-    ).scalar_one()
-    rows = session.execute(
-        select(MeasureFeedback)
-        .where(*where)
-        .order_by(MeasureFeedback.id.desc())
-        .offset((page - 1) * per_page)
-        .limit(per_page)
-    ).scalars()
-    return list(rows), int(total)
+    return page_of(
+        session, MeasureFeedback, where, [MeasureFeedback.id.desc()], page=page, per_page=per_page
+    )

@@ -22,9 +22,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from registry.core import audit, clock
-from registry.core.errors import Conflict, Forbidden, Invalid, NotFound, TooEarly
+from registry.core.errors import Conflict, Forbidden, Invalid, TooEarly
 from registry.core.models import Change
-from registry.lists.entries import binds_on, end_entry
+from registry.core.rows import columns, get_row, record_change
+from registry.lists.entries import binds_on, end_entry, get_entry
 from registry.lists.models import ListEntry, Repair
 from registry.records.disclosure import is_disclosed
 from registry.records.models import Penalty
@@ -49,16 +50,11 @@ def _iso(day: date | None) -> str | None:
     return None if day is None else day.isoformat()
 
 
+_STATE = ("status", "target_type", "target_id", "applied_on", "due_on", "decided_on", "decided_by")
+
+
 def _state(repair: Repair) -> dict[str, Any]:
-    return {
-        "status": repair.status,
-        "target_type": repair.target_type,
-        "target_id": repair.target_id,
-        "applied_on": repair.applied_on,
-        "due_on": repair.due_on,
-        "decided_on": repair.decided_on,
-        "decided_by": repair.decided_by,
-    }
+    return columns(repair, _STATE)
 
 
 def _audit(
@@ -67,36 +63,13 @@ def _audit(
     after = _state(repair)
     if repair.reason:
         after["reason"] = repair.reason
-    audit.record_one(
-        session,
-        audit.AuditEvent(
-            actor=actor,
-            action=f"repair.{action}",
-            object_type="repair",
-            object_id=repair.id,
-            uscc=repair.uscc,
-            before=before,
-            after=after,
-        ),
-    )
+    record_change(session, actor, f"repair.{action}", "repair", repair, before=before, after=after)
 
 
 def _penalty(session: Session, penalty_id: int) -> Penalty:
-    penalty = session.execute(
-        select(Penalty).where(Penalty.id == penalty_id).with_for_update()
-    ).scalar_one_or_none()
-    if penalty is None:
-        raise NotFound(f"行政处罚记录 {penalty_id} 不存在", details={"penalty_id": penalty_id})
-    return penalty
-
-
-def _entry(session: Session, entry_id: int) -> ListEntry:
-    entry = session.execute(
-        select(ListEntry).where(ListEntry.id == entry_id).with_for_update()
-    ).scalar_one_or_none()
-    if entry is None:
-        raise NotFound(f"名单条目 {entry_id} 不存在", details={"list_entry_id": entry_id})
-    return entry
+    return get_row(
+        session, Penalty, penalty_id, f"行政处罚记录 {penalty_id} 不存在", "penalty_id", lock=True
+    )
 
 
 def _check_penalty_repairable(penalty: Penalty, today: date) -> None:
@@ -209,7 +182,7 @@ def apply_repair(
         _check_penalty_repairable(penalty, today)
         subject, authority = penalty.subject_key, penalty.authority_uscc
     else:
-        entry = _entry(session, target_id)
+        entry = get_entry(session, target_id)
         authority = _entry_authority(session, entry)
         _check_actor(actor_authority_uscc, authority, target_type, target_id)
         _check_entry_repairable(entry, today)
@@ -252,13 +225,9 @@ def apply_repair(
 
 def get_repair(session: Session, repair_id: int, *, lock: bool = False) -> Repair:
     """The application with this id, or :class:`NotFound`."""
-    query = select(Repair).where(Repair.id == repair_id)
-    if lock:
-        query = query.with_for_update()
-    repair = session.execute(query).scalar_one_or_none()
-    if repair is None:
-        raise NotFound(f"信用修复申请 {repair_id} 不存在", details={"repair_id": repair_id})
-    return repair
+    return get_row(
+        session, Repair, repair_id, f"信用修复申请 {repair_id} 不存在", "repair_id", lock=lock
+    )
 
 
 def _decidable(session: Session, repair_id: int, actor_authority_uscc: str | None) -> Repair:
@@ -272,6 +241,25 @@ def _decidable(session: Session, repair_id: int, actor_authority_uscc: str | Non
             f"信用修复申请 {repair_id} 已处理（{repair.status}）",
             details={"repair_id": repair_id, "status": repair.status},
         )
+    return repair
+
+
+def _decided(
+    session: Session,
+    repair: Repair,
+    status: str,
+    on: date,
+    actor: str,
+    reason: str | None,
+    before: dict[str, Any],
+) -> Repair:
+    repair.status = status
+    repair.decided_on = on
+    repair.decided_by = actor
+    repair.reason = reason
+    session.flush()
+    _audit(session, repair, actor, status, before)
+    session.flush()
     return repair
 
 
@@ -311,7 +299,7 @@ def approve_repair(
             ),
         )
     else:
-        entry = _entry(session, repair.target_id)
+        entry = get_entry(session, repair.target_id)
         _check_entry_repairable(entry, today)
         end_entry(
             session,
@@ -322,14 +310,8 @@ def approve_repair(
             reason_code="repaired",
             note=f"信用修复申请 {repair.id}",
         )
-    repair.status = "approved"
-    repair.decided_on = today
-    repair.decided_by = actor
-    repair.reason = (reason or "").strip() or None
-    session.flush()
-    _audit(session, repair, actor, "approved", before)
-    session.flush()
-    return repair
+    note = (reason or "").strip() or None
+    return _decided(session, repair, "approved", today, actor, note, before)
 
 
 def reject_repair(
@@ -345,15 +327,7 @@ def reject_repair(
     if not text:
         raise Invalid("必须填写不予修复的理由（reason）", details={"field": "reason"})
     repair = _decidable(session, repair_id, actor_authority_uscc)
-    before = _state(repair)
-    repair.status = "rejected"
-    repair.decided_on = clock.today()
-    repair.decided_by = actor
-    repair.reason = text
-    session.flush()
-    _audit(session, repair, actor, "rejected", before)
-    session.flush()
-    return repair
+    return _decided(session, repair, "rejected", clock.today(), actor, text, _state(repair))
 
 
 def list_repairs(session: Session, authority_uscc: str, status: str | None = None) -> list[Repair]:

@@ -18,7 +18,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from registry.core import audit, clock
-from registry.core.errors import Conflict, Forbidden, Invalid, NotFound
+from registry.core.errors import Conflict, Forbidden, Invalid
+from registry.core.rows import change_event, get_row
 from registry.evaluation.models import Alert
 from registry.records.models import Penalty
 from registry.supervision.models import CaseTransfer
@@ -91,6 +92,29 @@ def list_alerts(
     return [alert_view(a, p) for a, p in rows], int(total)
 
 
+def transferred_resolution(record: CaseTransfer) -> str:
+    """An alert's resolution text for a transfer to the police."""
+    return "transferred: " + "; ".join(
+        x for x in (record.police_unit, record.case_number, str(record.transferred_on)) if x
+    )
+
+
+def close_alert(alert: Alert, resolution: str, actor: str) -> None:
+    """Mark an open alert resolved now by ``actor``."""
+    alert.status = "resolved"
+    alert.resolution = resolution[:2000]
+    alert.resolved_at = clock.now()
+    alert.resolved_by = actor
+
+
+def resolved_event(alert: Alert, actor: str, record: CaseTransfer) -> audit.AuditEvent:
+    """The audit entry of :func:`close_alert` with ``record`` (flushed: it has its id)."""
+    after = {"status": "resolved", "resolution": alert.resolution, "transfer": record.id}
+    return change_event(
+        actor, "alert.resolved", "alert", alert, before={"status": "open"}, after=after
+    )
+
+
 def resolve_alert(
     session: Session,
     alert_id: int,
@@ -113,11 +137,7 @@ def resolve_alert(
             "须填写移送信息（transfer）或不移送的理由（reason），二者择一",
             details={"transfer": ["与 reason 二选一"], "reason": ["与 transfer 二选一"]},
         )
-    alert = session.execute(
-        select(Alert).where(Alert.id == alert_id).with_for_update()
-    ).scalar_one_or_none()
-    if alert is None:
-        raise NotFound(f"预警 {alert_id} 不存在", details={"alert_id": alert_id})
+    alert = get_row(session, Alert, alert_id, f"预警 {alert_id} 不存在", "alert_id", lock=True)
     if actor_authority_uscc != alert.authority_uscc:
         raise Forbidden(
             f"预警 {alert_id} 属于其他机关，只有该机关可以处理", details={"alert_id": alert_id}
@@ -142,9 +162,7 @@ def resolve_alert(
         )
         if record.outcome:
             record.outcome_on, record.outcome_by = today, actor
-        resolution = "transferred: " + "; ".join(
-            x for x in (record.police_unit, record.case_number, str(record.transferred_on)) if x
-        )
+        resolution = transferred_resolution(record)
     else:
         record = CaseTransfer(
             uscc=alert.uscc,
@@ -154,22 +172,8 @@ def resolve_alert(
         )
         resolution = f"not transferred: {text}"
     session.add(record)
-    alert.status = "resolved"
-    alert.resolution = resolution[:2000]
-    alert.resolved_at = clock.now()
-    alert.resolved_by = actor
+    close_alert(alert, resolution, actor)
     session.flush()
-    audit.record_one(
-        session,
-        audit.AuditEvent(
-            actor=actor,
-            action="alert.resolved",
-            object_type="alert",
-            object_id=alert.id,
-            uscc=alert.uscc,
-            before={"status": "open"},
-            after={"status": "resolved", "resolution": alert.resolution, "transfer": record.id},
-        ),
-    )
+    audit.record_one(session, resolved_event(alert, actor, record))
     penalty = session.get(Penalty, alert.penalty_id)
     return alert_view(alert, penalty)

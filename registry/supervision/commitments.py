@@ -15,23 +15,26 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from registry.core import audit, clock
+from registry.core import clock
 from registry.core.codes import CodeError, validate_uscc
-from registry.core.errors import Conflict, Forbidden, Invalid, NotFound
+from registry.core.errors import Conflict, Forbidden, Invalid
+from registry.core.rows import columns, get_row, record_change
 from registry.records.models import Entity
 from registry.supervision.models import QualityCommitment
 
+_SNAPSHOT = (
+    "uscc",
+    "products",
+    "standard",
+    "statement",
+    "made_on",
+    "withdrawn_on",
+    "withdrawn_reason",
+)
+
 
 def _snapshot(c: QualityCommitment) -> dict[str, Any]:
-    return {
-        "uscc": c.uscc,
-        "products": c.products,
-        "standard": c.standard,
-        "statement": c.statement,
-        "made_on": c.made_on,
-        "withdrawn_on": c.withdrawn_on,
-        "withdrawn_reason": c.withdrawn_reason,
-    }
+    return columns(c, _SNAPSHOT)
 
 
 def record_commitment(
@@ -68,16 +71,8 @@ def record_commitment(
     )
     session.add(row)
     session.flush()
-    audit.record_one(
-        session,
-        audit.AuditEvent(
-            actor=actor,
-            action="commitment.recorded",
-            object_type="quality_commitment",
-            object_id=row.id,
-            uscc=code,
-            after=_snapshot(row),
-        ),
+    record_change(
+        session, actor, "commitment.recorded", "quality_commitment", row, after=_snapshot(row)
     )
     return row
 
@@ -86,11 +81,8 @@ def withdraw_commitment(
     session: Session, commitment_id: int, authority_uscc: str | None, actor: str, reason: str
 ) -> QualityCommitment:
     """Withdraw a commitment from today; only its recording authority (or an admin)."""
-    row = session.execute(
-        select(QualityCommitment).where(QualityCommitment.id == commitment_id).with_for_update()
-    ).scalar_one_or_none()
-    if row is None:
-        raise NotFound(f"质量承诺 {commitment_id} 不存在", details={"commitment_id": commitment_id})
+    missing = f"质量承诺 {commitment_id} 不存在"
+    row = get_row(session, QualityCommitment, commitment_id, missing, "commitment_id", lock=True)
     if authority_uscc is not None and row.authority_uscc != authority_uscc:
         raise Forbidden(
             f"质量承诺 {commitment_id} 由其他机关登记，只有该机关可以撤回",
@@ -106,17 +98,15 @@ def withdraw_commitment(
     row.withdrawn_by = actor
     row.withdrawn_reason = reason.strip()
     session.flush()
-    audit.record_one(
+    after = _snapshot(row)
+    record_change(
         session,
-        audit.AuditEvent(
-            actor=actor,
-            action="commitment.withdrawn",
-            object_type="quality_commitment",
-            object_id=row.id,
-            uscc=row.uscc,
-            before=before,
-            after=_snapshot(row),
-        ),
+        actor,
+        "commitment.withdrawn",
+        "quality_commitment",
+        row,
+        before=before,
+        after=after,
     )
     return row
 

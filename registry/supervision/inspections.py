@@ -39,13 +39,14 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, delete, exists, func, or_, select
+from sqlalchemy import and_, delete, exists, or_, select
 from sqlalchemy.orm import Session
 
-from registry.core import audit, clock
+from registry.core import clock
 from registry.core.codes import CodeError, validate_uscc
 from registry.core.config import SupervisionConfig
 from registry.core.errors import Conflict, Forbidden, Invalid, NotFound
+from registry.core.rows import get_row, page_of, record_change
 from registry.evaluation.models import CreditGrade
 from registry.lists.entries import in_force_on
 from registry.lists.models import ListEntry
@@ -206,12 +207,9 @@ def previous_inspectors(
 def _task(
     session: Session, task_id: int, authority_uscc: str | None, *, lock: bool = False
 ) -> InspectionTask:
-    query = select(InspectionTask).where(InspectionTask.id == task_id)
-    if lock:
-        query = query.with_for_update()
-    task = session.execute(query).scalar_one_or_none()
-    if task is None:
-        raise NotFound(f"抽查任务 {task_id} 不存在", details={"task_id": task_id})
+    task = get_row(
+        session, InspectionTask, task_id, f"抽查任务 {task_id} 不存在", "task_id", lock=lock
+    )
     if authority_uscc is not None and task.authority_uscc != authority_uscc:
         raise Forbidden(
             f"抽查任务 {task_id} 属于其他机关，只有该机关可以处理", details={"task_id": task_id}
@@ -220,18 +218,7 @@ def _task(
 
 
 def _audit(session: Session, actor: str, action: str, task: InspectionTask, **kw: Any) -> None:
-    audit.record_one(
-        session,
-        audit.AuditEvent(
-            actor=actor,
-            action=action,
-            object_type="inspection_task",
-            object_id=task.id,
-            uscc=kw.pop("uscc", None),
-            before=kw.pop("before", None),
-            after=kw.pop("after", None),
-        ),
-    )
+    record_change(session, actor, action, "inspection_task", task, **kw)
 
 
 def create_task(
@@ -616,17 +603,9 @@ def list_tasks(
         where.append(InspectionTask.authority_uscc == authority_uscc)
     if published_only:
         where.append(InspectionTask.published_on.is_not(None))
-    total = session.execute(
-        select(func.count()).select_from(InspectionTask).where(*where)
-    ).scalar_one()
-    rows = session.execute(
-        select(InspectionTask)
-        .where(*where)
-        .order_by(InspectionTask.id.desc())
-        .offset((page - 1) * per_page)
-        .limit(per_page)
-    ).scalars()
-    return list(rows), int(total)
+    return page_of(
+        session, InspectionTask, where, [InspectionTask.id.desc()], page=page, per_page=per_page
+    )
 
 
 def published_task(session: Session, task_id: int) -> InspectionTask:

@@ -21,34 +21,39 @@ from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
 from registry.core import audit, clock
-from registry.core.errors import Conflict, Forbidden, Invalid, NotFound
+from registry.core.errors import Conflict, Forbidden, Invalid
+from registry.core.rows import change_event, columns, get_row, record_change
 from registry.evaluation.models import Alert
 from registry.records.models import Penalty
+from registry.supervision.alerts import close_alert, resolved_event, transferred_resolution
 from registry.supervision.models import CaseTransfer
 
 ALERT_KIND = "criminal-transfer-check"
 
 
+_VIEW = (
+    "id",
+    "penalty_id",
+    "uscc",
+    "police_unit",
+    "transferred_on",
+    "case_number",
+    "outcome",
+    "outcome_on",
+    "not_transferred_reason",
+    "recorded_by",
+    "created_at",
+)
+
+
 def transfer_view(row: CaseTransfer) -> dict[str, Any]:
-    return {
-        "id": row.id,
-        "penalty_id": row.penalty_id,
-        "uscc": row.uscc,
-        "police_unit": row.police_unit,
-        "transferred_on": row.transferred_on,
-        "case_number": row.case_number,
-        "outcome": row.outcome,
-        "outcome_on": row.outcome_on,
-        "not_transferred_reason": row.not_transferred_reason,
-        "recorded_by": row.recorded_by,
-        "created_at": row.created_at,
-    }
+    return columns(row, _VIEW)
 
 
 def _own_penalty(session: Session, penalty_id: int, authority_uscc: str) -> Penalty:
-    penalty = session.get(Penalty, penalty_id)
-    if penalty is None:
-        raise NotFound(f"行政处罚记录 {penalty_id} 不存在", details={"penalty_id": penalty_id})
+    penalty = get_row(
+        session, Penalty, penalty_id, f"行政处罚记录 {penalty_id} 不存在", "penalty_id"
+    )
     if penalty.authority_uscc != authority_uscc:
         raise Forbidden(
             f"行政处罚记录 {penalty_id} 属于其他处罚机关", details={"penalty_id": penalty_id}
@@ -103,40 +108,20 @@ def record_transfer(
     )
     session.add(row)
     session.flush()
-    resolution = "transferred: " + "; ".join(
-        x for x in (row.police_unit, row.case_number, str(row.transferred_on)) if x
-    )
+    resolution = transferred_resolution(row)
     alerts = session.execute(
         select(Alert)
         .where(Alert.penalty_id == penalty.id, Alert.kind == ALERT_KIND, Alert.status == "open")
         .with_for_update()
     ).scalars()
     events = [
-        audit.AuditEvent(
-            actor=actor,
-            action="case_transfer.recorded",
-            object_type="case_transfer",
-            object_id=row.id,
-            uscc=row.uscc,
-            after=transfer_view(row),
+        change_event(
+            actor, "case_transfer.recorded", "case_transfer", row, after=transfer_view(row)
         )
     ]
     for alert in alerts:
-        alert.status = "resolved"
-        alert.resolution = resolution[:2000]
-        alert.resolved_at = clock.now()
-        alert.resolved_by = actor
-        events.append(
-            audit.AuditEvent(
-                actor=actor,
-                action="alert.resolved",
-                object_type="alert",
-                object_id=alert.id,
-                uscc=alert.uscc,
-                before={"status": "open"},
-                after={"status": "resolved", "resolution": alert.resolution, "transfer": row.id},
-            )
-        )
+        close_alert(alert, resolution, actor)
+        events.append(resolved_event(alert, actor, row))
     session.flush()
     audit.record(session, events)
     return row
@@ -152,11 +137,8 @@ def record_outcome(
     outcome_on: date | None = None,
 ) -> CaseTransfer:
     """Record what became of a transferred case (e.g. 公安机关已立案侦查)."""
-    row = session.execute(
-        select(CaseTransfer).where(CaseTransfer.id == transfer_id).with_for_update()
-    ).scalar_one_or_none()
-    if row is None:
-        raise NotFound(f"移送记录 {transfer_id} 不存在", details={"transfer_id": transfer_id})
+    missing = f"移送记录 {transfer_id} 不存在"
+    row = get_row(session, CaseTransfer, transfer_id, missing, "transfer_id", lock=True)
     owner = session.execute(
         select(Penalty.authority_uscc).where(Penalty.id == row.penalty_id)
     ).scalar_one_or_none()
@@ -175,17 +157,9 @@ def record_outcome(
     row.outcome_on = outcome_on or clock.today()
     row.outcome_by = actor
     session.flush()
-    audit.record_one(
-        session,
-        audit.AuditEvent(
-            actor=actor,
-            action="case_transfer.outcome",
-            object_type="case_transfer",
-            object_id=row.id,
-            uscc=row.uscc,
-            before=before,
-            after=transfer_view(row),
-        ),
+    after = transfer_view(row)
+    record_change(
+        session, actor, "case_transfer.outcome", "case_transfer", row, before=before, after=after
     )
     return row
 
