@@ -31,7 +31,7 @@ def lists_import(ctx: click.Context, file: str, list_type: str, authority: str |
     统一社会信用代码, since, until, basis, name) or JSONL with those fields.  Prints the
     counts and every refused line (line, field, reason); exit status 1 when a line was
     refused, 2 when the file could not be taken at all."""
-    from registry.core.errors import Invalid
+    from registry.core.errors import Forbidden, Invalid
     from registry.lists.redlists import import_named_file
 
     authority_uscc = None
@@ -45,7 +45,7 @@ def lists_import(ctx: click.Context, file: str, list_type: str, authority: str |
         report = import_named_file(
             rt, file, list_type, authority_uscc=authority_uscc, actor=f"cli:{Path(file).name}"
         )
-    except Invalid as exc:
+    except (Invalid, Forbidden) as exc:
         fail(f"{file}: {exc.message}")
     click.echo(f"{file}: {list_type}: {report.counts()}")
     for problem in report.problems:

@@ -65,6 +65,11 @@ def demo_data(records: int, out: str, fmt: str, seed: int, encoding: str) -> Non
 @click.option("--report", type=click.Path(dir_okay=False), help="CSV of rejected rows.")
 @click.option("--strict", is_flag=True, help="Any rejected row rejects the whole file.")
 @click.option("--dry-run", is_flag=True, help="Validate and report only.")
+@click.option(
+    "--restore",
+    is_flag=True,
+    help="Restore a full export (export --scope full): take its status and keyed hashes.",
+)
 @click.pass_context
 def import_(
     ctx: click.Context,
@@ -74,12 +79,15 @@ def import_(
     report: str | None,
     strict: bool,
     dry_run: bool,
+    restore: bool,
 ) -> None:
     """Ingest penalty records from files in the national layout.
 
     Prints accepted / updated / unchanged / rejected counts per file; every rejected row
     goes to the report (CSV line,field,reason).  Exit status is non-zero only on a fatal
-    error or, under --strict, when a file has a rejected row."""
+    error or, under --strict, when a file has a rejected row.  Only --restore takes the
+    fields a full export adds (status, revocation, keyed hashes and masked numbers);
+    without it a line carrying one is rejected."""
     from importers.run import ReportWriter, import_file, progress_bar, report_path
 
     rt = connected(ctx)
@@ -99,6 +107,7 @@ def import_(
                     report=writer,
                     actor=f"cli:{Path(path).name}",
                     progress=progress,
+                    restore=restore,
                 )
         finally:
             writer.close()

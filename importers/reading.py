@@ -16,7 +16,7 @@ from typing import Any
 
 from importers.headers import FileError
 from importers.readers import PenaltyFile, Rejected, open_penalty_file
-from registry.records.schema import validate_record
+from registry.records.schema import restore_only_problems, validate_record
 from registry.records.staging import PreparedBatch, prepare_penalties
 
 #: Where a rejected row goes: its line and its problems, ``(field, reason)`` each.
@@ -35,6 +35,9 @@ class Reading:
     postgres: bool
     #: Rows read so far (rejected ones included).
     rows: int = 0
+    #: Restoring a full export (``import --restore``): the restore-only fields (state,
+    #: keyed hashes) are taken; every other import refuses a line carrying one.
+    restore: bool = False
 
     def records(self, source: PenaltyFile) -> Iterator[tuple[int, dict[str, Any]]]:
         """Loaded records of the file, with their lines."""
@@ -44,6 +47,11 @@ class Reading:
             if isinstance(raw, Rejected):
                 self.reject(line, raw.problems)
                 continue
+            if not self.restore:
+                carried = restore_only_problems(raw)
+                if carried:
+                    self.reject(line, carried)
+                    continue
             if authority is not None and not raw.get("authority_uscc"):
                 raw["authority_uscc"] = authority
             record, problems = validate_record(raw)
@@ -105,6 +113,7 @@ class ReadSpec:
     #: The importing process's clock when it is fixed (tests, ``--as-of`` runs): the
     #: reading process validates against the same today ("not in the future").
     fixed_clock: datetime | None = None
+    restore: bool = False
 
 
 def read_in_process(spec: ReadSpec, send: Callable[[tuple[Any, ...]], None]) -> None:
@@ -122,7 +131,9 @@ def read_in_process(spec: ReadSpec, send: Callable[[tuple[Any, ...]], None]) -> 
         rejected.clear()
         return out
 
-    reading = Reading(reject, spec.authority, spec.id_key, spec.batch_size, spec.postgres)
+    reading = Reading(
+        reject, spec.authority, spec.id_key, spec.batch_size, spec.postgres, restore=spec.restore
+    )
     try:
         with open_penalty_file(
             spec.path,

@@ -154,6 +154,7 @@ class _Run:
     batch_size: int
     lock: threading.Lock = field(default_factory=threading.Lock)
     postgres: bool = False
+    restore: bool = False
 
     def reject(self, line: int, problems: Any) -> None:
         with self.lock:
@@ -169,7 +170,14 @@ class _Run:
 
     def reading(self) -> Reading:
         """A reader of the file for this import: rejected rows go to its report."""
-        return Reading(self.reject, self.authority, self.id_key, self.batch_size, self.postgres)
+        return Reading(
+            self.reject,
+            self.authority,
+            self.id_key,
+            self.batch_size,
+            self.postgres,
+            restore=self.restore,
+        )
 
     def write(self, lines: list[int], prepared: PreparedBatch, *, commit: bool) -> None:
         """One batch, one transaction.  A batch the database refuses is split until the
@@ -424,6 +432,7 @@ def import_file(
     batch_size: int | None = None,
     progress: Progress | None = None,
     read_in_process: bool | None = None,
+    restore: bool = False,
 ) -> ImportSummary:
     """Import one penalty file (a path, or a binary stream with ``name``).
 
@@ -431,7 +440,10 @@ def import_file(
     ``summary.fatal`` set (and nothing written) rather than an exception.
     ``read_in_process``: read and validate the file in a second process while this one
     writes (:func:`_load_in_process`); by default for a file on disk of at least
-    ``importer.parallel_read_min_bytes``."""
+    ``importer.parallel_read_min_bytes``.  ``restore``: a full export being restored by
+    the operator (``import --restore``): lines may carry the restore-only fields
+    (:data:`registry.records.schema.RESTORE_ONLY_FIELDS`), which every other import
+    refuses."""
     label = name or (os.fspath(source) if isinstance(source, str | os.PathLike) else "upload")
     summary = ImportSummary(label, dry_run=dry_run, strict=strict)
     if report is not None:
@@ -463,6 +475,7 @@ def import_file(
             rt.keys.id_hash,
             batch_size or config.importer.batch_size,
             postgres=is_postgres(rt.engine),
+            restore=restore,
         )
         start = None if isinstance(source, str | os.PathLike) else source.tell()
         sha = file_sha256(source)
@@ -497,6 +510,7 @@ def import_file(
                 run.batch_size,
                 run.postgres,
                 clock.fixed(),
+                restore,
             )
             started = time.perf_counter()
             busy = _load_in_process(

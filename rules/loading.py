@@ -13,6 +13,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from rules.competence import read_authority_categories
 from rules.errors import PackError
 from rules.model import (
     RulePack,
@@ -55,6 +56,7 @@ _TOP_KEYS = (
     "measures",
     "examples",
     "grading",
+    "authority_categories",
 )
 _PACK_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _ON_BASIS_REVOKED = ("remove", "keep")
@@ -82,7 +84,8 @@ def _build(path: Path) -> tuple[RulePack | None, list[str]]:
             "format", f"this version reads pack format {FORMAT}, not {content.get('format')!r}"
         )
     name = check.text("name", content.get("name"), pattern=_PACK_NAME) or "?"
-    lists = read_lists(check, content.get("lists"))
+    categories = read_authority_categories(check, content.get("authority_categories"))
+    lists = read_lists(check, content.get("lists"), categories)
     keyword_sets = read_keyword_sets(check, content.get("keyword_sets", {}))
     severity = read_severity(check, content.get("severity"))
     disclosure = read_disclosure(check, content.get("disclosure"), keyword_sets)
@@ -124,6 +127,7 @@ def _build(path: Path) -> tuple[RulePack | None, list[str]]:
         rules_model=rules_model,
         canonical=canonical,
         grading=grading,
+        authority_categories=categories,
     )
     return pack, []
 

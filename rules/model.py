@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
+    from rules.competence import AuthorityCategory, Competence
     from rules.evaluate import Evaluator
 
 Severity = Literal["minor", "general", "serious"]
@@ -66,6 +67,9 @@ class ListType:
     requires_confirmation: bool
     public: bool
     legal_basis: str
+    #: who may name, confirm, reject or remove its entries: authority categories of the
+    #: pack or code prefixes (None: the deciding authority of each entry, no more)
+    competent: tuple[str, ...] | None = None
 
     @property
     def action(self) -> Action:
@@ -392,6 +396,8 @@ class RulePack:
     canonical: str = field(default="", repr=False, compare=False)
     #: credit grades A–D (the ``grading`` section), when the pack grades entities
     grading: Grading | None = field(default=None, hash=False)
+    #: kinds of authority and their code prefixes (``authority_categories``)
+    authority_categories: dict[str, AuthorityCategory] = field(default_factory=dict, hash=False)
 
     def rule(self, rule_id: str) -> Rule:
         """The rule with this id; KeyError naming the known ids if there is none."""
@@ -424,6 +430,16 @@ class RulePack:
             and (scenario is None or scenario in measure.scenarios)
             and (kind is None or measure.kind == kind)
         )
+
+    def competence(self, list_type: str) -> Competence | None:
+        """Who may act on entries of ``list_type`` (None: the list names nobody, so the
+        deciding authority of each entry alone decides)."""
+        from rules.competence import competence
+
+        spec = self.lists.get(list_type)
+        if spec is None:
+            return None
+        return competence(list_type, spec.title, spec.competent, self.authority_categories)
 
     def list_kind(self, list_type: str) -> str:
         """``dishonesty`` or ``incentive`` (an unknown list counts as dishonesty)."""

@@ -8,6 +8,7 @@ import re
 from datetime import date
 from typing import Any
 
+from rules.competence import AuthorityCategory, read_competent
 from rules.model import (
     AGGREGATE_KINDS,
     BINDS,
@@ -34,7 +35,9 @@ _UNSAFE_KEYWORD = re.compile(r"['\"\\%_]")
 # ------------------------------------------------------------------ sections
 
 
-def read_lists(check: Checker, raw: Any) -> dict[str, ListType]:
+def read_lists(
+    check: Checker, raw: Any, categories: dict[str, AuthorityCategory] | None = None
+) -> dict[str, ListType]:
     lists: dict[str, ListType] = {}
     for where, name, entry in check.entries("lists", raw):
         mapping = check.mapping(where, entry)
@@ -52,6 +55,7 @@ def read_lists(check: Checker, raw: Any) -> dict[str, ListType]:
                 "public",
                 "legal_basis",
                 "description",
+                "competent",
             ),
             ("title", "kind", "term_months", "requires_confirmation", "public"),
         )
@@ -81,6 +85,9 @@ def read_lists(check: Checker, raw: Any) -> dict[str, ListType]:
                 f"{where}.legal_basis", mapping.get("legal_basis"), required=False
             )
             or "",
+            competent=read_competent(
+                check, f"{where}.competent", mapping.get("competent"), categories or {}
+            ),
         )
     if not lists and not check.problems:
         check.add("lists", "a pack needs at least one list type")

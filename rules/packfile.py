@@ -72,7 +72,7 @@ def _plain(value: Any) -> Any:
 # ----------------------------------------------------------------------- extends
 
 _BY_ID_SECTIONS = ("rules", "alerts", "measures")
-_ENTRY_SECTIONS = ("lists", "keyword_sets", "aggregates", "severity")
+_ENTRY_SECTIONS = ("lists", "keyword_sets", "aggregates", "severity", "authority_categories")
 
 
 def _shallow(base: Any, override: Any) -> Any:

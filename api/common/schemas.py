@@ -20,6 +20,7 @@ from typing import Any
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
 from registry.records.parsing import format_amount
+from registry.records.schema import RESTORE_ONLY_FIELDS as RESTORE_ONLY_FIELDS
 from registry.records.schema import PenaltyRecordSchema
 
 # --- examples --------------------------------------------------------------------------
@@ -176,15 +177,7 @@ class PageSchema(Schema):
 
 #: Fields a record may carry only when a full export is restored (CLI import): the API
 #: never sets state or keyed hashes directly — revocation has its own path.
-RESTORE_ONLY_FIELDS: tuple[str, ...] = (
-    "status",
-    "revoked_on",
-    "revoked_reason",
-    "person_key",
-    "id_masked",
-    "legal_representative_key",
-    "legal_representative_id_masked",
-)
+# (RESTORE_ONLY_FIELDS, imported above from registry.records.schema)
 
 
 def penalty_record_schema() -> PenaltyRecordSchema:

@@ -197,6 +197,24 @@ def check_authority(entry: ListEntry, actor_authority_uscc: str | None) -> None:
         )
 
 
+def check_competence(
+    pack: RulePack | None, list_type: str, actor_authority_uscc: str | None
+) -> None:
+    """Only an authority the pack names competent for ``list_type`` (``competent:``, by
+    category or code prefix) may name, confirm, reject or remove its entries; a category
+    that lists no codes admits nobody.  Every operation that does so calls this — the
+    per-entry confirm, reject and remove (so any caller of them, one entry or a batch,
+    is held to it) and naming an entry (:mod:`registry.lists.redlists`).  A list that
+    names no competence is left to the deciding authority's check alone."""
+    competence = None if pack is None else pack.competence(list_type)
+    if competence is None or competence.admits(actor_authority_uscc):
+        return
+    raise Forbidden(
+        f"本机关无权处理该名单（{competence.describe()}）",
+        details={"list_type": list_type},
+    )
+
+
 def _iso(day: date | None) -> str | None:
     return None if day is None else day.isoformat()
 
@@ -316,6 +334,7 @@ def confirm_entry(
     Conflict (not proposed; list not in the pack)."""
     entry = get_entry(session, entry_id)
     check_authority(entry, actor_authority_uscc)
+    check_competence(pack, entry.list_type, actor_authority_uscc)
     if entry.status != "proposed":
         raise Conflict(
             f"名单条目 {entry.id} 的状态为 {entry.status}，只有拟列入的条目可以确认",
@@ -349,6 +368,7 @@ def reject_entry(
     text = _require_text(reason, "不予列入的理由（reason）")
     entry = get_entry(session, entry_id)
     check_authority(entry, actor_authority_uscc)
+    check_competence(pack, entry.list_type, actor_authority_uscc)
     if entry.status != "proposed":
         raise Conflict(
             f"名单条目 {entry.id} 的状态为 {entry.status}，只有拟列入的条目可以不予列入",
@@ -391,6 +411,7 @@ def remove_entry(
         note = _require_text(note, "移出说明（note）")
     entry = get_entry(session, entry_id)
     check_authority(entry, actor_authority_uscc)
+    check_competence(pack, entry.list_type, actor_authority_uscc)
     if entry.status != "active":
         raise Conflict(
             f"名单条目 {entry.id} 的状态为 {entry.status}，只有生效的条目可以移出",

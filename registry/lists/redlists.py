@@ -32,7 +32,13 @@ from sqlalchemy.orm import Session
 from registry.core import clock
 from registry.core.codes import CodeError, validate_uscc
 from registry.core.errors import Invalid
-from registry.lists.entries import entry_terms, in_force_on, record_event, snapshot
+from registry.lists.entries import (
+    check_competence,
+    entry_terms,
+    in_force_on,
+    record_event,
+    snapshot,
+)
 from registry.lists.models import ListEntry
 from registry.records.models import Entity
 
@@ -129,6 +135,7 @@ def add_named_entry(
     """Put ``uscc`` on the named red list ``list_type``; returns the entry and what was
     done: ``added``, ``updated`` or ``unchanged``.  Raises Invalid naming the field."""
     named_list(pack, list_type)
+    check_competence(pack, list_type, authority_uscc)
     try:
         code = validate_uscc(uscc)
     except CodeError as exc:
@@ -302,6 +309,7 @@ def import_named_file(
     report = ImportReport(list_type)
     with rt.unit_of_work() as session:
         named_list(rt.pack, list_type)
+        check_competence(rt.pack, list_type, authority_uscc)
         for number, item, problem in _rows(source):
             if item is None:
                 report.rejected += 1

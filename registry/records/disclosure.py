@@ -4,10 +4,15 @@ Disclosure on a day (the one definition every public answer uses)
 -----------------------------------------------------------------
 A penalty is **publicly disclosed on day D** iff
 
-    (status = active, or status = revoked and D < revoked_on)   # revoked: gone from that day
+    status = active                                              # revoked: void, for every day
+    and repaired_on is None                                      # repaired: gone, for every day
     and disclosure_until is not None                             # minor penalties: never
     and decided_on <= D <= disclosure_until                      # the window the rules set
-    and (repaired_on is None or D < repaired_on)                 # credit repair: gone that day
+
+A revoked decision is void: it leaves public disclosure for every date, including the
+days before its revocation (an ``as_of`` in the past does not bring it back), and so does
+a repaired record.  Departments and the deciding authority keep the dated history
+(``status``, ``revoked_on``, ``repaired_on`` on their own answers), labelled revoked.
 
 :func:`is_disclosed` is the Python form and :func:`disclosed_on` the SQL form (a
 condition on :class:`~registry.records.models.Penalty` for any query: public profile, search,
@@ -30,7 +35,7 @@ from collections.abc import Iterable
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy import ColumnElement, and_, select
 from sqlalchemy.orm import Session
 
 from registry.core import audit, clock
@@ -48,15 +53,11 @@ if TYPE_CHECKING:
 
 def is_disclosed(penalty: Penalty, day: date) -> bool:
     """True when ``penalty`` is publicly disclosed on ``day`` (module docstring)."""
-    if penalty.status == "revoked":
-        if penalty.revoked_on is None or day >= penalty.revoked_on:
-            return False
-    elif penalty.status != "active":
-        return False
     return (
-        penalty.disclosure_until is not None
+        penalty.status == "active"
+        and penalty.repaired_on is None
+        and penalty.disclosure_until is not None
         and penalty.decided_on <= day <= penalty.disclosure_until
-        and (penalty.repaired_on is None or day < penalty.repaired_on)
     )
 
 
@@ -66,18 +67,11 @@ def disclosed_on(day: date) -> ColumnElement[bool]:
     ``select(Penalty).where(disclosed_on(today))`` — the SQL twin of :func:`is_disclosed`,
     for the public queries and exports."""
     return and_(
-        or_(
-            Penalty.status == "active",
-            and_(
-                Penalty.status == "revoked",
-                Penalty.revoked_on.is_not(None),
-                Penalty.revoked_on > day,
-            ),
-        ),
+        Penalty.status == "active",
+        Penalty.repaired_on.is_(None),
         Penalty.disclosure_until.is_not(None),
         Penalty.decided_on <= day,
         Penalty.disclosure_until >= day,
-        or_(Penalty.repaired_on.is_(None), Penalty.repaired_on > day),
     )
 
 

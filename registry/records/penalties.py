@@ -527,6 +527,7 @@ def upsert_penalties(
     events: list[audit.AuditEvent] = []
     updated_ids = [r.penalty_id for r in touched if r.action == "updated"]
     previous = _previous_versions(session, updated_ids, batch)
+    statuses = _statuses(session, updated_ids)
     for r in touched:
         result.ids[r.idx] = r.penalty_id
         result.dirty.add(r.subject_key)
@@ -553,6 +554,25 @@ def upsert_penalties(
                     },
                 )
             )
+            status = statuses.get(r.penalty_id)
+            if old.get("status") != status:
+                # A state change (a restored full export) is an event of its own, so the
+                # trail says what changed even when the content hash did not.
+                events.append(
+                    audit.AuditEvent(
+                        actor=actor,
+                        action="penalty.status_changed",
+                        object_type="penalty",
+                        object_id=r.penalty_id,
+                        uscc=r.subject_key,
+                        before={"status": old.get("status"), "version": old.get("version")},
+                        after={
+                            "status": status,
+                            "version": (old.get("version") or 0) + 1,
+                            "import_batch": batch,
+                        },
+                    )
+                )
     result.unchanged += prepared.count - len(touched)
     if created:
         # One entry per batch for new records: their ids and a digest of every
@@ -615,8 +635,26 @@ def _previous_versions(
     for pid, version, data in rows:
         if isinstance(data, str):
             data = json.loads(data)
-        out[pid] = {"version": version, "hash": (data or {}).get("content_hash")}
+        data = data or {}
+        out[pid] = {
+            "version": version,
+            "hash": data.get("content_hash"),
+            "status": data.get("status"),
+        }
     return out
+
+
+def _statuses(session: Session, penalty_ids: list[int]) -> dict[int, str]:
+    """The status each penalty has now (after the write), by id."""
+    if not penalty_ids:
+        return {}
+    rows = session.execute(
+        text("SELECT id, status FROM penalties WHERE id IN :ids").bindparams(
+            bindparam("ids", expanding=True)
+        ),
+        {"ids": penalty_ids},
+    ).all()
+    return {row.id: row.status for row in rows}
 
 
 def fill_entity_pinyin(session: Session, limit: int = 1000) -> int:

@@ -484,6 +484,28 @@ EXPORT_ONLY_FIELDS: tuple[str, ...] = (
     "created_at",
     "updated_at",
 )
+#: Fields a record may carry only when a full export is restored (``credit-registry import
+#: --restore``, the operator's CLI): its state and the keyed hashes that stand in for ID
+#: numbers.  Every other door — the API's records and uploads, the inbox — refuses a line
+#: carrying one, naming it: revocation and repair have their own paths and audit trails.
+RESTORE_ONLY_FIELDS: tuple[str, ...] = (
+    "status",
+    "revoked_on",
+    "revoked_reason",
+    "person_key",
+    "id_masked",
+    "legal_representative_key",
+    "legal_representative_id_masked",
+)
+RESTORE_ONLY_REASON = "仅在恢复完整导出时可以提供此字段（credit-registry import --restore）"
+
+
+def restore_only_problems(raw: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """``(field, reason)`` for each restore-only field ``raw`` carries (blank cells do
+    not count: a file laid out like a full export may have the columns, empty)."""
+    return [(name, RESTORE_ONLY_REASON) for name in RESTORE_ONLY_FIELDS if _given(raw, name)]
+
+
 #: Fields a record cannot do without (a file missing one of these columns is refused).
 REQUIRED_FIELDS: tuple[str, ...] = tuple(
     name for name, field in PenaltyRecordSchema().fields.items() if field.required

@@ -37,3 +37,21 @@ def public_grade_pack(tmp_path: Path) -> Path:
     content = default_content()
     content["grading"]["public"] = True
     return write_pack(tmp_path, content, "public-grades.yaml")
+
+
+def naming_pack(tmp_path: Path, name: str = "naming.yaml", **codes: list[str]) -> Path:
+    """The default pack with code prefixes for its authority categories, e.g.
+    ``naming_pack(tmp_path, tax=["11"])`` (the default pack names no tax or customs
+    authority, so nobody may act on their lists)."""
+    content = {
+        "extends": str(DEFAULT_PACK_PATH),
+        "authority_categories": {category: {"codes": list(c)} for category, c in codes.items()},
+    }
+    return write_pack(tmp_path, content, name)
+
+
+@pytest.fixture
+def organs_name_red_lists(tmp_path: Path) -> Path:
+    """A pack in which every government organ (codes 11…) is competent for the tax and
+    customs red lists, as the tests' authorities are."""
+    return naming_pack(tmp_path, tax=["11"], customs=["11"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+import pytest
 from sqlalchemy import select
 
 from registry.core import clock
@@ -14,6 +15,13 @@ from registry.evaluation.models import CreditGrade
 from registry.evaluation.revocation import revoke_penalty_now
 from registry.evaluation.runs import evaluate_now
 from registry.lists.models import ListEntry
+
+
+@pytest.fixture
+def client(make_client, organs_name_red_lists):
+    """The API with a pack in which the tests' authorities may name tax and customs red
+    lists (the default pack names no such authority)."""
+    return make_client(rules={"packs": [str(organs_name_red_lists)]})
 
 
 def red_entries(rt, uscc):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from datetime import date
 
+import pytest
 from sqlalchemy import func, select
 
 from registry.core.models import AuditEntry
@@ -13,7 +14,16 @@ from registry.core.runtime import Runtime
 from registry.evaluation.runs import evaluate_now
 from registry.lists.models import ListEntry
 from tests.api.factories import ApiFactory
-from tests.conftest import make_config
+from tests.conftest import Invoke, make_config
+
+
+@pytest.fixture
+def invoke(rt, database_url, organs_name_red_lists) -> Invoke:
+    """The CLI with a pack in which the tests' authorities may name tax and customs
+    red lists (the default pack names no such authority)."""
+    cli = Invoke(database_url)
+    cli.env["REGISTRY_RULES_PACKS"] = str(organs_name_red_lists)
+    return cli
 
 
 def named(rt, list_type):
@@ -73,7 +83,9 @@ def test_import_jsonl_and_fatal_errors(rt, invoke, tmp_path, factory: ApiFactory
         "{not json\n" + json.dumps({"uscc": code, "basis": "x", "colour": "red"}) + "\n",
         encoding="utf-8",
     )
-    result = invoke("lists", "import", str(path), "--list-type", "customs_aeo")
+    result = invoke(
+        "lists", "import", str(path), "--list-type", "customs_aeo", "--authority", authority
+    )
     assert result.exit_code == 1
     assert "1 added, 0 updated, 0 unchanged, 2 rejected" in result.output
     assert "line 2: line: not valid JSON" in result.output
@@ -82,14 +94,18 @@ def test_import_jsonl_and_fatal_errors(rt, invoke, tmp_path, factory: ApiFactory
     assert (entry.since, entry.until, entry.authority_uscc) == (
         date(2026, 1, 1),
         date(2029, 1, 1),
-        None,
+        authority,
     )
-    refused = invoke("lists", "import", str(path), "--list-type", "samr_serious")
+    refused = invoke(
+        "lists", "import", str(path), "--list-type", "samr_serious", "--authority", authority
+    )
     assert refused.exit_code == 2
     assert "不是由认定机关命名的守信激励名单" in refused.output
     header = tmp_path / "bad.csv"
     header.write_text("code,since\n1,2\n", encoding="utf-8")
-    no_code = invoke("lists", "import", str(header), "--list-type", "tax_a")
+    no_code = invoke(
+        "lists", "import", str(header), "--list-type", "tax_a", "--authority", authority
+    )
     assert no_code.exit_code == 2
     assert "统一社会信用代码" in no_code.output
 
@@ -147,7 +163,7 @@ def test_entity_page_shows_the_grade_when_the_pack_says_so(
 
 
 def test_import_jsonl_line_with_an_overlong_number_is_rejected_not_fatal(
-    rt, invoke, tmp_path, factory: ApiFactory
+    rt, invoke, tmp_path, factory: ApiFactory, authority
 ):
     # json.loads rejects a 5000-digit integer with a plain ValueError (no .msg): the
     # line is reported like any other bad JSON and the good line still goes in.
@@ -158,7 +174,9 @@ def test_import_jsonl_line_with_an_overlong_number_is_rejected_not_fatal(
         '{"uscc": ' + "9" * 5000 + "}\n",
         encoding="utf-8",
     )
-    result = invoke("lists", "import", str(path), "--list-type", "customs_aeo")
+    result = invoke(
+        "lists", "import", str(path), "--list-type", "customs_aeo", "--authority", authority
+    )
     assert result.exit_code == 1
     assert "1 added, 0 updated, 0 unchanged, 1 rejected" in result.output
     assert "line 2: line: not valid JSON: Exceeds the limit" in result.output

@@ -70,14 +70,14 @@ def test_full_export_restores_the_registry(invoke, rt, session, shared_dir, tmp_
     empty_registry(rt)
     path = tmp_path / "full.jsonl"
     path.write_text(text, "utf-8")
-    result = invoke("import", str(path), "--report", str(tmp_path / "again.csv"))
+    result = invoke("import", str(path), "--report", str(tmp_path / "again.csv"), "--restore")
     assert "accepted 180, updated 0, unchanged 0, rejected 0" in result.output
     assert "warning" not in result.output
     restored, _ = _export(invoke, tmp_path, "--scope", "full")
     assert _comparable(jsonl(restored)) == _comparable(exported)
 
     # And once more over itself: nothing changes.
-    result = invoke("import", str(path), "--report", str(tmp_path / "third.csv"))
+    result = invoke("import", str(path), "--report", str(tmp_path / "third.csv"), "--restore")
     assert "accepted 0, updated 0, unchanged 180, rejected 0" in result.output
 
 
@@ -95,7 +95,7 @@ def test_full_csv_export_round_trips_and_guards_formulas(invoke, rt, tmp_path, t
     empty_registry(rt)
     path = tmp_path / "full.csv"
     path.write_text(text, "utf-8")
-    result = invoke("import", str(path), "--report", str(tmp_path / "r.csv"))
+    result = invoke("import", str(path), "--report", str(tmp_path / "r.csv"), "--restore")
     assert "accepted 1," in result.output
     again, _ = _export(invoke, tmp_path, "--scope", "full", "--format", "csv")
     (back,) = csv_rows(again)

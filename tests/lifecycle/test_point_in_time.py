@@ -189,7 +189,7 @@ def test_minor_penalty_is_never_disclosed(session, factory, authority, today):
     assert disclosure_ends_on(penalty) is None
 
 
-def test_revoked_and_repaired_penalties_leave_disclosure_that_day(
+def test_revoked_and_repaired_penalties_leave_disclosure_for_every_day(
     session, factory, authority, today
 ):
     uscc = factory.uscc()
@@ -204,9 +204,10 @@ def test_revoked_and_repaired_penalties_leave_disclosure_that_day(
     repaired = factory.penalty(
         uscc, authority_uscc=authority, decided_on=decided, repaired_on=date(2026, 7, 1)
     )
-    assert _agree_penalty(session, revoked, date(2026, 5, 31))
+    # Void: not public on any day, the days before the revocation or repair included.
+    assert not _agree_penalty(session, revoked, date(2026, 5, 31))
     assert not _agree_penalty(session, revoked, date(2026, 6, 1))
-    assert _agree_penalty(session, repaired, date(2026, 6, 30))
+    assert not _agree_penalty(session, repaired, date(2026, 6, 30))
     assert not _agree_penalty(session, repaired, date(2026, 7, 1))
     assert disclosure_ends_on(revoked) == date(2026, 6, 1)
     assert disclosure_ends_on(repaired) == date(2026, 7, 1)

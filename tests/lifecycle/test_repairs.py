@@ -56,7 +56,7 @@ def test_penalty_repair_accepted_and_approved_ends_disclosure_that_day(
     assert penalty.repaired_on == approved_on
     assert repair.status == "approved"
     assert repair.decided_on == approved_on
-    assert is_disclosed(penalty, approved_on - DAY)
+    assert not is_disclosed(penalty, approved_on - DAY)  # repaired: gone for every day
     assert not is_disclosed(penalty, approved_on)
     assert session.execute(select(Penalty.id).where(disclosed_on(approved_on))).first() is None
     actions = session.execute(

@@ -37,7 +37,7 @@ def test_revocation_ends_disclosure_at_once_and_keeps_history(session, factory, 
     assert (penalty.status, penalty.revoked_on, penalty.version) == ("revoked", today, 2)
     assert penalty.revoked_reason == "行政复议决定撤销"
     assert not is_disclosed(penalty, today)
-    assert is_disclosed(penalty, today - DAY)  # history: it was public until yesterday
+    assert not is_disclosed(penalty, today - DAY)  # void: not public for any day (issue 18)
     assert session.execute(select(Penalty.id).where(disclosed_on(today))).first() is None
     version = session.execute(select(PenaltyVersion)).scalar_one()
     assert (version.penalty_id, version.version, version.replaced_by) == (

@@ -278,7 +278,7 @@ def test_formula_cells_are_stored_as_text_and_escaped_in_every_csv(
     from tests.conftest import _empty_all_tables
 
     _empty_all_tables(rt)
-    result = invoke("import", str(full), "--report", str(tmp_path / "r2.csv"))
+    result = invoke("import", str(full), "--report", str(tmp_path / "r2.csv"), "--restore")
     assert "accepted 2," in result.output, result.output
     after = {(p.decision_number, p.content_hash) for p in session.query(Penalty)}
     assert after == before
