@@ -26,7 +26,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from registry.core.errors import Conflict, DomainError, Invalid
+from registry.core import audit
+from registry.core.errors import Conflict, DomainError, Forbidden, Invalid
 from registry.lists.entries import confirm_entry, reject_entry
 from registry.lists.models import ListEntry
 
@@ -43,9 +44,10 @@ REGION = re.compile(r"^(\d{2}|\d{4}|\d{6})$")
 
 @dataclass(frozen=True)
 class EntryFilter:
-    """Proposed entries of one authority, narrowed by list, proposal dates and region."""
+    """Proposed entries of one authority (None: every authority's, to read only),
+    narrowed by list, proposal dates and region."""
 
-    authority_uscc: str
+    authority_uscc: str | None
     list_type: str | None = None
     proposed_from: date | None = None
     proposed_to: date | None = None
@@ -53,7 +55,7 @@ class EntryFilter:
 
     def describe(self) -> str:
         """The filter in words (audit notes, CLI output)."""
-        parts = [f"机关 {self.authority_uscc}"]
+        parts = [f"机关 {self.authority_uscc or '全部'}"]
         if self.list_type:
             parts.append(f"名单 {self.list_type}")
         if self.proposed_from or self.proposed_to:
@@ -81,9 +83,9 @@ def check_filter(entry_filter: EntryFilter) -> None:
 def proposed_query(entry_filter: EntryFilter) -> Select[Any]:
     """``select(ListEntry)`` of the proposed entries the filter matches (oldest first);
     the queue page and the bulk decision read the same query."""
-    query = select(ListEntry).where(
-        ListEntry.status == "proposed", ListEntry.authority_uscc == entry_filter.authority_uscc
-    )
+    query = select(ListEntry).where(ListEntry.status == "proposed")
+    if entry_filter.authority_uscc is not None:
+        query = query.where(ListEntry.authority_uscc == entry_filter.authority_uscc)
     if entry_filter.list_type:
         query = query.where(ListEntry.list_type == entry_filter.list_type)
     if entry_filter.proposed_from:
@@ -158,6 +160,21 @@ def _check_size(ids: Sequence[int], limit: int) -> None:
         raise Invalid(message, details={"ids": [message]}, context={"limit": limit})
 
 
+def _decide_one(
+    session: Session,
+    pack: RulePack,
+    decision: str,
+    entry_id: int,
+    actor_authority_uscc: str | None,
+    actor: str,
+    text: str | None,
+) -> ListEntry:
+    """One entry through the single decision's own operation (its checks and audit)."""
+    if decision == "confirm":
+        return confirm_entry(session, pack, entry_id, actor_authority_uscc, actor, text)
+    return reject_entry(session, pack, entry_id, actor_authority_uscc, actor, text or "")
+
+
 def decide_ids(
     session: Session,
     pack: RulePack,
@@ -183,32 +200,28 @@ def decide_ids(
     failures: list[Failure] = []
     savepoint = session.begin_nested()
     try:
-        for entry_id in unique:
-            try:
-                if decision == "confirm":
-                    entry = confirm_entry(
-                        session, pack, entry_id, actor_authority_uscc, actor, text
+        # Each entry is audited by its own operation; the entries are written together
+        # at the end (one read of the chain's end), and not at all when one fails.
+        with audit.deferred(session):
+            for entry_id in unique:
+                try:
+                    entry = _decide_one(
+                        session, pack, decision, entry_id, actor_authority_uscc, actor, text
                     )
-                else:
-                    entry = reject_entry(
-                        session, pack, entry_id, actor_authority_uscc, actor, text or ""
-                    )
-            except DomainError as exc:
-                failures.append(Failure(entry_id, exc.code, exc.message))
-                continue
-            if not failures:
+                except DomainError as exc:
+                    failures.append(Failure(entry_id, exc.code, exc.message))
+                    continue
                 result.entries.append(entry)
+            if failures:
+                label = DECISION_LABELS[decision]
+                raise BulkRefused(
+                    f"{len(failures)} 个名单条目无法{label}，本次 {len(unique)} 个均未处理",
+                    failures,
+                    context={"requested": len(unique)},
+                )
     except BaseException:
         savepoint.rollback()
         raise
-    if failures:
-        savepoint.rollback()
-        label = DECISION_LABELS[decision]
-        raise BulkRefused(
-            f"{len(failures)} 个名单条目无法{label}，本次 {len(unique)} 个均未处理",
-            failures,
-            context={"requested": len(unique)},
-        )
     savepoint.commit()
     return result
 
@@ -228,6 +241,11 @@ def decide_filter(
     """Confirm or reject every proposed entry the filter matches, as :func:`decide_ids`.
     Refused whole when more than ``limit`` match, or (``expected_count``) when the filter
     now matches a different number than the person saw."""
+    if entry_filter.authority_uscc is None or entry_filter.authority_uscc != actor_authority_uscc:
+        raise Forbidden(
+            "只能以作出决定的机关的名义，处理本机关的拟列入条目",
+            details={"filter": ["筛选须限于本机关"]},
+        )
     total = count_matching(session, entry_filter)
     if expected_count is not None and total != expected_count:
         raise BulkRefused(

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from registry.core import clock
+from registry.core import audit, clock
 from registry.core.models import AuditEntry, Change
 from registry.lists.models import ListEntry, ListEntryEvent
 
@@ -46,6 +46,7 @@ def test_confirm_by_ids_is_audited_per_entry_and_answers_per_id(
     ).all()
     assert sorted(int(o) for o, _ in audits) == sorted(ids)
     assert {a["reason"] for _, a in audits} == {"告知期满，当事人未陈述申辩"}
+    assert audit.verify_chain(session)[1] is None  # written together, still one chain
     events = session.execute(
         select(func.count()).where(
             ListEntryEvent.list_entry_id.in_(ids), ListEntryEvent.event == "confirmed"
