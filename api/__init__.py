@@ -74,7 +74,7 @@ def _register_blueprints(app: Flask) -> None:
     from api.dashboard.views import blp as dashboard
     from api.departments import sanctions, subscriptions
     from api.public import lookup as public_api
-    from api.regulators import alerts, imports, lists, penalties, redlists, repairs
+    from api.regulators import alerts, bulk, imports, lists, penalties, redlists, repairs
     from api.site import blp as web
 
     app.register_blueprint(ops)
@@ -92,6 +92,7 @@ def _register_blueprints(app: Flask) -> None:
         penalties,
         imports,
         lists,
+        bulk,
         repairs,
         alerts,
         redlists,

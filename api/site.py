@@ -9,6 +9,7 @@ a nested blueprint to be registered on its parent once.
 from __future__ import annotations
 
 from api.common.pages import blp
+from api.dashboard import alerts, complaints, imports, objections, queue, repairs  # noqa: F401
 from api.dashboard.views import blp as dashboard
 from api.intake.forms import blp as forms
 from api.public import pages  # noqa: F401  (the public page views attach to ``blp``)

@@ -8,7 +8,7 @@ one-line ``Error: …`` and exit status 2, never a traceback.
 """
 
 # The commands register themselves on the group when their modules are imported.
-from cli import admin, data, rules, service  # noqa: F401  (registration)
+from cli import admin, data, decisions, rules, service  # noqa: F401  (registration)
 from cli.base import cli, main
 
 __all__ = ["cli", "main"]

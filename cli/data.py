@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from cli.base import cli, connected, fail
+
+if TYPE_CHECKING:
+    from importers.run import ImportSummary, ReportWriter
+    from registry.core.runtime import Runtime
 
 # --- schema and demo data ------------------------------------------------------------
 
@@ -111,6 +116,7 @@ def import_(
                 )
         finally:
             writer.close()
+        _keep_report(rt, summary, writer)
         for warning in summary.warnings:
             click.echo(f"{path}: warning: {warning}", err=True)
         if summary.fatal:
@@ -127,6 +133,21 @@ def import_(
             status = max(status, 1)
     if status:
         sys.exit(status)
+
+
+def _keep_report(rt: Runtime, summary: ImportSummary, writer: ReportWriter) -> None:
+    """Keep a written batch's rejection report (a CSV file) for the dashboard and the
+    API to serve later (registry.records.reports)."""
+    from registry.records.reports import keep_report
+
+    path = writer.path
+    if summary.batch_id is None or summary.dry_run or not writer.rows or not path:
+        return
+    if not path.lower().endswith(".csv") or not Path(path).is_file():
+        return
+    text = Path(path).read_text(encoding="utf-8", errors="replace")
+    with rt.unit_of_work() as session:
+        keep_report(session, summary.batch_id, text, writer.rows)
 
 
 @cli.command()

@@ -115,6 +115,7 @@ def dashboard_data(session_db: Session, principal: Principal, today: date) -> di
             select(
                 ImportBatch.id,
                 ImportBatch.source,
+                ImportBatch.authority_uscc,
                 ImportBatch.status,
                 ImportBatch.started_at,
                 ImportBatch.accepted,

@@ -20,8 +20,10 @@ from sqlalchemy.orm import Session
 
 from api.common.context import db
 from api.common.csrf import csrf_failure, csrf_token
-from api.dashboard.data import STATUS_LABELS, dashboard_data
+from api.dashboard.common import STATUS_LABELS
+from api.dashboard.data import dashboard_data
 from registry.core import clock
+from registry.core.errors import DomainError
 from registry.core.models import ApiToken
 from registry.core.tokens import Principal, principal_of, resolve_token
 
@@ -117,14 +119,39 @@ def logout():
     return redirect(url_for("web.dashboard.login"), code=303)
 
 
+@blp.errorhandler(DomainError)
+def _refused(exc: DomainError) -> Any:
+    """A refusal on a dashboard page (another authority's item, a missing one) is a page."""
+    titles = {403: "无权查看", 404: "未找到"}
+    page = render_template(
+        "error.html",
+        status=exc.status,
+        title=titles.get(exc.status, "无法处理"),
+        message=exc.message,
+    )
+    return page, exc.status
+
+
 @blp.get("")
 @blp.get("/")
 @login_required
 def index(principal: Principal):
+    from api.dashboard.common import alert_titles, authority_names
     from api.dashboard.intake import dashboard_intake
+    from registry.records.reports import batch_file_name
 
-    data = dashboard_data(db(), principal, clock.today())
-    intake = dashboard_intake(db(), principal, clock.today())
+    session_db = db()
+    data = dashboard_data(session_db, principal, clock.today())
+    intake = dashboard_intake(session_db, principal, clock.today())
+    codes = [b.authority_uscc for b in data["recent_batches"] if b.authority_uscc]
     return render_template(
-        "dashboard/index.html", me=principal, d=data, intake=intake, csrf=csrf_token()
+        "dashboard/index.html",
+        me=principal,
+        d=data,
+        intake=intake,
+        csrf=csrf_token(),
+        active="index",
+        alert_kinds=alert_titles(),
+        names=authority_names(session_db, [*codes, principal.authority_uscc]),
+        file_name=batch_file_name,
     )

@@ -16,6 +16,7 @@ import io
 import os
 from typing import Any
 
+from flask import Response
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from webargs.flaskparser import FlaskParser
@@ -27,6 +28,7 @@ from api.common.errors import ApiError
 from api.common.schemas import documents_errors
 from api.regulators.schemas import ImportReportSchema, ImportUploadSchema
 from importers.run import ImportSummary, ReportWriter, import_file
+from registry.records.reports import keep_report, report_of
 
 #: Report rows returned inline at most (the counts always cover every row).
 MAX_REPORT_ROWS = 10_000
@@ -74,6 +76,14 @@ def report_view(summary: ImportSummary, report_text: str) -> dict[str, Any]:
         ],
         "report_truncated": truncated,
     }
+
+
+def keep_batch_report(summary: ImportSummary, text: str, rows: int) -> None:
+    """Keep a written batch's rejection report, as produced, for later download."""
+    if summary.batch_id is None or summary.dry_run or not rows:
+        return
+    with runtime().unit_of_work() as session:
+        keep_report(session, summary.batch_id, text, rows)
 
 
 @blp.route("")
@@ -129,6 +139,7 @@ class Imports(MethodView):
         finally:
             writer.close()
         metrics.count_import(summary)
+        keep_batch_report(summary, buffer.getvalue(), writer.rows)
         view = report_view(summary, buffer.getvalue())
         if summary.fatal:
             raise ApiError(summary.fatal, context=view, status=422, code="unreadable_file")
@@ -140,3 +151,42 @@ class Imports(MethodView):
                 code="rows_rejected",
             )
         return view
+
+
+@blp.route("/<id:batch_id>/report")
+class BatchReport(MethodView):
+    @auth.required(blp, "regulator", "admin")
+    @blp.doc(
+        responses={
+            "200": {
+                "description": "the rejection report as the import produced it (CSV)",
+                "content": {"text/csv": {"schema": {"type": "string"}}},
+            }
+        }
+    )
+    @documents_errors(blp, 404, 503)
+    def get(self, batch_id: int) -> Response:
+        """An import batch's rejection report (CSV)
+
+        The report kept when the batch was imported (API or CLI), byte for byte as it
+        was produced.  Regulators: their authority's batches only (403)."""
+        from api.common.context import db
+
+        principal = auth.current_principal()
+        authority = principal.authority_uscc if principal.role == "regulator" else None
+        kept = report_of(db(), batch_id, authority)
+        return report_response(kept)
+
+
+def report_response(kept: Any) -> Response:
+    """A kept report as a download (the dashboard's link serves the same)."""
+    from urllib.parse import quote
+
+    response = Response(kept.text.encode("utf-8"), mimetype="text/csv")
+    response.charset = "utf-8"
+    ascii_name = f"import-{kept.batch.id}-report.csv"
+    response.headers["Content-Disposition"] = (
+        f"attachment; filename={ascii_name}; filename*=UTF-8''{quote(kept.file_name)}"
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response

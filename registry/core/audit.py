@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -82,8 +83,37 @@ def _last_hash(session: Session) -> str:
     return last or GENESIS
 
 
+#: ``session.info`` key of the events a :func:`deferred` block has collected.
+_DEFERRED = "audit_deferred"
+
+
+@contextmanager
+def deferred(session: Session) -> Iterator[None]:
+    """Within the block, :func:`record` collects the events instead of writing each at
+    once; leaving the block normally appends them all, in order, with one read of the
+    chain's end and one insert (a bulk decision of thousands of entries, each audited by
+    its own operation).  Leaving it by an exception writes none of them.  Nested blocks
+    leave the writing to the outermost."""
+    if _DEFERRED in session.info:
+        yield
+        return
+    pending: list[AuditEvent] = []
+    session.info[_DEFERRED] = pending
+    try:
+        yield
+    finally:
+        session.info.pop(_DEFERRED, None)
+    record(session, pending)
+
+
 def record(session: Session, events: Iterable[AuditEvent]) -> int:
-    """Append events to the chain in this transaction; returns how many were written."""
+    """Append events to the chain in this transaction; returns how many were written
+    (or collected, inside a :func:`deferred` block)."""
+    pending = session.info.get(_DEFERRED)
+    if pending is not None:
+        events = list(events)
+        pending.extend(events)
+        return len(events)
     prev = _last_hash(session)
     at = clock.now()
     rows = []

@@ -136,6 +136,15 @@ class IntakeConfig:
 
 
 @dataclass(frozen=True)
+class ListsConfig:
+    """Regulators' decisions on list entries (docs/dashboard.md)."""
+
+    #: Entries one bulk confirm or reject may decide at most (API, CLI, dashboard); a
+    #: larger selection is refused whole, so one call stays one bounded transaction.
+    bulk_limit: int = 5000
+
+
+@dataclass(frozen=True)
 class OpsConfig:
     """The operations endpoints (``/healthz``, ``/readyz``, ``/metrics``)."""
 
@@ -159,6 +168,7 @@ class Config:
     scheduler: SchedulerConfig = field(default_factory=SchedulerConfig)
     supervision: SupervisionConfig = field(default_factory=SupervisionConfig)
     intake: IntakeConfig = field(default_factory=IntakeConfig)
+    lists: ListsConfig = field(default_factory=ListsConfig)
     ops: OpsConfig = field(default_factory=OpsConfig)
     logging: LoggingConfig = field(default_factory=LoggingConfig)
     #: Directory relative paths are resolved against (the config file's directory).

@@ -202,6 +202,20 @@ class ImportBatch(Base):
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
+class ImportReport(Base):
+    """The rejection report of an import batch, kept as produced (CSV text) so the
+    dashboard and ``GET /api/v1/imports/<id>/report`` can serve it later."""
+
+    __tablename__ = "import_reports"
+
+    batch_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey(ImportBatch.id, ondelete="CASCADE"), primary_key=True
+    )
+    report: Mapped[str] = mapped_column(Text, comment="the report as produced (CSV, BOM kept)")
+    row_count: Mapped[int] = mapped_column(Integer, default=0, comment="rows reported")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utc_now)
+
+
 class DirtyEntity(Base):
     """Subjects whose facts changed and whose rules must run again."""
 
