@@ -77,9 +77,7 @@ def test_unreadable_file_and_missing_file_are_422(client, regulator):
     assert missing.json["error"]["details"]["file"] == ["必填项缺失"]
 
 
-def test_the_report_rows_carry_the_decision_number_and_the_files_column(
-    client, factory, regulator
-):
+def test_the_report_rows_carry_the_decision_number_and_the_files_column(client, factory, regulator):
     broken = factory.record(regulator.authority, uscc="91440300MA5D00000X")
     payload = json.dumps({"统一社会信用代码": broken.pop("uscc"), **broken}, ensure_ascii=False)
     resp = _upload(client, regulator, (payload + "\n").encode())
