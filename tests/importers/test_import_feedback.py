@@ -132,3 +132,28 @@ def test_a_dry_run_runs_no_rules_and_says_so(invoke, rt, tmp_path):
     assert "试运行，未写入任何记录" in result.output
     assert "规则评估 " not in result.output
     assert "生成搜索拼写" not in result.output
+
+
+def test_evaluate_after_an_import_says_nothing_waits_and_what_the_import_run_did(
+    invoke, rt, tmp_path
+):
+    assert invoke("evaluate").output.splitlines() == ["没有待处理的主体。", "尚无规则评估的记录。"]
+    path = _demo_file(invoke, tmp_path, 200)
+    assert invoke("import", str(path)).exit_code == 0
+    with rt.sessions() as s:
+        (batch,) = s.execute(select(ImportBatch)).scalars().all()
+    rules = batch.rules_summary
+    assert rules["proposed"] > 0
+
+    result = invoke("evaluate")
+
+    assert result.exit_code == 0, result.output
+    first, last = result.output.splitlines()
+    assert first == "没有待处理的主体。"
+    assert last.startswith("上次运行：")
+    assert "（导入之后）" in last
+    assert last.endswith(
+        f"规则评估 {rules['subjects']} 个主体：拟列入 {rules['proposed']}，"
+        f"生效 {rules['activated']}，撤回 {rules['withdrawn']}，移出 {rules['removed']}，"
+        f"新预警 {rules['alerts']}"
+    )
