@@ -11,12 +11,12 @@ from __future__ import annotations
 import traceback
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from importers.headers import FileError, file_columns
 from importers.readers import PenaltyFile, Rejected, open_penalty_file
-from registry.records.schema import validate_record
+from registry.records.schema import set_earliest_decision_date, validate_record
 from registry.records.staging import PreparedBatch, prepare_penalties
 
 #: Where a rejected row goes: its line, its problems (``(field, reason)`` each) and its
@@ -115,6 +115,8 @@ class ReadSpec:
     #: The importing process's clock when it is fixed (tests, ``--as-of`` runs): the
     #: reading process validates against the same today ("not in the future").
     fixed_clock: datetime | None = None
+    #: ``records.earliest_decision_date`` of the importing process's configuration.
+    earliest_decision_date: date | None = None
 
 
 def read_in_process(spec: ReadSpec, send: Callable[[tuple[Any, ...]], None]) -> None:
@@ -133,6 +135,8 @@ def read_in_process(spec: ReadSpec, send: Callable[[tuple[Any, ...]], None]) -> 
         rejected.clear()
         return out
 
+    if spec.earliest_decision_date is not None:
+        set_earliest_decision_date(spec.earliest_decision_date)
     reading = Reading(reject, spec.authority, spec.id_key, spec.batch_size, spec.postgres)
     try:
         with open_penalty_file(

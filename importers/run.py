@@ -52,6 +52,7 @@ from registry.core.db import is_postgres
 from registry.core.runtime import Runtime
 from registry.records.models import ImportBatch
 from registry.records.penalties import fill_entity_pinyin, upsert_penalties
+from registry.records.schema import set_earliest_decision_date
 from registry.records.staging import PreparedBatch, prepare_penalties
 
 #: Entities given their pinyin spellings right after an import (the rest by the job).
@@ -435,6 +436,7 @@ def import_file(
     if report is not None:
         summary.report = report.path
     config = rt.config
+    set_earliest_decision_date(config.records.earliest_decision_date)
 
     def announce(name: str, detail: str = "") -> None:
         if stage is not None:
@@ -507,6 +509,7 @@ def import_file(
                 run.batch_size,
                 run.postgres,
                 clock.fixed(),
+                config.records.earliest_decision_date,
             )
             announce(STAGE_LOAD)
             started = time.perf_counter()

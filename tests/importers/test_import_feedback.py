@@ -157,3 +157,56 @@ def test_evaluate_after_an_import_says_nothing_waits_and_what_the_import_run_did
         f"生效 {rules['activated']}，撤回 {rules['withdrawn']}，移出 {rules['removed']}，"
         f"新预警 {rules['alerts']}"
     )
+
+
+def _one_row_file(tmp_path: Path, **changes: str) -> Path:
+    from tests.importers.samples import good_record
+
+    record = good_record(**changes)
+    path = tmp_path / "one.csv"
+    with path.open("w", encoding="utf-8-sig", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(record)
+        writer.writerow(record.values())
+    return path
+
+
+def test_a_legal_representatives_id_card_number_is_checked(invoke, rt, tmp_path):
+    path = _one_row_file(tmp_path, legal_representative_id_number="12345")
+    report = tmp_path / "r.csv"
+
+    result = invoke("import", str(path), "--report", str(report))
+
+    assert "新增 0，更新 0，未变 0，拒收 1" in result.output, result.output
+    (row,) = report_rows(report)
+    assert row["field"] == "legal_representative_id_number"  # as this file's header says
+    assert row["reason"] == "法定代表人的身份证号码应为18位，实际为5位"
+    for number, reason in (
+        ("330106196710271314", "法定代表人的身份证号码校验码错误"),
+        ("330106196702301316", "法定代表人的身份证号码中的出生日期19670230不存在"),
+    ):
+        path = _one_row_file(tmp_path, legal_representative_id_number=number)
+        invoke("import", str(path), "--report", str(report))
+        assert report_rows(report)[0]["reason"] == reason
+    # Another kind of document is not a resident ID card: not checked as one.
+    path = _one_row_file(
+        tmp_path, legal_representative_id_type="护照", legal_representative_id_number="E1234"
+    )
+    assert "新增 1，" in invoke("import", str(path)).output
+
+
+def test_a_decision_before_the_earliest_date_is_refused_with_the_reason(invoke, rt, tmp_path):
+    path = _one_row_file(tmp_path, decided_on="1899-01-01")
+    report = tmp_path / "r.csv"
+
+    result = invoke("import", str(path), "--report", str(report))
+
+    assert "拒收 1" in result.output, result.output
+    (row,) = report_rows(report)
+    assert row["field"] == "decided_on"
+    assert row["reason"].startswith("处罚决定日期1899-01-01早于可登记的最早日期1990-01-01")
+    assert "records.earliest_decision_date" in row["reason"]
+    older = invoke(
+        "import", str(path), env={"REGISTRY_RECORDS_EARLIEST_DECISION_DATE": "1880-01-01"}
+    )
+    assert "新增 1，更新 0，未变 0，拒收 0" in older.output, older.output
