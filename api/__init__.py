@@ -40,6 +40,9 @@ def create_app(
 def _configure(app: Flask, runtime: Runtime) -> None:
     cfg = runtime.config
     app.extensions["registry"] = runtime
+    from registry.records.schema import set_earliest_decision_date
+
+    set_earliest_decision_date(cfg.records.earliest_decision_date)
     app.config.update(
         # Session cookies are signed with their own derived key, never the secret.
         SECRET_KEY=runtime.keys.session,

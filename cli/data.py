@@ -65,15 +65,23 @@ def demo_data(records: int, out: str, fmt: str, seed: int, encoding: str) -> Non
 
 @cli.command("import")
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
-@click.option("--authority", help="USCC of the authority whose records these are.")
-@click.option("--format", "fmt", type=click.Choice(["csv", "xlsx", "jsonl"]))
-@click.option("--report", type=click.Path(dir_okay=False), help="CSV of rejected rows.")
-@click.option("--strict", is_flag=True, help="Any rejected row rejects the whole file.")
-@click.option("--dry-run", is_flag=True, help="Validate and report only.")
+@click.option("--authority", help="本次导入记录所属处罚机关的统一社会信用代码。")
+@click.option("--format", "fmt", type=click.Choice(["csv", "xlsx", "jsonl"]), help="文件格式。")
+@click.option("--report", type=click.Path(dir_okay=False), help="拒收行报告的保存位置。")
+@click.option(
+    "--report-format",
+    "report_format",
+    type=click.Choice(["csv", "xlsx"]),
+    default="csv",
+    show_default=True,
+    help="拒收行报告的格式：csv（UTF-8，带BOM，Excel可直接打开）或 xlsx。",
+)
+@click.option("--strict", is_flag=True, help="严格模式：任何一行被拒收，整个文件都不写入。")
+@click.option("--dry-run", is_flag=True, help="试运行：只校验并出报告，不写入。")
 @click.option(
     "--restore",
     is_flag=True,
-    help="Restore a full export (export --scope full): take its status and keyed hashes.",
+    help="恢复一份完整导出（export --scope full）：采用其中的状态、撤销信息和加密字段（仅管理员）。",
 )
 @click.pass_context
 def import_(
@@ -82,26 +90,28 @@ def import_(
     authority: str | None,
     fmt: str | None,
     report: str | None,
+    report_format: str,
     strict: bool,
     dry_run: bool,
     restore: bool,
 ) -> None:
-    """Ingest penalty records from files in the national layout.
+    """导入《行政处罚信息》数据标准格式的处罚记录文件。
 
-    Prints accepted / updated / unchanged / rejected counts per file; every rejected row
-    goes to the report (CSV line,field,reason).  Exit status is non-zero only on a fatal
-    error or, under --strict, when a file has a rejected row.  Only --restore takes the
-    fields a full export adds (status, revocation, keyed hashes and masked numbers);
-    without it a line carrying one is rejected."""
-    from importers.run import ReportWriter, import_file, progress_bar, report_path
+    每个文件打印新增、更新、未变、拒收的行数，以及导入后规则评估的结果；每个被拒收的行
+    都写入拒收行报告（列：行号, 决定书文号, 字段, 原因；字段按文件自己的表头命名）。
+    只有 --restore 接受完整导出才有的字段（状态、撤销信息、加密字段和掩码），否则带有
+    这些字段的行被拒收。
+    只有致命错误，或严格模式下有拒收行时，退出码才非零。"""
+    from importers.progress import ConsoleProgress
+    from importers.run import ReportWriter, import_file, report_path
 
     rt = connected(ctx)
     status = 0
     for path in files:
-        target = report_path(rt.config, path, report, several=len(files) > 1)
-        writer = ReportWriter(target, lazy=report is None)
+        target = report_path(rt.config, path, report, several=len(files) > 1, fmt=report_format)
+        writer = ReportWriter(target, lazy=report is None, fmt=report_format)
         try:
-            with progress_bar(Path(path).name) as progress:
+            with ConsoleProgress(Path(path).name) as shown:
                 summary = import_file(
                     rt,
                     path,
@@ -111,25 +121,29 @@ def import_(
                     dry_run=dry_run,
                     report=writer,
                     actor=f"cli:{Path(path).name}",
-                    progress=progress,
+                    progress=shown.progress,
+                    stage=shown.stage,
                     restore=restore,
                 )
         finally:
             writer.close()
         _keep_report(rt, summary, writer)
         for warning in summary.warnings:
-            click.echo(f"{path}: warning: {warning}", err=True)
+            click.echo(f"{path}：提示：{warning}", err=True)
         if summary.fatal:
-            click.echo(f"{path}: Error: {summary.fatal}", err=True)
+            click.echo(f"{path}：错误：{summary.fatal}", err=True)
             status = 2
             continue
-        click.echo(f"{path}: {summary.counts()}")
+        click.echo(f"{path}：{summary.counts()}")
+        rules = summary.rules_line()
+        if rules is not None:
+            click.echo(f"{path}：{rules}")
         if summary.rejected:
-            click.echo(f"{path}: {summary.problems} problem(s) reported in {target}")
+            click.echo(f"{path}：{summary.problems} 个问题已写入拒收行报告 {target}")
         if dry_run:
-            click.echo(f"{path}: dry run: nothing was written")
+            click.echo(f"{path}：试运行，未写入任何记录")
         elif strict and summary.rejected:
-            click.echo(f"{path}: strict: the file was refused, nothing was written")
+            click.echo(f"{path}：严格模式：有拒收行，整个文件未写入")
             status = max(status, 1)
     if status:
         sys.exit(status)

@@ -163,6 +163,14 @@ class HeaderMap:
         return raw, []
 
 
+def file_columns(header: HeaderMap | None) -> dict[str, str]:
+    """``{field: the header the file wrote for it}`` of a file's header row (for naming
+    fields to the person who sent the file, in its own words)."""
+    if header is None:
+        return {}
+    return {name: header.headers[i] for i, name in header.known}
+
+
 def _filled(value: Any) -> bool:
     return value is not None and not (isinstance(value, str) and (not value or value.isspace()))
 

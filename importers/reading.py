@@ -11,16 +11,29 @@ from __future__ import annotations
 import traceback
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from importers.headers import FileError
+from importers.headers import FileError, file_columns
 from importers.readers import PenaltyFile, Rejected, open_penalty_file
-from registry.records.schema import restore_only_problems, validate_record
+from registry.records.schema import (
+    restore_only_problems,
+    set_earliest_decision_date,
+    validate_record,
+)
 from registry.records.staging import PreparedBatch, prepare_penalties
 
-#: Where a rejected row goes: its line and its problems, ``(field, reason)`` each.
-Reject = Callable[[int, Sequence[tuple[str, str]]], None]
+#: Where a rejected row goes: its line, its problems (``(field, reason)`` each) and its
+#: decision number as the file wrote it (blank when it had none).
+Reject = Callable[[int, Sequence[tuple[str, str]], str], None]
+#: Where a record of a batch came from: its line and its decision number.
+Where = tuple[int, str]
+
+
+def decision_number_of(raw: dict[str, Any]) -> str:
+    """The decision number a raw row carries, as text for the report."""
+    value = raw.get("decision_number")
+    return "" if value is None else str(value).strip()
 
 
 @dataclass
@@ -45,18 +58,18 @@ class Reading:
         for line, raw in source:
             self.rows += 1
             if isinstance(raw, Rejected):
-                self.reject(line, raw.problems)
+                self.reject(line, raw.problems, "")
                 continue
             if not self.restore:
                 carried = restore_only_problems(raw)
                 if carried:
-                    self.reject(line, carried)
+                    self.reject(line, carried, decision_number_of(raw))
                     continue
             if authority is not None and not raw.get("authority_uscc"):
                 raw["authority_uscc"] = authority
             record, problems = validate_record(raw)
             if record is None:
-                self.reject(line, problems)
+                self.reject(line, problems, decision_number_of(raw))
                 continue
             if authority is not None and record["authority_uscc"] != authority:
                 self.reject(
@@ -68,6 +81,7 @@ class Reading:
                             f"机关{authority}，不能导入其他机关的记录",
                         )
                     ],
+                    record["decision_number"],
                 )
                 continue
             yield line, record
@@ -84,17 +98,17 @@ class Reading:
 
     def prepared(
         self, source: PenaltyFile, *, for_copy: bool = False
-    ) -> Iterator[tuple[list[int], PreparedBatch]]:
-        """The file's batches, ready to write: each record's line (by its index in the
-        batch) and the batch prepared — for PostgreSQL with its COPY text made, and with
-        ``for_copy`` that text alone (to hand to another process)."""
+    ) -> Iterator[tuple[list[Where], PreparedBatch]]:
+        """The file's batches, ready to write: each record's line and decision number (by
+        its index in the batch) and the batch prepared — for PostgreSQL with its COPY
+        text made, and with ``for_copy`` that text alone (to hand to another process)."""
         for batch in self.batches(source):
             prepared = prepare_penalties([record for _, record in batch], self.id_key)
             if self.postgres:
                 prepared.copy_text()
                 if for_copy:
                     prepared = prepared.for_copy()
-            yield [line for line, _ in batch], prepared
+            yield [(line, record["decision_number"]) for line, record in batch], prepared
 
 
 @dataclass(frozen=True)
@@ -114,23 +128,28 @@ class ReadSpec:
     #: reading process validates against the same today ("not in the future").
     fixed_clock: datetime | None = None
     restore: bool = False
+    #: ``records.earliest_decision_date`` of the importing process's configuration.
+    earliest_decision_date: date | None = None
 
 
 def read_in_process(spec: ReadSpec, send: Callable[[tuple[Any, ...]], None]) -> None:
     """The reading process's work: read, validate and prepare the file's batches, and
-    send each — with the rows rejected since the one before, as ``(line, problems)`` —
-    to the writing process.  Sends ``opened`` first, then ``batch``es, then ``end``; or
+    send each — with the rows rejected since the one before, as ``(line, problems,
+    decision number)`` — to the writing process.  Sends ``opened`` first (with the
+    file's own header names, for the report), then ``batch``es, then ``end``; or
     ``fatal`` (the file cannot be imported) or ``failed`` (a traceback) instead."""
-    rejected: list[tuple[int, list[tuple[str, str]]]] = []
+    rejected: list[tuple[int, list[tuple[str, str]], str]] = []
 
-    def reject(line: int, problems: Sequence[tuple[str, str]]) -> None:
-        rejected.append((line, list(problems)))
+    def reject(line: int, problems: Sequence[tuple[str, str]], number: str) -> None:
+        rejected.append((line, list(problems), number))
 
-    def taken() -> list[tuple[int, list[tuple[str, str]]]]:
+    def taken() -> list[tuple[int, list[tuple[str, str]], str]]:
         out = rejected[:]
         rejected.clear()
         return out
 
+    if spec.earliest_decision_date is not None:
+        set_earliest_decision_date(spec.earliest_decision_date)
     reading = Reading(
         reject, spec.authority, spec.id_key, spec.batch_size, spec.postgres, restore=spec.restore
     )
@@ -142,7 +161,14 @@ def read_in_process(spec: ReadSpec, send: Callable[[tuple[Any, ...]], None]) -> 
             max_line_bytes=spec.max_line_bytes,
             provided=spec.provided,
         ) as penalty_file:
-            send(("opened", penalty_file.format, list(penalty_file.warnings)))
+            send(
+                (
+                    "opened",
+                    penalty_file.format,
+                    list(penalty_file.warnings),
+                    file_columns(penalty_file.header),
+                )
+            )
             for lines, prepared in reading.prepared(penalty_file, for_copy=True):
                 position = penalty_file.position()
                 send(("batch", taken(), reading.rows, lines, prepared, position))

@@ -4,8 +4,8 @@ Used by ``credit-registry import``, the inbox job and ``POST /api/v1/imports``:
 stream the file → load each row with the shared record schema → hand valid records to
 :func:`registry.records.penalties.upsert_penalties` in batches, one transaction per batch, so a
 crash leaves whole batches only and running the file again completes it (batches are
-idempotent).  Every rejected row goes to the report (CSV ``line,field,reason``, one row
-per problem) — nothing rejected is silent.
+idempotent).  Every rejected row goes to the report (``行号, 决定书文号, 字段, 原因``, one row
+per problem, see :mod:`importers.report`) — nothing rejected is silent.
 
 Modes: ``strict`` — any rejected row rejects the whole file: the file is checked end to
 end first and nothing is written unless every row is acceptable.  ``dry_run`` — the
@@ -15,7 +15,6 @@ same checks and counts as a real run, every batch rolled back.
 from __future__ import annotations
 
 import contextlib
-import csv
 import hashlib
 import logging
 import os
@@ -29,73 +28,36 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, TextIO
+from typing import IO, Any
 
-import click
 from sqlalchemy import text, update
 from sqlalchemy.exc import DataError, IntegrityError
 
 from importers.headers import FileError
+from importers.progress import (
+    STAGE_CHECK,
+    STAGE_LOAD,
+    STAGE_PINYIN,
+    STAGE_RULES,
+    Progress,
+    Stage,
+)
 from importers.readers import PenaltyFile, open_penalty_file
-from importers.reading import Reading, ReadSpec
+from importers.reading import Reading, ReadSpec, Where
+from importers.report import ReportWriter
 from registry.core import clock
 from registry.core.codes import CodeError, validate_uscc
 from registry.core.config import Config
 from registry.core.db import is_postgres
 from registry.core.runtime import Runtime
-from registry.records.export import safe_cell
 from registry.records.models import ImportBatch
 from registry.records.penalties import fill_entity_pinyin, upsert_penalties
+from registry.records.schema import set_earliest_decision_date
 from registry.records.staging import PreparedBatch, prepare_penalties
 
-REPORT_HEADER = ("line", "field", "reason")
 #: Entities given their pinyin spellings right after an import (the rest by the job).
 PINYIN_AFTER_IMPORT = 2000
 log = logging.getLogger(__name__)
-
-
-class ReportWriter:
-    """The rejected-rows report: CSV ``line,field,reason``, written as rows are read.
-
-    ``lazy``: create the file only when there is something to report (the default
-    report location), rather than always (a path the user asked for)."""
-
-    def __init__(self, target: str | os.PathLike[str] | TextIO, *, lazy: bool = False) -> None:
-        self._fh: TextIO | None = None
-        self._csv: Any = None
-        self._owned = isinstance(target, str | os.PathLike)
-        self.path: str | None = os.fspath(target) if self._owned else None  # type: ignore[arg-type]
-        self._target = target
-        self.rows = 0
-        if not lazy:
-            self._open()
-
-    def _open(self) -> None:
-        if self.path is not None:
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-            self._fh = open(self.path, "w", encoding="utf-8", newline="")  # noqa: SIM115
-        else:
-            self._fh = self._target  # type: ignore[assignment]
-        self._csv = csv.writer(self._fh, lineterminator="\n")
-        self._csv.writerow(REPORT_HEADER)
-
-    def add(self, line: int, field_name: str, reason: str) -> None:
-        if self._csv is None:
-            self._open()
-        self._csv.writerow((line, safe_cell(field_name), safe_cell(reason)))
-        self.rows += 1
-
-    @property
-    def created(self) -> bool:
-        return self._csv is not None
-
-    def close(self) -> None:
-        if self._fh is None:
-            return
-        if self._owned:
-            self._fh.close()
-        else:
-            self._fh.flush()
 
 
 @dataclass
@@ -122,6 +84,9 @@ class ImportSummary:
     #: Seconds spent per phase: ``load`` (read, validate, write the batches), ``write``
     #: (of which the writer thread was busy in the database), ``pinyin``, ``rules``.
     timings: dict[str, float] = field(default_factory=dict)
+    #: What the rules run after the import did (:func:`registry.evaluation.history.
+    #: rules_summary`); ``None`` when no rules ran (a dry run, nothing written).
+    rules: dict[str, Any] | None = None
 
     @property
     def ok(self) -> bool:
@@ -134,13 +99,43 @@ class ImportSummary:
         return self.created + self.updated + self.unchanged + self.rejected
 
     def counts(self) -> str:
-        return (
-            f"accepted {self.created}, updated {self.updated}, unchanged {self.unchanged}, "
-            f"rejected {self.rejected}"
-        )
+        """``新增 N，更新 N，未变 N，拒收 N`` (:func:`counts_sentence`)."""
+        return counts_sentence(self.created, self.updated, self.unchanged, self.rejected)
+
+    def rules_line(self) -> str | None:
+        """What the rules did after the import, in a sentence; ``None`` when none ran."""
+        if self.rules is None:
+            return None
+        from registry.evaluation.history import rules_sentence
+
+        return rules_sentence(self.rules)
+
+    def summary_lines(self) -> list[tuple[str, str]]:
+        """The import in ``(label, value)`` lines: the XLSX report's summary sheet."""
+        lines = [
+            ("文件", self.source),
+            ("格式", self.format or ""),
+            ("导入批次", "" if self.batch_id is None else str(self.batch_id)),
+            ("读取行数", str(self.rows)),
+            ("结果", self.counts()),
+            ("问题数", str(self.problems)),
+        ]
+        if self.dry_run:
+            lines.append(("模式", "试运行：未写入任何记录"))
+        elif self.strict and self.rejected:
+            lines.append(("模式", "严格模式：有拒收行，整个文件未写入"))
+        if self.fatal:
+            lines.append(("错误", self.fatal))
+        lines.extend(("提示", warning) for warning in self.warnings)
+        rules = self.rules_line()
+        if rules is not None:
+            lines.append(("导入后的规则评估", rules))
+        return lines
 
 
-Progress = Callable[[float | None], None]
+def counts_sentence(created: int, updated: int, unchanged: int, rejected: int) -> str:
+    """The one sentence stating an import's counts, wherever it is shown."""
+    return f"新增 {created}，更新 {updated}，未变 {unchanged}，拒收 {rejected}"
 
 
 @dataclass
@@ -156,17 +151,17 @@ class _Run:
     postgres: bool = False
     restore: bool = False
 
-    def reject(self, line: int, problems: Any) -> None:
+    def reject(self, line: int, problems: Any, number: str = "") -> None:
         with self.lock:
-            self._reject(line, problems)
+            self._reject(line, problems, number)
 
-    def _reject(self, line: int, problems: Any) -> None:
+    def _reject(self, line: int, problems: Any, number: str) -> None:
         self.summary.rejected += 1
         for field_name, reason in problems:
             self.summary.problems += 1
             self.summary.reasons[field_name] += 1
             if self.report is not None:
-                self.report.add(line, field_name, reason)
+                self.report.add(line, field_name, reason, number)
 
     def reading(self) -> Reading:
         """A reader of the file for this import: rejected rows go to its report."""
@@ -179,10 +174,10 @@ class _Run:
             restore=self.restore,
         )
 
-    def write(self, lines: list[int], prepared: PreparedBatch, *, commit: bool) -> None:
+    def write(self, lines: list[Where], prepared: PreparedBatch, *, commit: bool) -> None:
         """One batch, one transaction.  A batch the database refuses is split until the
         refused record is found, so one bad record cannot sink its neighbours.
-        ``lines[i]``: the file line of the batch's record ``i``."""
+        ``lines[i]``: the file line and decision number of the batch's record ``i``."""
         try:
             with self.rt.unit_of_work() as session:
                 if self.postgres:
@@ -203,7 +198,8 @@ class _Run:
             if prepared.count <= 1:
                 reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
                 for idx in prepared.record_indexes():
-                    self.reject(lines[idx], [("_record", f"数据库拒绝写入：{reason}")])
+                    line, number = lines[idx]
+                    self.reject(line, [("_record", f"数据库拒绝写入：{reason}")], number)
                 return
             for half in prepared.halves():
                 self.write(lines, half, commit=commit)
@@ -212,7 +208,7 @@ class _Run:
 
     def _count(
         self,
-        lines: list[int],
+        lines: list[Where],
         rejected: list[tuple[int, str, str]],
         created: int = 0,
         updated: int = 0,
@@ -223,7 +219,7 @@ class _Run:
             self.summary.updated += updated
             self.summary.unchanged += unchanged
             for idx, field_name, reason in rejected:
-                self._reject(lines[idx], [(field_name, reason)])
+                self._reject(lines[idx][0], [(field_name, reason)], lines[idx][1])
 
 
 def _commit_without_waiting(session: Any) -> None:
@@ -284,7 +280,7 @@ class _Writer:
     def __init__(self, run: _Run, *, commit: bool) -> None:
         self.run = run
         self.commit = commit
-        self.queue: queue.Queue[tuple[list[int], PreparedBatch] | None] = queue.Queue(2)
+        self.queue: queue.Queue[tuple[list[Where], PreparedBatch] | None] = queue.Queue(2)
         self.error: BaseException | None = None
         self.busy = 0.0
         self.thread = threading.Thread(target=self._work, name="import-writer", daemon=True)
@@ -304,7 +300,7 @@ class _Writer:
                 self.error = exc
             self.busy += time.perf_counter() - started
 
-    def put(self, lines: list[int], prepared: PreparedBatch) -> None:
+    def put(self, lines: list[Where], prepared: PreparedBatch) -> None:
         """A batch prepared here (hashing, staging text), to be written there."""
         if self.error is not None:
             raise self.error
@@ -329,7 +325,7 @@ def _load_in_process(
     *,
     commit: bool,
     progress: Progress | None,
-    opened: Callable[[str, list[str]], None],
+    opened: Callable[[str, list[str], dict[str, str]], None],
 ) -> float:
     """Write the file's batches here while a second process reads, validates and
     prepares the next ones; returns the seconds spent writing.
@@ -368,14 +364,14 @@ def _load_in_process(
                 raise RuntimeError(f"读取进程意外退出（退出码 {reader.wait()}）") from None
             kind = message[0]
             if kind == "opened":
-                opened(message[1], message[2])
+                opened(message[1], message[2], message[3])
                 continue
             if kind == "fatal":
                 raise FileError(message[1])
             if kind == "failed":
                 raise RuntimeError(f"读取进程出错：\n{message[1]}")
-            for line, problems in message[1]:
-                run.reject(line, problems)
+            for line, problems, number in message[1]:
+                run.reject(line, problems, number)
             summary.rows = message[2]
             if kind == "end":
                 summary.warnings = message[3]
@@ -433,6 +429,7 @@ def import_file(
     progress: Progress | None = None,
     read_in_process: bool | None = None,
     restore: bool = False,
+    stage: Stage | None = None,
 ) -> ImportSummary:
     """Import one penalty file (a path, or a binary stream with ``name``).
 
@@ -443,12 +440,19 @@ def import_file(
     ``importer.parallel_read_min_bytes``.  ``restore``: a full export being restored by
     the operator (``import --restore``): lines may carry the restore-only fields
     (:data:`registry.records.schema.RESTORE_ONLY_FIELDS`), which every other import
-    refuses."""
+    refuses.  ``stage(name, detail)``: told as each stage starts
+    (:data:`importers.progress.STAGES`), ``progress(fraction)`` as the file is read."""
     label = name or (os.fspath(source) if isinstance(source, str | os.PathLike) else "upload")
     summary = ImportSummary(label, dry_run=dry_run, strict=strict)
     if report is not None:
         summary.report = report.path
     config = rt.config
+    set_earliest_decision_date(config.records.earliest_decision_date)
+
+    def announce(name: str, detail: str = "") -> None:
+        if stage is not None:
+            stage(name, detail)
+
     try:
         if authority is not None:
             try:
@@ -482,7 +486,10 @@ def import_file(
         if strict:
             if start is not None and not source.seekable():  # type: ignore[union-attr]
                 raise FileError("--strict 需要可重复读取的文件")
+            announce(STAGE_CHECK)
             if not _strict_check(run, opened):
+                if report is not None:
+                    report.set_summary(summary.summary_lines())
                 return summary
             if start is not None:
                 source.seek(start)  # type: ignore[union-attr]
@@ -493,9 +500,13 @@ def import_file(
             )
         if read_in_process and start is None:
 
-            def opened_elsewhere(format_name: str, warnings: list[str]) -> None:
+            def opened_elsewhere(
+                format_name: str, warnings: list[str], columns: dict[str, str]
+            ) -> None:
                 summary.format = format_name
                 summary.warnings = warnings
+                if report is not None:
+                    report.use_columns(columns, english=format_name == "jsonl")
                 if not dry_run:
                     summary.batch_id = _start_batch(rt, summary, sha, authority, actor)
 
@@ -511,7 +522,9 @@ def import_file(
                 run.postgres,
                 clock.fixed(),
                 restore,
+                config.records.earliest_decision_date,
             )
+            announce(STAGE_LOAD)
             started = time.perf_counter()
             busy = _load_in_process(
                 run, spec, commit=not dry_run, progress=progress, opened=opened_elsewhere
@@ -522,6 +535,9 @@ def import_file(
             with opened() as penalty_file:
                 summary.format = penalty_file.format
                 summary.warnings = list(penalty_file.warnings)
+                if report is not None:
+                    report.use_header(penalty_file.header, file_format=penalty_file.format)
+                announce(STAGE_LOAD)
                 if not dry_run:
                     summary.batch_id = _start_batch(rt, summary, sha, authority, actor)
                 started = time.perf_counter()
@@ -553,6 +569,7 @@ def import_file(
     started = time.perf_counter()
     if summary.written and summary.created:
         # Search spellings for the new entities, in bounded transactions.
+        announce(STAGE_PINYIN)
         filled = 1
         while filled:
             with rt.unit_of_work() as session:
@@ -563,13 +580,25 @@ def import_file(
         # The write path's last step: the rules run for the entities this file touched —
         # and for any an interrupted earlier run left queued, so running a killed import
         # again completes it even when every record is already in (all "unchanged").
+        from registry.evaluation.history import failed_summary, rules_summary
+        from registry.evaluation.queue import queue_length
         from registry.evaluation.runs import RULES_ACTOR, evaluate_dirty
 
         try:
-            evaluate_dirty(rt, actor=RULES_ACTOR)
+            with rt.sessions() as session:
+                queued = queue_length(session)
+            announce(STAGE_RULES, f"{queued} 个主体待评估")
+            summary.rules = rules_summary(
+                evaluate_dirty(rt, actor=RULES_ACTOR, origin=f"import:{summary.batch_id}")
+            )
         except Exception:  # the import committed; the queue keeps the subjects
             log.exception("rules evaluation after import failed; subjects stay queued")
+            summary.rules = failed_summary()
+        if summary.batch_id is not None:
+            _record_rules(rt, summary)
     summary.timings["rules"] = time.perf_counter() - started
+    if report is not None:
+        report.set_summary(summary.summary_lines())
     return summary
 
 
@@ -582,7 +611,7 @@ def _strict_check(run: _Run, opened: Callable[[], PenaltyFile]) -> bool:
         reading = run.reading()
         for batch in reading.batches(penalty_file):
             prepared = prepare_penalties([r for _, r in batch], run.id_key)
-            run._count([line for line, _ in batch], prepared.rejected)
+            run._count([(line, r["decision_number"]) for line, r in batch], prepared.rejected)
         summary.rows = reading.rows
         summary.warnings = list(penalty_file.warnings)
     if summary.rejected:
@@ -609,6 +638,15 @@ def _start_batch(
         return batch.id
 
 
+def _record_rules(rt: Runtime, summary: ImportSummary) -> None:
+    with contextlib.suppress(Exception), rt.unit_of_work() as session:
+        session.execute(
+            update(ImportBatch)
+            .where(ImportBatch.id == summary.batch_id)
+            .values(rules_summary=summary.rules)
+        )
+
+
 def _finish_batch(rt: Runtime, summary: ImportSummary) -> None:
     status = "failed" if summary.fatal else "completed"
     if summary.fatal:
@@ -633,7 +671,9 @@ def _finish_batch(rt: Runtime, summary: ImportSummary) -> None:
         )
 
 
-def report_path(config: Config, path: str, report: str | None, *, several: bool) -> str:
+def report_path(
+    config: Config, path: str, report: str | None, *, several: bool, fmt: str = "csv"
+) -> str:
     """Where the rejected rows of ``path`` go: ``--report`` (one per file, suffixed, when
     several files are given), else a time-stamped file in ``importer.report_dir``."""
     if report and not several:
@@ -641,24 +681,6 @@ def report_path(config: Config, path: str, report: str | None, *, several: bool)
     stem = Path(path).stem
     if report:
         base = Path(report)
-        return str(base.with_name(f"{base.stem}-{stem}{base.suffix or '.csv'}"))
+        return str(base.with_name(f"{base.stem}-{stem}{base.suffix or '.' + fmt}"))
     stamp = clock.now().strftime("%Y%m%dT%H%M%S")
-    return str(config.path(config.importer.report_dir) / f"{stem}-{stamp}.report.csv")
-
-
-@contextlib.contextmanager
-def progress_bar(label: str) -> Iterator[Progress | None]:
-    """A progress bar on standard error when it is a terminal, else nothing."""
-    if not sys.stderr.isatty():
-        yield None
-        return
-    with click.progressbar(length=1000, label=label, file=sys.stderr) as bar:
-        done = 0
-
-        def advance(fraction: float | None) -> None:
-            nonlocal done
-            if fraction is not None and int(fraction * 1000) > done:
-                bar.update(int(fraction * 1000) - done)
-                done = int(fraction * 1000)
-
-        yield advance
+    return str(config.path(config.importer.report_dir) / f"{stem}-{stamp}.report.{fmt}")

@@ -45,6 +45,23 @@ class IsoDate(fields.Date):
         return value.isoformat() if isinstance(value, date) else str(value)
 
 
+class AsOf(fields.Date):
+    """The day an answer is for (``as_of``): ``YYYY-MM-DD``, and empty (``as_of=``) or
+    absent means today — a form that leaves the field blank gets today's answer, not a
+    422.  Loads to ``None`` for today; the views turn that into ``clock.today()``."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("load_default", None)
+        metadata = kwargs.setdefault("metadata", {})
+        metadata.setdefault("description", "查询日期 YYYY-MM-DD；不填或留空为今天")
+        super().__init__(**kwargs)
+
+    def deserialize(self, value: Any, attr: Any = None, data: Any = None, **kwargs: Any) -> Any:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        return super().deserialize(value, attr, data, **kwargs)
+
+
 class IsoDateTime(fields.DateTime):
     """A timestamp dumped as ISO 8601 from a ``datetime`` or an ISO string."""
 

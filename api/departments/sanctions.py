@@ -95,7 +95,8 @@ class EntitySanctions(MethodView):
         `grade` the credit grade (A–D) with its explanation.  An entity under any
         punishment gets no incentive: `incentives` is empty and `incentives_withheld`
         says why.  A well-formed code the registry does not know answers
-        `sanctioned: false`."""
+        `known: false` (and `sanctioned: false`: nothing binds it).  An empty `as_of`
+        means today."""
         code = valid_code(uscc)
         return json_answer(
             sanctions_for(db(), runtime().pack, code, args.get("as_of"), args.get("scenario"))
@@ -120,6 +121,7 @@ class BatchCheck(MethodView):
                 {
                     "uscc": "91440300X",
                     "name": None,
+                    "known": None,
                     "as_of": None,
                     "scenario": "procurement",
                     "sanctioned": None,
@@ -175,6 +177,7 @@ class BatchCheck(MethodView):
                     {
                         "uscc": given,
                         "name": None,
+                        "known": None,
                         "as_of": None,
                         "scenario": scenario,
                         "sanctioned": None,

@@ -8,6 +8,7 @@ from api.common.schemas import (
     EXAMPLE_AUTHORITY,
     EXAMPLE_DAY,
     EXAMPLE_USCC,
+    AsOf,
     IsoDate,
     IsoDateTime,
     PageArgsSchema,
@@ -27,8 +28,11 @@ class SanctionsArgsSchema(Schema):
         validate=validate.Length(max=40),
         metadata={"description": "e.g. procurement, bidding, finance", "example": "procurement"},
     )
-    as_of = fields.Date(
-        metadata={"description": "the day to answer for (default today)", "example": EXAMPLE_DAY},
+    as_of = AsOf(
+        metadata={
+            "description": "查询日期 YYYY-MM-DD；不填或留空为今天",
+            "example": EXAMPLE_DAY,
+        },
     )
 
 
@@ -174,7 +178,14 @@ INCENTIVE_EXAMPLE = {
 
 class SanctionsSchema(Schema):
     uscc = Str(required=True)
-    name = nullable(Str(metadata={"description": "null when the registry does not know it"}))
+    name = nullable(Str(metadata={"description": "名称；登记簿中没有该代码时为 null"}))
+    known = fields.Boolean(
+        required=True,
+        metadata={
+            "description": "登记簿中是否有该代码的主体；false：从未有过记录（因此也没有"
+            "任何惩戒措施），并非核查过后的“无惩戒”"
+        },
+    )
     as_of = IsoDate(required=True)
     scenario = nullable(Str())
     sanctioned = fields.Boolean(required=True)
@@ -204,6 +215,7 @@ class SanctionsSchema(Schema):
 SANCTIONS_EXAMPLE = {
     "uscc": EXAMPLE_USCC,
     "name": "深圳市华鑫科技有限公司",
+    "known": True,
     "as_of": EXAMPLE_DAY,
     "scenario": "procurement",
     "sanctioned": True,
@@ -221,6 +233,7 @@ SANCTIONS_EXAMPLE = {
 CREDIT_EXAMPLE = {
     "uscc": "91440300MA5FXT0K8L",
     "name": "深圳市诚信贸易有限公司",
+    "known": True,
     "as_of": EXAMPLE_DAY,
     "scenario": "licensing",
     "sanctioned": False,
@@ -251,7 +264,7 @@ class CheckRequestSchema(Schema):
         metadata={"description": "codes to check, in order (at most api.batch_check_limit)"},
     )
     scenario = Str(load_default=None, validate=validate.Length(max=40))
-    as_of = fields.Date(load_default=None)
+    as_of = AsOf()
 
 
 class CodeProblemSchema(Schema):
@@ -266,6 +279,14 @@ class CodeProblemSchema(Schema):
 class CheckResultSchema(Schema):
     uscc = Str(required=True, metadata={"description": "as given, or normalised"})
     name = nullable(Str())
+    known = nullable(
+        fields.Boolean(
+            metadata={
+                "description": "登记簿中是否有该代码的主体（false：从未有过记录）；"
+                "代码格式错误时为 null"
+            }
+        )
+    )
     as_of = nullable(IsoDate())
     scenario = nullable(Str())
     sanctioned = nullable(fields.Boolean(metadata={"description": "null for a malformed code"}))
@@ -295,7 +316,7 @@ class PersonCheckRequestSchema(Schema):
         metadata={"description": "证件类型; default 居民身份证 (checked)"},
     )
     scenario = Str(load_default=None, validate=validate.Length(max=40))
-    as_of = fields.Date(load_default=None)
+    as_of = AsOf()
 
 
 class PersonLinkSchema(Schema):

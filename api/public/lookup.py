@@ -150,7 +150,7 @@ class Entity(MethodView):
                 code="malformed_code",
             ) from None
         if profile is None:
-            raise NotFound("该统一社会信用代码不在登记簿中", details={"uscc": uscc})
+            raise NotFound("该统一社会信用代码不在登记簿中", details={"uscc": uscc, "known": False})
         return _with_credit(profile)
 
 

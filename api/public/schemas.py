@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import EXCLUDE, Schema, fields, validate
 
-from api.common.schemas import AmountOut, IsoDate, IsoDateTime, PageSchema, Str, nullable
+from api.common.schemas import AmountOut, AsOf, IsoDate, IsoDateTime, PageSchema, Str, nullable
 
 # --- public --------------------------------------------------------------------------
 
@@ -13,7 +13,7 @@ class PublicArgsSchema(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    as_of = fields.Date(metadata={"description": "default today"})
+    as_of = AsOf()
 
 
 class PublicPageArgsSchema(PublicArgsSchema):

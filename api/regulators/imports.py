@@ -4,14 +4,16 @@
 options (`format`, `strict`, `dry_run`) and runs :func:`importers.run.import_file`
 with the token's authority: rows of another authority are rejected, as with
 `credit-registry import --authority`.  The answer is the CLI's summary with the
-report rows (`line, field, reason`) inline.  A body over `api.max_upload_mb` is 413;
+report rows inline (`line, decision_number, field, column, reason` — the CSV report's
+`行号, 决定书文号, 字段, 原因`, with the field's English name beside the file's own header)
+and what the rules did after the import.  `GET /api/v1/imports/<id>` gives a batch's
+counts, status and rules summary again, to its authority.  A body over `api.max_upload_mb` is 413;
 a file that cannot be read at all, or (`strict`) any rejected row, is 422 with the
 report in `details`.  The touched subjects wait in the rules' queue for the scheduler.
 """
 
 from __future__ import annotations
 
-import csv
 import io
 import os
 from typing import Any
@@ -23,11 +25,13 @@ from webargs.flaskparser import FlaskParser
 from werkzeug.datastructures import CombinedMultiDict
 
 from api.common import auth, metrics
-from api.common.context import runtime
+from api.common.context import db, runtime
 from api.common.errors import ApiError
 from api.common.schemas import documents_errors
-from api.regulators.schemas import ImportReportSchema, ImportUploadSchema
+from api.regulators.schemas import ImportBatchSchema, ImportReportSchema, ImportUploadSchema
 from importers.run import ImportSummary, ReportWriter, import_file
+from registry.evaluation.history import rules_sentence
+from registry.records.batches import batch_view
 from registry.records.reports import keep_report, report_of
 
 #: Report rows returned inline at most (the counts always cover every row).
@@ -49,13 +53,14 @@ blp = _UploadBlueprint(
     "imports",
     __name__,
     url_prefix="/api/v1/imports",
-    description="Regulators: penalty files (CSV, XLSX, JSONL) in the national layout.",
+    description="监管部门：导入《行政处罚信息》数据标准格式的处罚记录文件（CSV、XLSX、JSONL），"
+    "查看导入批次。",
 )
 
 
-def report_view(summary: ImportSummary, report_text: str) -> dict[str, Any]:
-    rows = list(csv.reader(io.StringIO(report_text)))[1:]
-    truncated = len(rows) > MAX_REPORT_ROWS
+def report_view(summary: ImportSummary, writer: ReportWriter) -> dict[str, Any]:
+    rows = writer.kept[:MAX_REPORT_ROWS]
+    truncated = writer.rows > len(rows)
     return {
         "source": summary.source,
         "format": summary.format,
@@ -71,10 +76,18 @@ def report_view(summary: ImportSummary, report_text: str) -> dict[str, Any]:
         "written": summary.written,
         "warnings": list(summary.warnings),
         "report": [
-            {"line": int(line), "field": field, "reason": reason}
-            for line, field, reason in rows[:MAX_REPORT_ROWS]
+            {
+                "line": row.line,
+                "decision_number": row.decision_number,
+                "field": row.field,
+                "column": row.column,
+                "reason": row.reason,
+            }
+            for row in rows
         ],
         "report_truncated": truncated,
+        "rules": summary.rules,
+        "rules_text": summary.rules_line(),
     }
 
 
@@ -107,23 +120,41 @@ class Imports(MethodView):
             "dry_run": False,
             "written": True,
             "warnings": [],
-            "report": [{"line": 4, "field": "uscc", "reason": "第18位校验码错误"}],
+            "report": [
+                {
+                    "line": 4,
+                    "decision_number": "苏市监罚〔2026〕17号",
+                    "field": "uscc",
+                    "column": "统一社会信用代码",
+                    "reason": "第18位校验码错误",
+                }
+            ],
             "report_truncated": False,
+            "rules": {
+                "subjects": 2,
+                "proposed": 1,
+                "activated": 0,
+                "withdrawn": 0,
+                "removed": 0,
+                "alerts": 0,
+                "failed": False,
+            },
+            "rules_text": "规则评估 2 个主体：拟列入 1，生效 0，撤回 0，移出 0，新预警 0",
         },
     )
     @documents_errors(blp, 413, 422, 503)
     def post(self, form: dict[str, Any]) -> dict[str, Any]:
-        """Import a penalty file
+        """导入处罚记录文件
 
-        Same engine, rules and report as `credit-registry import --authority <token's
-        authority>`: accepted / updated / unchanged / rejected counts and every rejected
-        row with its line and reason.  `strict`: any rejected row rejects the whole
-        file (422, nothing written).  `dry_run`: the same checks, nothing written."""
+        与 `credit-registry import --authority <令牌所属机关>` 相同的引擎、规则和报告：
+        新增、更新、未变、拒收的行数，每个拒收行的行号、决定书文号、字段和原因，以及导入后
+        规则评估的结果（拟列入、生效、撤回、移出、新预警）。`strict`：任何一行被拒收则整个
+        文件不写入（422）。`dry_run`：同样的校验，不写入。"""
         principal = auth.current_principal()
         upload = form["file"]
         name = os.path.basename(upload.filename or "") or "upload"
         buffer = io.StringIO()
-        writer = ReportWriter(buffer)
+        writer = ReportWriter(buffer, keep=MAX_REPORT_ROWS)
         try:
             summary = import_file(
                 runtime(),
@@ -140,7 +171,7 @@ class Imports(MethodView):
             writer.close()
         metrics.count_import(summary)
         keep_batch_report(summary, buffer.getvalue(), writer.rows)
-        view = report_view(summary, buffer.getvalue())
+        view = report_view(summary, writer)
         if summary.fatal:
             raise ApiError(summary.fatal, context=view, status=422, code="unreadable_file")
         if not summary.ok:
@@ -150,6 +181,52 @@ class Imports(MethodView):
                 status=422,
                 code="rows_rejected",
             )
+        return view
+
+
+@blp.route("/<id:batch_id>")
+class Batch(MethodView):
+    @auth.required(blp, "regulator", "admin")
+    @blp.response(
+        200,
+        ImportBatchSchema,
+        example={
+            "id": 17,
+            "source": "penalties-2026-11.csv",
+            "format": "csv",
+            "authority_uscc": "11320500NTDF6XDB6G",
+            "status": "completed",
+            "status_label": "已完成",
+            "rows": 3,
+            "accepted": 1,
+            "updated": 1,
+            "unchanged": 0,
+            "rejected": 1,
+            "rejection_reasons": {"uscc": 1},
+            "rules": {
+                "subjects": 2,
+                "proposed": 1,
+                "activated": 0,
+                "withdrawn": 0,
+                "removed": 0,
+                "alerts": 0,
+                "failed": False,
+            },
+            "rules_text": "规则评估 2 个主体：拟列入 1，生效 0，撤回 0，移出 0，新预警 0",
+            "started_at": "2026-11-20T08:00:00+00:00",
+            "finished_at": "2026-11-20T08:00:04+00:00",
+        },
+    )
+    @documents_errors(blp, 404, 503)
+    def get(self, batch_id: int) -> dict[str, Any]:
+        """查看一个导入批次
+
+        该批次的新增、更新、未变、拒收行数，状态，以及导入后规则评估的结果。监管部门只能
+        查看本机关的批次（其他机关的批次答复 403）；管理员可查看全部批次。"""
+        principal = auth.current_principal()
+        authority = None if principal.role == "admin" else principal.authority_uscc
+        view = batch_view(db(), batch_id, authority)
+        view["rules_text"] = None if view["rules"] is None else rules_sentence(view["rules"])
         return view
 
 
@@ -170,7 +247,6 @@ class BatchReport(MethodView):
 
         The report kept when the batch was imported (API or CLI), byte for byte as it
         was produced.  Regulators: their authority's batches only (403)."""
-        from api.common.context import db
 
         principal = auth.current_principal()
         authority = principal.authority_uscc if principal.role == "regulator" else None

@@ -135,9 +135,32 @@ class ImportUploadSchema(Schema):
 
 
 class RejectionSchema(Schema):
-    line = fields.Integer(required=True, metadata={"description": "file line; header is line 1"})
-    field = Str(required=True)
-    reason = Str(required=True)
+    line = fields.Integer(
+        required=True, metadata={"description": "行号：文件中的行（表头为第1行）"}
+    )
+    decision_number = Str(
+        required=True, metadata={"description": "决定书文号：该行填写的文号（无则为空）"}
+    )
+    field = Str(required=True, metadata={"description": "字段的英文名（如 fine_wan）"})
+    column = Str(
+        required=True,
+        metadata={"description": "字段：按上传文件自己的表头命名（如 罚款金额（万元））"},
+    )
+    reason = Str(required=True, metadata={"description": "原因"})
+
+
+class RulesSummarySchema(Schema):
+    """导入之后规则评估的结果。"""
+
+    subjects = fields.Integer(required=True, metadata={"description": "评估的主体数"})
+    proposed = fields.Integer(required=True, metadata={"description": "拟列入名单的条目数"})
+    activated = fields.Integer(required=True, metadata={"description": "生效的名单条目数"})
+    withdrawn = fields.Integer(required=True, metadata={"description": "撤回的拟列入条目数"})
+    removed = fields.Integer(required=True, metadata={"description": "移出名单的条目数"})
+    alerts = fields.Integer(required=True, metadata={"description": "新开的预警数"})
+    failed = fields.Boolean(
+        required=True, metadata={"description": "规则评估失败（主体仍在待处理队列中）"}
+    )
 
 
 class ImportReportSchema(Schema):
@@ -160,6 +183,39 @@ class ImportReportSchema(Schema):
         metadata={"description": "the CLI's report rows (line, field, reason)"},
     )
     report_truncated = fields.Boolean(required=True)
+    rules = nullable(
+        fields.Nested(
+            RulesSummarySchema,
+            metadata={"description": "导入后规则评估的结果；试运行或未写入时为 null"},
+        )
+    )
+    rules_text = nullable(Str(metadata={"description": "同上，一句中文"}))
+
+
+class ImportBatchSchema(Schema):
+    """一个导入批次：各项计数、状态和导入后规则评估的结果。"""
+
+    id = fields.Integer(required=True)
+    source = Str(required=True, metadata={"description": "文件名"})
+    format = Str(required=True)
+    authority_uscc = nullable(Str())
+    status = Str(required=True, metadata={"description": "running | completed | failed"})
+    status_label = Str(required=True, metadata={"description": "状态：进行中、已完成或失败"})
+    rows = fields.Integer(required=True, metadata={"description": "读取的行数"})
+    accepted = fields.Integer(required=True, metadata={"description": "新增"})
+    updated = fields.Integer(required=True, metadata={"description": "更新"})
+    unchanged = fields.Integer(required=True, metadata={"description": "未变"})
+    rejected = fields.Integer(required=True, metadata={"description": "拒收"})
+    rejection_reasons = fields.Dict(
+        keys=Str(),
+        values=fields.Integer(),
+        required=True,
+        metadata={"description": "按字段统计的拒收问题数"},
+    )
+    rules = nullable(fields.Nested(RulesSummarySchema))
+    rules_text = nullable(Str(metadata={"description": "规则评估结果，一句中文"}))
+    started_at = fields.DateTime(required=True)
+    finished_at = nullable(fields.DateTime())
 
 
 # --- list entries --------------------------------------------------------------------

@@ -14,6 +14,7 @@ import hashlib
 import hmac
 import unicodedata
 from dataclasses import dataclass
+from datetime import date
 from functools import lru_cache
 
 from stdnum import numdb
@@ -226,6 +227,30 @@ def validate_resident_id(value: str) -> str:
         raise CodeError("check", "身份证号码校验码错误") from exc
     except (InvalidFormat, InvalidComponent) as exc:
         raise CodeError("format", "身份证号码格式或出生日期错误") from exc
+
+
+def check_resident_id(value: str, today: date | None = None) -> str:
+    """The normalised 18-character resident ID number, checked for what a typing error
+    breaks — length, digits, the check digit and a real birth date (not in the future) —
+    but not the birth place, whose division codes change over time (a legal
+    representative's old card keeps a code since retired).  Raises :class:`CodeError`
+    with the reason in words: ``身份证号码应为18位，实际为5位``."""
+    number = normalise(value)
+    if len(number) == 15 and number.isdigit():
+        raise CodeError("length", "身份证号码应为18位（15位的旧号码请换为18位的新号码填写）")
+    if len(number) != 18:
+        raise CodeError("length", f"身份证号码应为18位，实际为{len(number)}位")
+    if not number[:-1].isdigit() or not (number[-1].isdigit() or number[-1] == "X"):
+        raise CodeError("format", "身份证号码只能是数字，最后一位可以是X")
+    if number[-1] != _ric.calc_check_digit(number):
+        raise CodeError("check", "身份证号码校验码错误")
+    try:
+        born = date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
+    except ValueError:
+        raise CodeError("format", f"身份证号码中的出生日期{number[6:14]}不存在") from None
+    if born.year < 1900 or (today is not None and born > today):
+        raise CodeError("format", f"身份证号码中的出生日期{born.isoformat()}不合理")
+    return number
 
 
 def mask_id_number(value: str | None) -> str | None:

@@ -15,6 +15,7 @@ import types
 import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -94,6 +95,13 @@ class ImporterConfig:
 
 
 @dataclass(frozen=True)
+class RecordsConfig:
+    #: A penalty decided before this day is refused as a probable typing error (1899 for
+    #: 1999…); an authority digitising older decisions sets an earlier day.
+    earliest_decision_date: date = date(1990, 1, 1)
+
+
+@dataclass(frozen=True)
 class SchedulerConfig:
     #: ``serve`` runs the jobs in-process (embedded setup); production runs
     #: ``credit-registry scheduler`` once per deployment instead.
@@ -165,6 +173,7 @@ class Config:
     api: ApiConfig = field(default_factory=ApiConfig)
     rules: RulesConfig = field(default_factory=RulesConfig)
     importer: ImporterConfig = field(default_factory=ImporterConfig)
+    records: RecordsConfig = field(default_factory=RecordsConfig)
     scheduler: SchedulerConfig = field(default_factory=SchedulerConfig)
     supervision: SupervisionConfig = field(default_factory=SupervisionConfig)
     intake: IntakeConfig = field(default_factory=IntakeConfig)
@@ -236,6 +245,17 @@ def _coerce(value: Any, typ: Any, where: str) -> Any:
         if isinstance(value, str) and value.strip().lstrip("-").isdigit():
             return int(value)
         raise ConfigError(f"{where}: expected a whole number, got {value!r}")
+    if typ is date:
+        if isinstance(value, datetime):
+            value = value.date()
+        if isinstance(value, date):
+            return value
+        if isinstance(value, str):
+            try:
+                return date.fromisoformat(value.strip())
+            except ValueError:
+                pass
+        raise ConfigError(f"{where}: expected a date (YYYY-MM-DD), got {value!r}")
     if typ is str:
         if isinstance(value, str):
             return value

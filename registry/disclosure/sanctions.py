@@ -231,7 +231,7 @@ def sanctions_for_many(
     as_of: date | None = None,
     scenario: str | None = None,
 ) -> list[dict[str, Any]]:
-    """The answer for each (valid, normalised) code, in order: ``{"uscc", "name",
+    """The answer for each (valid, normalised) code, in order: ``{"uscc", "name", "known",
     "sanctioned", "measures": [...], "grade", "incentives": [...], "incentives_withheld"}``.
     Five queries, whatever the number of codes."""
     day = as_of or clock.today()
@@ -275,6 +275,9 @@ def sanctions_for_many(
             {
                 "uscc": code,
                 "name": names.get(code),
+                # A well-formed code the registry has never recorded: nothing binds it,
+                # and the answer says so rather than a bare "not sanctioned".
+                "known": code in names,
                 "as_of": day,
                 "scenario": scenario,
                 "sanctioned": bool(applied),

@@ -75,18 +75,17 @@ class EvaluationSummary:
         return self
 
     def describe(self) -> str:
-        return (
-            f"evaluated {self.subjects} subject(s) ({self.evaluated} through the entity rules, "
-            f"{self.skipped} without a possible rule); {self.penalties_updated} of "
-            f"{self.penalties} penalties updated; {self.proposed} proposed, "
-            f"{self.activated} activated, {self.refreshed} refreshed, {self.withdrawn} "
-            f"withdrawn, {self.removed} removed; {self.alerts_opened} alert(s) opened"
-            + (
-                f"; {self.graded} graded, {self.grades_changed} grade(s) changed"
-                if self.graded
-                else ""
-            )
+        """What the run did, in one Chinese sentence (the CLI prints it)."""
+        text = (
+            f"评估 {self.subjects} 个主体（{self.evaluated} 个经主体规则判断，"
+            f"{self.skipped} 个不可能触发规则）；处罚记录 {self.penalties} 条，"
+            f"其中更新 {self.penalties_updated} 条；名单条目拟列入 {self.proposed}，"
+            f"生效 {self.activated}，刷新 {self.refreshed}，撤回 {self.withdrawn}，"
+            f"移出 {self.removed}；新预警 {self.alerts_opened}"
         )
+        if self.graded:
+            text += f"；评定信用等级 {self.graded} 个，其中等级变化 {self.grades_changed} 个"
+        return text
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from registry.core.runtime import Runtime
     from rules import Evaluator
 from registry.evaluation.batch import ensure_pack_stored, evaluate_batch, resolve_engine
+from registry.evaluation.history import record_run
 from registry.evaluation.plan import OPEN_STATUSES, BatchPlan, EvaluationSummary
 from registry.evaluation.queue import (
     clear_dirty,
@@ -190,6 +191,7 @@ def evaluate_dirty(
     bulk_from: int | None = None,
     bulk_batch: int = DRAIN_PAGE,
     workers: int | None = None,
+    origin: str | None = None,
 ) -> EvaluationSummary:
     """Consume the dirty-entity queue: evaluate queued subjects, ``batch`` per transaction,
     until the queue is empty (or ``limit`` subjects were taken).  Safe to run twice at
@@ -202,7 +204,11 @@ def evaluate_dirty(
     the machine's cores, at most :data:`MAX_WORKERS`), each draining a contiguous share of
     the queued keys.  The same subjects are evaluated the same way; only the transactions
     are fewer and larger.  Only a page of keys is held at a time, so memory does not grow
-    with the queue.  Whatever is queued meanwhile is taken by the loop above at the end."""
+    with the queue.  Whatever is queued meanwhile is taken by the loop above at the end.
+
+    A run that evaluated something is kept in the runs' history
+    (:mod:`registry.evaluation.history`) as started by ``origin`` (default: ``actor``)."""
+    started = clock.now()
     total = EvaluationSummary()
     threshold = BULK_FROM if bulk_from is None else bulk_from
     if limit is None and threshold > 0:
@@ -221,6 +227,7 @@ def evaluate_dirty(
                 session, pack, evaluator, matcher, keys, Subjects.of(keys), clock.today(), actor
             )
         total.add(summary)
+    record_run(rt, total, origin=origin or actor, started=started)
     return total
 
 

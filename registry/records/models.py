@@ -198,6 +198,8 @@ class ImportBatch(Base):
     unchanged: Mapped[int] = mapped_column(Integer, default=0)
     rejected: Mapped[int] = mapped_column(Integer, default=0)
     rejection_reasons: Mapped[dict[str, int]] = mapped_column(JsonDoc, default=dict)
+    #: What the rules run after the import did (registry.evaluation.history.rules_summary).
+    rules_summary: Mapped[dict[str, Any] | None] = mapped_column(JsonDoc)
     started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utc_now)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 

@@ -31,7 +31,13 @@ from marshmallow import (
 )
 
 from registry.core import clock
-from registry.core.codes import NO_CODE_PLACEHOLDER, CodeError, normalise, validate_resident_id
+from registry.core.codes import (
+    NO_CODE_PLACEHOLDER,
+    CodeError,
+    check_resident_id,
+    normalise,
+    validate_resident_id,
+)
 from registry.core.codes import validate_uscc as _validate_uscc
 from registry.records.parsing import (
     CATEGORY_SPLIT,
@@ -208,6 +214,21 @@ class OriginalCategories(RecordField):
 # --- the schema ----------------------------------------------------------------------
 
 _ID_CARD_TYPES = frozenset({"", "身份证", "居民身份证", "中华人民共和国居民身份证", "01", "111"})
+
+#: The default of ``records.earliest_decision_date``: a decision before it is refused.
+EARLIEST_DECISION_DATE = date(1990, 1, 1)
+_earliest = [EARLIEST_DECISION_DATE]
+
+
+def set_earliest_decision_date(day: date) -> None:
+    """Configure the earliest decision date every door checks (``records.
+    earliest_decision_date``): set by the import engine and the web app from their
+    configuration, and by an import's reading process from what it is handed."""
+    _earliest[0] = day
+
+
+def earliest_decision_date() -> date:
+    return _earliest[0]
 
 
 class PenaltyRecordSchema(Schema):
@@ -406,6 +427,14 @@ def check_record(data: Mapping[str, Any], failed: Container[str] = ()) -> dict[s
                 errors["uscc"] = "占位代码00000000000000000X只适用于无代码的个体工商户"
             elif not data.get("registration_number"):
                 errors["registration_number"] = "个体工商户无统一社会信用代码时须填写工商注册号"
+    representative = data.get("legal_representative_id_number")
+    if representative is not None and (
+        (data.get("legal_representative_id_type") or "") in _ID_CARD_TYPES
+    ):
+        try:
+            check_resident_id(representative, clock.today())
+        except CodeError as exc:
+            errors["legal_representative_id_number"] = f"法定代表人的{exc.message}"
     if (
         party_type == ORGANISATION
         and not data.get("legal_representative")
@@ -427,9 +456,16 @@ def check_record(data: Mapping[str, Any], failed: Container[str] = ()) -> dict[s
     decided_on = data.get("decided_on")
     if decided_on is not None:
         today = clock.today()
+        earliest = _earliest[0]
         if decided_on > today:
             errors["decided_on"] = (
                 f"处罚决定日期{decided_on.isoformat()}晚于今天（{today.isoformat()}）"
+            )
+        elif decided_on < earliest:
+            errors["decided_on"] = (
+                f"处罚决定日期{decided_on.isoformat()}早于可登记的最早日期"
+                f"{earliest.isoformat()}，请核对是否填写有误"
+                "（更早的决定须由管理员调整配置项 records.earliest_decision_date）"
             )
         valid_until = data.get("valid_until")
         if valid_until is not None and valid_until < decided_on:

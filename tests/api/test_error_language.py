@@ -213,3 +213,59 @@ def test_pages_answer_browsers_in_html(client):
     assert wrong_method.status_code == 405
     assert wrong_method.mimetype == "text/html"
     assert "请求方式不受支持" in wrong_method.get_data(as_text=True)
+
+
+def test_the_answers_a_walk_without_data_cannot_provoke_are_chinese_too(
+    client, make_client, tokens, factory
+):
+    """What the walk above does not send: a body of the wrong media type to every
+    operation that takes one (415), an upload over the limit (413), a client over its
+    limit (429), and a path the API does not have under every prefix (404)."""
+    spec = client.get("/api/v1/openapi.json").get_json()
+    seen: Counter[int] = Counter()
+    bodies = 0
+    for path, item in spec["paths"].items():
+        for method, op in item.items():
+            if not isinstance(op, dict) or "requestBody" not in op:
+                continue
+            bodies += 1
+            for role in ("department", "regulator", "admin"):
+                resp = getattr(client, method)(
+                    _path_values(path, "999999"),
+                    data="codes=1",
+                    content_type="text/plain",
+                    headers=tokens[role].headers,
+                )
+                if resp.status_code >= 400:
+                    _check_error(resp, f"{method.upper()} {path} [{role} text/plain]")
+                    seen[resp.status_code] += 1
+    assert bodies >= 15
+    assert seen[415] + seen[422] > 0, dict(seen)
+
+    small = make_client(api={"max_upload_mb": 1, "public_rate_limit": "2/minute"})
+    boundary = "----registry-language"
+    body = (
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="big.csv"\r\n'
+            "Content-Type: text/csv\r\n\r\n"
+        ).encode()
+        + b"x" * (2 * 1024 * 1024)
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    too_large = small.post(
+        "/api/v1/imports",
+        data=body,
+        content_type=f"multipart/form-data; boundary={boundary}",
+        headers=tokens["regulator"].headers,
+    )
+    assert too_large.status_code == 413
+    _check_error(too_large, "POST /api/v1/imports [2 MB]")
+    code = factory.uscc()
+    answers = [small.get(f"/api/v1/public/entities/{code}") for _ in range(3)]
+    assert answers[-1].status_code == 429
+    for resp in answers:
+        _check_error(resp, "GET /api/v1/public/entities [rate]")
+    for prefix in ("/api/v1/", "/api/v1/public/", "/api/v1/imports/", "/api/v1/sanctions/x/"):
+        resp = client.get(prefix + "no/such/thing", headers=tokens["admin"].headers)
+        assert resp.status_code in (404, 405), prefix
+        _check_error(resp, f"GET {prefix}no/such/thing")

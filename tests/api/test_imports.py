@@ -75,3 +75,47 @@ def test_unreadable_file_and_missing_file_are_422(client, regulator):
     )
     assert missing.status_code == 422
     assert missing.json["error"]["details"]["file"] == ["必填项缺失"]
+
+
+def test_the_report_rows_carry_the_decision_number_and_the_files_column(client, factory, regulator):
+    broken = factory.record(regulator.authority, uscc="91440300MA5D00000X")
+    payload = json.dumps({"统一社会信用代码": broken.pop("uscc"), **broken}, ensure_ascii=False)
+    resp = _upload(client, regulator, (payload + "\n").encode())
+    assert resp.status_code == 200, resp.json
+    (row,) = resp.json["report"]
+    assert row["line"] == 1
+    assert row["field"] == "uscc"
+    assert row["decision_number"] == broken["decision_number"]
+    assert row["reason"]
+
+
+def test_an_imports_counts_status_and_rules_summary_for_its_authority(
+    client, factory, regulator, other_regulator
+):
+    good = factory.record(regulator.authority)
+    resp = _upload(client, regulator, _jsonl(good, factory.record(factory.authority())))
+    assert resp.status_code == 200, resp.json
+    rules = resp.json["rules"]
+    assert rules["subjects"] == 1
+    assert rules["failed"] is False
+    assert resp.json["rules_text"].startswith("规则评估 1 个主体：拟列入 ")
+    batch_id = resp.json["batch_id"]
+
+    got = client.get(f"/api/v1/imports/{batch_id}", headers=regulator.headers)
+
+    assert got.status_code == 200, got.json
+    body = got.json
+    assert (body["accepted"], body["updated"], body["unchanged"], body["rejected"]) == (1, 0, 0, 1)
+    assert (body["status"], body["status_label"]) == ("completed", "已完成")
+    assert body["source"] == "batch.jsonl"
+    assert body["rules"] == rules
+    assert body["rules_text"] == resp.json["rules_text"]
+    assert body["rejection_reasons"] == {"authority_uscc": 1}
+
+    other = client.get(f"/api/v1/imports/{batch_id}", headers=other_regulator.headers)
+    assert other.status_code == 403
+    assert other.json["error"]["code"] == "forbidden"
+    assert "accepted" not in other.get_data(as_text=True)
+    missing = client.get(f"/api/v1/imports/{batch_id + 1000}", headers=regulator.headers)
+    assert missing.status_code == 404
+    assert missing.json["error"]["message"] == f"导入批次 {batch_id + 1000} 不存在"

@@ -240,3 +240,40 @@ def test_feedback_is_recorded(client, department, listed):
         headers=department.headers,
     )
     assert not_applied.status_code == 422
+
+
+def test_a_code_the_registry_does_not_know_says_so(client, factory, department, listed):
+    entity, _, _ = listed
+    stranger = factory.uscc()
+    unknown = client.get(f"/api/v1/sanctions/{stranger}", headers=department.headers)
+    assert unknown.status_code == 200
+    assert (unknown.json["known"], unknown.json["sanctioned"]) == (False, False)
+    known = client.get(f"/api/v1/sanctions/{entity.uscc}", headers=department.headers)
+    assert known.json["known"] is True
+    batch = client.post(
+        "/api/v1/sanctions/check",
+        json={"codes": [entity.uscc, stranger, "not-a-code"]},
+        headers=department.headers,
+    )
+    assert [r["known"] for r in batch.json["results"]] == [True, False, None]
+    public = client.get(f"/api/v1/public/entities/{stranger}")
+    assert public.status_code == 404
+    assert public.json["error"]["context"]["known"] is False
+
+
+def test_an_empty_as_of_means_today(client, department, listed):
+    entity, _, _ = listed
+    today = clock.today().isoformat()
+    one = client.get(f"/api/v1/sanctions/{entity.uscc}?as_of=", headers=department.headers)
+    assert one.status_code == 200, one.json
+    assert (one.json["as_of"], one.json["sanctioned"]) == (today, True)
+    batch = client.post(
+        "/api/v1/sanctions/check",
+        json={"codes": [entity.uscc], "as_of": ""},
+        headers=department.headers,
+    )
+    assert batch.status_code == 200, batch.json
+    assert batch.json["as_of"] == today
+    public = client.get(f"/api/v1/public/entities/{entity.uscc}?as_of=")
+    assert public.status_code == 200, public.json
+    assert public.json["as_of"] == today

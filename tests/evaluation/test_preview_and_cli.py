@@ -117,15 +117,17 @@ def test_evaluate_all_codes_and_the_queue(rt, session, invoke):
     s = seed(session)
     one = invoke("evaluate", s["twenty"])
     assert one.exit_code == 0, one.output
-    assert "evaluated 1 subject(s)" in one.output
-    assert "1 proposed" in one.output
+    assert "评估 1 个主体" in one.output
+    assert "拟列入 1，" in one.output
     every = invoke("evaluate", "--all")
     assert every.exit_code == 0, every.output
-    assert "evaluated 5 subject(s)" in every.output
-    assert "1 proposed" in every.output  # "twenty" was proposed already; "three" now
+    assert "评估 5 个主体" in every.output
+    assert "拟列入 1，" in every.output  # "twenty" was proposed already; "three" now
     queued = invoke("evaluate")
     assert queued.exit_code == 0, queued.output
-    assert "evaluated 0 subject(s)" in queued.output
+    # Nothing waiting, said as much — with what the last run (the full one) did.
+    assert queued.output.splitlines()[0] == "没有待处理的主体。"
+    assert "（全量重新评估）规则评估 5 个主体：拟列入 1，" in queued.output
     with rt.sessions() as session_:
         listed = session_.execute(select(ListEntry.uscc)).scalars().all()
     assert sorted(listed) == sorted([s["twenty"], s["three"]])
@@ -146,8 +148,8 @@ def test_rules_check_passes_the_shipped_packs_and_fails_a_broken_one(invoke, tmp
     ok = invoke("rules", "check")
     assert ok.exit_code == 0, ok.output
     pack = load_pack(PACKS_DIR / "default.yaml")
-    assert ok.output.strip().startswith(f"OK: {len(pack.rules)} rules, ")
-    assert ok.output.strip().endswith(f"version {pack.version}")
+    assert ok.output.strip().startswith(f"通过：{len(pack.rules)} 条规则，")
+    assert ok.output.strip().endswith(f"版本 {pack.version}")
     assert invoke("rules", "check", str(REPEAT36)).exit_code == 0
     broken = tmp_path / "broken.yaml"
     broken.write_text(

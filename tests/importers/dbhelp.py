@@ -33,9 +33,18 @@ def counts(rt: Runtime) -> dict[str, int]:
         return {t: s.execute(text(f"SELECT count(*) FROM {t}")).scalar_one() for t in TABLES}
 
 
+#: The report's Chinese columns, as the tests name them.
+REPORT_KEYS = {"行号": "line", "决定书文号": "decision_number", "字段": "field", "原因": "reason"}
+
+
 def report_rows(path: Path) -> list[dict[str, str]]:
-    with path.open(encoding="utf-8", newline="") as fh:
-        return list(csv.DictReader(fh))
+    """The rows of a CSV rejection report (which starts with a BOM and the Chinese
+    columns), keyed line / decision_number / field / reason."""
+    raw = path.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf"), "the report starts with a UTF-8 BOM"
+    rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"), newline="")))
+    assert tuple(rows[0]) == tuple(REPORT_KEYS), rows[0]
+    return [dict(zip(REPORT_KEYS.values(), row, strict=True)) for row in rows[1:]]
 
 
 def jsonl(text_: str) -> list[dict[str, Any]]:

@@ -71,14 +71,14 @@ def test_full_export_restores_the_registry(invoke, rt, session, shared_dir, tmp_
     path = tmp_path / "full.jsonl"
     path.write_text(text, "utf-8")
     result = invoke("import", str(path), "--report", str(tmp_path / "again.csv"), "--restore")
-    assert "accepted 180, updated 0, unchanged 0, rejected 0" in result.output
-    assert "warning" not in result.output
+    assert "新增 180，更新 0，未变 0，拒收 0" in result.output
+    assert "提示" not in result.output
     restored, _ = _export(invoke, tmp_path, "--scope", "full")
     assert _comparable(jsonl(restored)) == _comparable(exported)
 
     # And once more over itself: nothing changes.
     result = invoke("import", str(path), "--report", str(tmp_path / "third.csv"), "--restore")
-    assert "accepted 0, updated 0, unchanged 180, rejected 0" in result.output
+    assert "新增 0，更新 0，未变 180，拒收 0" in result.output
 
 
 def test_full_csv_export_round_trips_and_guards_formulas(invoke, rt, tmp_path, today):
@@ -96,7 +96,7 @@ def test_full_csv_export_round_trips_and_guards_formulas(invoke, rt, tmp_path, t
     path = tmp_path / "full.csv"
     path.write_text(text, "utf-8")
     result = invoke("import", str(path), "--report", str(tmp_path / "r.csv"), "--restore")
-    assert "accepted 1," in result.output
+    assert "新增 1，" in result.output
     again, _ = _export(invoke, tmp_path, "--scope", "full", "--format", "csv")
     (back,) = csv_rows(again)
     assert back["facts"] == "'=1+1"
@@ -233,7 +233,7 @@ def test_inbox_imports_each_file_once(rt, database_url, shared_dir, tmp_path, to
 
     by_name = {Path(s.source).name: s for s in summaries}
     assert set(by_name) == {"sample.csv", "garbage.csv", "own.jsonl"}
-    assert by_name["sample.csv"].counts() == "accepted 180, updated 0, unchanged 0, rejected 20"
+    assert by_name["sample.csv"].counts() == "新增 180，更新 0，未变 0，拒收 20"
     assert by_name["own.jsonl"].created == 1
     assert by_name["garbage.csv"].fatal
     assert again == []

@@ -43,11 +43,11 @@ def test_sample_file_in_every_format(fmt, invoke, rt, shared_dir, tmp_path):
     result, report = _import(invoke, path, tmp_path)
 
     assert result.exit_code == 0, result.output
-    assert "accepted 180, updated 0, unchanged 0, rejected 20" in result.output
+    assert "新增 180，更新 0，未变 0，拒收 20" in result.output
     bad = {b["line"] + line_offset(fmt) for b in expected(shared_dir)["bad"]}
     rows = report_rows(report)
     assert {int(r["line"]) for r in rows} == bad
-    assert list(rows[0]) == ["line", "field", "reason"]
+    assert list(rows[0]) == ["line", "decision_number", "field", "reason"]
     numbers = {r["decision_number"] for r in _valid_rows(shared_dir)}
     with rt.sessions() as s:
         stored = set(s.execute(select(Penalty.decision_number)).scalars())
@@ -73,7 +73,7 @@ def test_importing_the_same_file_again_changes_nothing(invoke, rt, shared_dir, t
 
     result, _ = _import(invoke, path, tmp_path)
 
-    assert "accepted 0, updated 0, unchanged 180, rejected 20" in result.output
+    assert "新增 0，更新 0，未变 180，拒收 20" in result.output
     after = counts(rt)
     assert after == {**before, "import_batches": before["import_batches"] + 1}
     assert invoke("audit", "verify").exit_code == 0
@@ -94,7 +94,7 @@ def test_a_changed_row_is_an_update_with_history_and_audit(
 
     result, _ = _import(invoke, path, tmp_path)
 
-    assert "accepted 0, updated 1, unchanged 179, rejected 20" in result.output
+    assert "新增 0，更新 1，未变 179，拒收 20" in result.output
     number = rows[0][header.index("行政处罚决定书文号")]
     penalty = session.execute(select(Penalty).where(Penalty.decision_number == number)).scalar_one()
     assert penalty.version == 2
@@ -117,7 +117,7 @@ def test_strict_refuses_the_whole_file_for_one_bad_row(invoke, rt, shared_dir, t
     result, report = _import(invoke, path, tmp_path, "--strict")
 
     assert result.exit_code == 1
-    assert "strict: the file was refused, nothing was written" in result.output
+    assert "严格模式：有拒收行，整个文件未写入" in result.output
     assert len({r["line"] for r in report_rows(report)}) == 20
     assert set(counts(rt).values()) == {0}
 
@@ -132,7 +132,7 @@ def test_strict_accepts_a_clean_file(invoke, rt, shared_dir, tmp_path):
     result, _ = _import(invoke, path, tmp_path, "--strict")
 
     assert result.exit_code == 0, result.output
-    assert "accepted 180" in result.output
+    assert "新增 180" in result.output
     assert counts(rt)["penalties"] == 180
 
 
@@ -142,8 +142,8 @@ def test_dry_run_writes_nothing(invoke, rt, shared_dir, tmp_path):
     result, report = _import(invoke, path, tmp_path, "--dry-run")
 
     assert result.exit_code == 0
-    assert "accepted 180, updated 0, unchanged 0, rejected 20" in result.output
-    assert "dry run: nothing was written" in result.output
+    assert "新增 180，更新 0，未变 0，拒收 20" in result.output
+    assert "试运行，未写入任何记录" in result.output
     assert len({r["line"] for r in report_rows(report)}) == 20
     assert set(counts(rt).values()) == {0}
 
@@ -164,7 +164,7 @@ def test_authority_option_fills_and_guards(invoke, rt, tmp_path):
 
     result, report = _import(invoke, path, tmp_path, "--authority", AUTHORITY_USCC)
 
-    assert "accepted 2, updated 0, unchanged 0, rejected 1" in result.output
+    assert "新增 2，更新 0，未变 0，拒收 1" in result.output
     (row,) = report_rows(report)
     assert row["line"] == "3"
     assert row["field"] == "authority_uscc"
@@ -182,7 +182,7 @@ def test_fatal_errors_are_one_line_and_write_nothing(invoke, rt, tmp_path):
     result = invoke("import", str(path), str(missing), "--report", str(tmp_path / "r.csv"))
 
     assert result.exit_code == 2
-    assert "broken.csv: Error: " in result.output
+    assert "broken.csv：错误：" in result.output
     assert "不是文本文件" in result.output
     assert "缺少必需的列" in result.output
     assert "Traceback" not in result.output

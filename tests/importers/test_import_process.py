@@ -65,10 +65,10 @@ def test_the_second_process_gives_the_same_report_and_records(fmt, rt, shared_di
 
     assert seen[True] == seen[False]
     counted, rows, _, reported, stored = seen[True]
-    assert counted == "accepted 180, updated 0, unchanged 0, rejected 20"
+    assert counted == "新增 180，更新 0，未变 0，拒收 20"
     assert rows == 200
     bad = {b["line"] + line_offset(fmt) for b in expected(shared_dir)["bad"]}
-    assert {int(line) for line, _, _ in reported} == bad
+    assert {int(line) for line, _, _, _ in reported} == bad
     assert len(stored) == 180
 
 
@@ -130,11 +130,16 @@ def test_a_record_the_database_refuses_is_found_and_its_batch_written(
     assert (summary.created, summary.unchanged, summary.rejected) == (58, 1, 3)
     rows = report_rows(tmp_path / "report.csv")
     assert sorted((int(r["line"]), r["field"]) for r in rows) == [
-        (7, "_record"),
+        (7, "整行"),
         (22, "decision_number"),
-        (42, "_record"),
+        (42, "整行"),
     ]
-    assert [r["reason"][:7] for r in rows if r["field"] == "_record"] == ["数据库拒绝写入"] * 2
+    refused = [r for r in rows if r["field"] == "整行"]
+    assert [r["reason"][:7] for r in refused] == ["数据库拒绝写入"] * 2
+    # Each row named by its decision number, as the file wrote it.
+    assert all(r["decision_number"].endswith("REFUSE") for r in refused)
+    (contradicting,) = [r for r in rows if r["line"] == "22"]
+    assert contradicting["decision_number"] == contradiction["decision_number"]
     stored = {number for _, number, _ in _stored(rt)}
     assert len(stored) == 58
     assert not any("REFUSE" in number for number in stored)
@@ -258,7 +263,7 @@ def test_dry_run_and_strict_through_the_second_process_write_nothing(rt, shared_
     dry = import_file(rt, path, dry_run=True, batch_size=40, read_in_process=True)
     strict = import_file(rt, path, strict=True, batch_size=40, read_in_process=True)
 
-    assert dry.counts() == "accepted 180, updated 0, unchanged 0, rejected 20"
+    assert dry.counts() == "新增 180，更新 0，未变 0，拒收 20"
     assert not dry.written
     assert strict.rejected == 20
     assert not strict.ok

@@ -128,10 +128,11 @@ def test_100mb_row_under_a_good_header_is_one_rejected_row(sqlite_url, tmp_path)
     report = tmp_path / "r.csv"
     status, output, peak = _import_measured(sqlite_url, path, report)
     assert status == 0, output
-    assert "accepted 0, updated 0, unchanged 0, rejected 1" in output
-    rows = list(csv.reader(io.StringIO(report.read_text("utf-8"))))
+    assert "新增 0，更新 0，未变 0，拒收 1" in output
+    rows = list(csv.reader(io.StringIO(report.read_text("utf-8-sig"))))
     assert rows[1][0] == "2"
-    assert "超过上限" in rows[1][2]
+    assert rows[1][2] == "整行"
+    assert "超过上限" in rows[1][3]
     assert peak < RSS_LIMIT_MB, f"peak RSS {peak:.0f} MB"
 
 
@@ -250,7 +251,7 @@ def test_formula_cells_are_stored_as_text_and_escaped_in_every_csv(
 
     path = _write_records(tmp_path / f"formulas{suffix}", _hostile_rows(2))
     result = invoke("import", str(path), "--report", str(tmp_path / "r.csv"))
-    assert "accepted 2, updated 0, unchanged 0, rejected 0" in result.output, result.output
+    assert "新增 2，更新 0，未变 0，拒收 0" in result.output, result.output
     # In a CSV, a "'" before a formula character is read as the guard (as a spreadsheet
     # reads it: a text marker, not part of the value); an XLSX cell is taken as it is.
     stored = {
@@ -279,7 +280,7 @@ def test_formula_cells_are_stored_as_text_and_escaped_in_every_csv(
 
     _empty_all_tables(rt)
     result = invoke("import", str(full), "--report", str(tmp_path / "r2.csv"), "--restore")
-    assert "accepted 2," in result.output, result.output
+    assert "新增 2，" in result.output, result.output
     after = {(p.decision_number, p.content_hash) for p in session.query(Penalty)}
     assert after == before
     for penalty in session.query(Penalty).all():

@@ -95,7 +95,7 @@ def test_kill_9_leaves_whole_batches_and_a_rerun_completes(fresh_pg, tmp_path):
     clean = fresh_pg()
     done = run_cli(clean, "import", str(data), env=env)
     assert done.returncode == 0, done.stderr
-    assert f"accepted {RECORDS}, updated 0, unchanged 0, rejected 0" in done.stdout
+    assert f"新增 {RECORDS}，更新 0，未变 0，拒收 0" in done.stdout
     expected = _export(clean, tmp_path / "clean.jsonl")
     assert len(expected) == RECORDS
 
