@@ -78,7 +78,7 @@ ENTITY_EXAMPLE: dict[str, Any] = {
     "party_type": "organisation",
     "region": "广东省深圳市南山区",
     "division_code": "440305",
-    "registration_authority": "工商",
+    "registration_authority": "市场监督管理部门（原工商行政管理部门）",
     "entity_type": "企业",
     "penalties": [],
     "as_of": "2026-11-29",
