@@ -11,7 +11,7 @@ from __future__ import annotations
 from api.common.pages import blp
 from api.dashboard.views import blp as dashboard
 from api.intake.forms import blp as forms
-from api.public import pages  # noqa: F401  (the public page views attach to ``blp``)
+from api.public import pages, reports  # noqa: F401  (the public page views attach to ``blp``)
 
 blp.register_blueprint(dashboard)
 blp.register_blueprint(forms)

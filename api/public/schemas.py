@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from marshmallow import EXCLUDE, Schema, fields, validate
+from marshmallow import EXCLUDE, RAISE, Schema, fields, validate
 
 from api.common.schemas import AmountOut, IsoDate, IsoDateTime, PageSchema, Str, nullable
 
@@ -238,3 +238,41 @@ class ChangeSchema(Schema):
 class ChangesSchema(Schema):
     items = fields.List(fields.Nested(ChangeSchema), required=True)
     next_cursor = Str(required=True)
+
+
+class ReportVerifySchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    number = Str(
+        required=True,
+        validate=validate.Length(min=1, max=64),
+        metadata={"example": "XYBG-20261205-91440300MA5FXXXXXX-001"},
+    )
+    code = Str(
+        required=True,
+        validate=validate.Length(min=1, max=40),
+        metadata={"example": "ABCD-EFGH-JKLM-NPQR-STUV"},
+    )
+
+
+class VerifiedReportSchema(Schema):
+    number = Str(required=True)
+    uscc = Str(required=True)
+    name = Str(required=True)
+    as_of = IsoDate(required=True)
+    issued_at = Str(required=True)
+    counts = fields.Dict(keys=Str(), values=fields.Integer(), required=True)
+
+
+class ReportVerdictSchema(Schema):
+    genuine = fields.Boolean(
+        required=True, metadata={"description": "issued by this registry with this code"}
+    )
+    facts_hold = fields.Boolean(
+        allow_none=True,
+        required=True,
+        metadata={"description": "today's public facts are the report's; null if not genuine"},
+    )
+    report = fields.Nested(VerifiedReportSchema, allow_none=True, required=True)
+    changed = fields.List(Str(), required=True, metadata={"description": "what changed, in words"})

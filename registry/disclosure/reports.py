@@ -32,9 +32,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from registry.core import clock
+from registry.core.codes import validate_uscc
 from registry.core.errors import Invalid
 from registry.disclosure.models import CreditReport
 from registry.disclosure.profile import public_profile
+from registry.disclosure.views import facts_of
 
 if TYPE_CHECKING:
     from rules import RulePack
@@ -130,15 +132,14 @@ def issue_report(
     *,
     pack: RulePack | None = None,
     now: datetime | None = None,
-) -> dict[str, Any] | None:
+) -> dict[str, Any]:
     """The credit report of ``uscc`` as of today: the stored report of the day with the
-    same facts, or a newly numbered one.  None for a code the registry does not know
-    (a malformed code raises :class:`~registry.core.codes.CodeError`)."""
+    same facts, or a newly numbered one.  A valid code the registry holds nothing about
+    gets a report too — "查无不良信用记录" is what a bidder needs; a malformed code raises
+    :class:`~registry.core.codes.CodeError`."""
     now = now or clock.now()
     day = clock.today()
-    profile = public_profile(session, uscc, day, pack=pack)
-    if profile is None:
-        return None
+    profile = public_profile(session, uscc, day, pack=pack) or _unknown_profile(uscc, day)
     inspections = entity_inspections(session, profile["uscc"])
     facts = report_facts(profile, inspections)
     facts_digest = digest(facts)
@@ -185,6 +186,20 @@ def issue_report(
         "profile": profile,
         "inspections": inspections,
         "clean": not profile["penalties"] and not _dishonesty(profile),
+    }
+
+
+def _unknown_profile(uscc: str, day: date) -> dict[str, Any]:
+    """The profile of a valid code with no record in the registry: what its code says."""
+    code = validate_uscc(uscc)
+    return {
+        "uscc": code,
+        "name": "",
+        "party_type": "organisation",
+        **dict(facts_of(code[:8])),
+        "lists": [],
+        "penalties": [],
+        "as_of": day.isoformat(),
     }
 
 
