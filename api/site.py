@@ -12,7 +12,7 @@ from api.common.pages import blp
 from api.dashboard import alerts, complaints, imports, objections, queue, repairs  # noqa: F401
 from api.dashboard.views import blp as dashboard
 from api.intake.forms import blp as forms
-from api.public import pages  # noqa: F401  (the public page views attach to ``blp``)
+from api.public import pages, reports  # noqa: F401  (the public page views attach to ``blp``)
 
 blp.register_blueprint(dashboard)
 blp.register_blueprint(forms)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from registry.core.models import Base
 from registry.delivery import models as delivery_models
+from registry.disclosure import models as disclosure_models
 from registry.evaluation import models as evaluation_models
 from registry.intake import models as intake_models
 from registry.lists import models as lists_models
@@ -23,6 +24,7 @@ MODEL_MODULES = (
     supervision_models,
     intake_models,
     delivery_models,
+    disclosure_models,
 )
 
 metadata = Base.metadata

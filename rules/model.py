@@ -32,6 +32,15 @@ BINDS: tuple[str, ...] = (
     "actual_controller",
 )
 LIST_KINDS: tuple[str, ...] = ("dishonesty", "incentive")
+#: The three groups the public sees lists in (``group:`` of a list), with their titles:
+#: 严重失信主体名单, the lighter 经营异常名录 (its own legal basis), 守信激励名单.
+LIST_GROUPS: dict[str, str] = {
+    "serious": "严重失信主体名单",
+    "abnormal": "经营异常名录",
+    "incentive": "守信激励名单",
+}
+#: A list without ``group:`` is grouped by its kind.
+DEFAULT_GROUP_OF_KIND: dict[str, str] = {"dishonesty": "serious", "incentive": "incentive"}
 #: What a measure does: a joint punishment (联合惩戒) for a dishonesty list, or a joint
 #: incentive (联合激励) for an incentive list (守信激励名单, "red list").
 MEASURE_KINDS: tuple[str, ...] = ("punishment", "incentive")
@@ -70,6 +79,12 @@ class ListType:
     #: who may name, confirm, reject or remove its entries: authority categories of the
     #: pack or code prefixes (None: the deciding authority of each entry, no more)
     competent: tuple[str, ...] | None = None
+    #: the public group (:data:`LIST_GROUPS`): ``serious``, ``abnormal`` or ``incentive``
+    group: str = "serious"
+
+    @property
+    def group_title(self) -> str:
+        return LIST_GROUPS.get(self.group, self.group)
 
     @property
     def action(self) -> Action:

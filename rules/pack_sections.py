@@ -12,6 +12,8 @@ from rules.competence import AuthorityCategory, read_competent
 from rules.model import (
     AGGREGATE_KINDS,
     BINDS,
+    DEFAULT_GROUP_OF_KIND,
+    LIST_GROUPS,
     LIST_KINDS,
     MEASURE_KIND_OF_LIST,
     MEASURE_KINDS,
@@ -56,12 +58,18 @@ def read_lists(
                 "legal_basis",
                 "description",
                 "competent",
+                "group",
             ),
             ("title", "kind", "term_months", "requires_confirmation", "public"),
         )
         kind = mapping.get("kind")
         if kind not in LIST_KINDS:
             check.add(f"{where}.kind", f"must be one of {', '.join(LIST_KINDS)}, not {kind!r}")
+        group = mapping.get("group", DEFAULT_GROUP_OF_KIND.get(str(kind), "serious"))
+        if group not in LIST_GROUPS:
+            check.add(f"{where}.group", f"must be one of {', '.join(LIST_GROUPS)}, not {group!r}")
+        elif (group == "incentive") != (kind == "incentive"):
+            check.add(f"{where}.group", f"group {group!r} does not fit a {kind} list")
         term = check.months(f"{where}.term_months", mapping.get("term_months"), required=False)
         early = check.months(
             f"{where}.early_removal_months", mapping.get("early_removal_months", 0)
@@ -88,6 +96,7 @@ def read_lists(
             competent=read_competent(
                 check, f"{where}.competent", mapping.get("competent"), categories or {}
             ),
+            group=str(group),
         )
     if not lists and not check.problems:
         check.add("lists", "a pack needs at least one list type")

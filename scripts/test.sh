@@ -20,10 +20,12 @@ fi
 "$VENV/bin/python" -m pip install --quiet --upgrade pip
 "$VENV/bin/python" -m pip install --quiet -e '.[test]'
 
-if ! { [ -x /usr/bin/chromium ] && fc-list 2>/dev/null | grep -qi 'Noto Sans CJK'; }; then
+# WeasyPrint (the credit report's PDF) needs Pango; Debian's chromium brings it too.
+if ! { [ -x /usr/bin/chromium ] && fc-list 2>/dev/null | grep -qi 'Noto Sans CJK' \
+       && ldconfig -p 2>/dev/null | grep -q libpangoft2; }; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    echo "installing Debian packages chromium and fonts-noto-cjk for the browser tests"
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null
+    echo "installing Debian packages chromium, fonts-noto-cjk and Pango for the browser tests and the PDF report"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk libpango-1.0-0 libpangoft2-1.0-0 >/dev/null
   else
     echo "note: /usr/bin/chromium or fonts-noto-cjk missing and not root: browser tests will be skipped"
   fi

@@ -15,6 +15,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from registry.evaluation.grades import grades_on
+from rules.model import LIST_GROUPS
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -40,6 +41,17 @@ def split_lists(
         [item for item in kinded if item["kind"] != INCENTIVE],
         [item for item in kinded if item["kind"] == INCENTIVE],
     )
+
+
+def list_groups(lists: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The three public groups in their fixed order (严重失信主体名单, 经营异常名录,
+    守信激励名单), each with the entries of a profile's ``lists`` in it — empty groups
+    too, so a page can say "not on it"."""
+    items = list(lists)
+    return [
+        {"group": key, "title": title, "entries": [i for i in items if i["group"] == key]}
+        for key, title in LIST_GROUPS.items()
+    ]
 
 
 def grade_is_public(pack: RulePack) -> bool:
@@ -71,6 +83,7 @@ def entity_credit(
     the pack makes grades public and the entity has one on ``day``)."""
     dishonesty, red = split_lists(profile["lists"], pack)
     return {
+        "groups": list_groups(profile["lists"]),
         "dishonesty_lists": dishonesty,
         "red_lists": red,
         "grade_public": grade_is_public(pack),

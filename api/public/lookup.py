@@ -27,6 +27,8 @@ from api.public.schemas import (
     PublicEntitySchema,
     PublicPageArgsSchema,
     PublishedListPageSchema,
+    ReportVerdictSchema,
+    ReportVerifySchema,
     SearchArgsSchema,
     SearchPageSchema,
 )
@@ -78,7 +80,7 @@ ENTITY_EXAMPLE: dict[str, Any] = {
     "party_type": "organisation",
     "region": "广东省深圳市南山区",
     "division_code": "440305",
-    "registration_authority": "工商",
+    "registration_authority": "市场监督管理部门（原工商行政管理部门）",
     "entity_type": "企业",
     "penalties": [],
     "as_of": "2026-11-29",
@@ -241,3 +243,20 @@ class Changes(MethodView):
         record left the public view: drop it from a mirror."""
         items, cursor = changes_since(db(), args.get("cursor"), args["limit"], pack=runtime().pack)
         return {"items": items, "next_cursor": cursor}
+
+
+@blp.route("/reports/verify")
+class ReportVerify(MethodView):
+    @blp.arguments(ReportVerifySchema)
+    @blp.response(200, ReportVerdictSchema)
+    @documents_errors(blp, 422, 503)
+    def post(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Verify a credit report (信用报告) by its number and verification code
+
+        `genuine`: the registry issued a report with this number and this code (an
+        unknown number and a wrong code answer alike); `facts_hold`: the public facts
+        today are still those the report carried (`changed` says what differs)."""
+        from registry.disclosure.reports import verify_report
+
+        rt = runtime()
+        return verify_report(db(), rt.keys.report, body["number"], body["code"], pack=rt.pack)

@@ -134,19 +134,6 @@ def _supervision(uscc: str) -> dict[str, Any]:
     return entity_supervision(db(), uscc, clock.today())
 
 
-@blp.get("/entities/<uscc>/report")
-def report(uscc: str):
-    profile, other = _profile_or_error(uscc, "web.report")
-    if profile is None:
-        return other
-    return render_template(
-        "report.html",
-        e=profile,
-        credit=_credit(profile),
-        generated_at=clock.now().astimezone(clock.CHINA),
-    )
-
-
 @blp.get("/lists")
 def lists_index():
     return render_template("lists.html", lists=public_lists(runtime().pack))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from marshmallow import EXCLUDE, Schema, fields, validate
+from marshmallow import EXCLUDE, RAISE, Schema, fields, validate
 
 from api.common.schemas import AmountOut, AsOf, IsoDate, IsoDateTime, PageSchema, Str, nullable
 
@@ -69,6 +69,63 @@ class PublicPenaltySchema(Schema):
     disclosure_until = nullable(IsoDate())
     severity = nullable(Str())
     repair_allowed_from = nullable(IsoDate())
+    source_unit = nullable(Str(metadata={"description": "数据来源单位"}))
+    under_objection = fields.Boolean(
+        required=True, metadata={"description": "an objection to this record is open (异议处理中)"}
+    )
+
+
+class AuthoritySchema(Schema):
+    uscc = nullable(Str())
+    name = nullable(Str(metadata={"description": "the listing authority by name"}))
+
+
+class GroundPenaltySchema(Schema):
+    id = fields.Integer(required=True)
+    decision_number = Str(required=True)
+    decided_on = IsoDate(required=True)
+    authority = Str(required=True)
+    violation_type = Str(required=True)
+    disclosed = fields.Boolean(
+        required=True, metadata={"description": "still disclosed (in `penalties`)"}
+    )
+
+
+class RuleRefSchema(Schema):
+    id = Str(required=True)
+    title = Str(required=True)
+
+
+class GroundsSchema(Schema):
+    kind = Str(
+        required=True,
+        validate=validate.OneOf(("penalties", "naming", "rule")),
+        metadata={
+            "description": "penalties: the decisions behind it; naming: a red list "
+            "named by an authority (`naming_decision`); rule: a published rule alone"
+        },
+    )
+    rule = fields.Nested(RuleRefSchema, allow_none=True, required=True)
+    penalties = fields.List(fields.Nested(GroundPenaltySchema), required=True)
+    naming_decision = nullable(Str())
+
+
+class EntryMeasureSchema(Schema):
+    id = Str(required=True)
+    title = Str(required=True)
+    department = Str(required=True, metadata={"description": "the implementing department"})
+    kind = Str(required=True, metadata={"description": "punishment | incentive"})
+    legal_basis = Str(required=True)
+
+
+class TermSchema(Schema):
+    since = nullable(IsoDate())
+    until = nullable(IsoDate())
+    text = Str(required=True, metadata={"example": "至改正为止"})
+    early_removal_from = nullable(
+        IsoDate(metadata={"description": "early removal (credit repair) may be asked from"})
+    )
+    ends = Str(required=True, metadata={"description": "how the entry ends, in words"})
 
 
 class PublicEntityListSchema(PublicListRefSchema):
@@ -80,6 +137,24 @@ class PublicEntityListSchema(PublicListRefSchema):
             "(守信激励名单)",
             "example": "dishonesty",
         },
+    )
+    group = Str(
+        required=True,
+        validate=validate.OneOf(("serious", "abnormal", "incentive")),
+        metadata={
+            "description": "serious: 严重失信主体名单; abnormal: 经营异常名录; "
+            "incentive: 守信激励名单"
+        },
+    )
+    group_title = Str(required=True)
+    authority = fields.Nested(AuthoritySchema, required=True)
+    grounds = fields.Nested(GroundsSchema, required=True)
+    legal_basis = Str(required=True)
+    measures = fields.List(fields.Nested(EntryMeasureSchema), required=True)
+    term = fields.Nested(TermSchema, required=True)
+    under_objection = fields.Boolean(required=True, metadata={"description": "异议处理中"})
+    objection_target = Str(
+        required=True, metadata={"description": "`target` of the objection form"}
     )
 
 
@@ -163,3 +238,41 @@ class ChangeSchema(Schema):
 class ChangesSchema(Schema):
     items = fields.List(fields.Nested(ChangeSchema), required=True)
     next_cursor = Str(required=True)
+
+
+class ReportVerifySchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    number = Str(
+        required=True,
+        validate=validate.Length(min=1, max=64),
+        metadata={"example": "XYBG-20261205-91440300MA5FXXXXXX-001"},
+    )
+    code = Str(
+        required=True,
+        validate=validate.Length(min=1, max=40),
+        metadata={"example": "ABCD-EFGH-JKLM-NPQR-STUV"},
+    )
+
+
+class VerifiedReportSchema(Schema):
+    number = Str(required=True)
+    uscc = Str(required=True)
+    name = Str(required=True)
+    as_of = IsoDate(required=True)
+    issued_at = Str(required=True)
+    counts = fields.Dict(keys=Str(), values=fields.Integer(), required=True)
+
+
+class ReportVerdictSchema(Schema):
+    genuine = fields.Boolean(
+        required=True, metadata={"description": "issued by this registry with this code"}
+    )
+    facts_hold = fields.Boolean(
+        allow_none=True,
+        required=True,
+        metadata={"description": "today's public facts are the report's; null if not genuine"},
+    )
+    report = fields.Nested(VerifiedReportSchema, allow_none=True, required=True)
+    changed = fields.List(Str(), required=True, metadata={"description": "what changed, in words"})

@@ -10,7 +10,9 @@ secret, a session cookie signed in a debugger) gives nothing towards the others:
   — derived from ``security.id_hash_secret`` instead when that is set, so the main
   secret can be rotated without losing every person key (docs/security.md);
 - ``webhook``: the root of every subscription's signing secret;
-- ``receipt``: the keyed hash under which filing receipts are stored.
+- ``receipt``: the keyed hash under which filing receipts are stored;
+- ``report``: the verification code of an issued credit report (信用报告), an HMAC over
+  its number and facts (:mod:`registry.disclosure.reports`).
 
 HKDF is written here with the standard library's ``hmac`` (a dozen lines, checked
 against the RFC's own test vectors in tests/foundation/test_keys.py) rather than taken
@@ -39,7 +41,7 @@ MIN_SECRET_BYTES = 32
 #: HKDF salt: fixed and public (RFC 5869 §3.1 allows it); it separates this registry's
 #: keys from any other use of the same secret.
 _SALT = b"credit-registry/hkdf/v1"
-PURPOSES = ("session", "id-hash", "webhook", "receipt")
+PURPOSES = ("session", "id-hash", "webhook", "receipt", "report")
 _HASH_LENGTH = hashlib.sha256().digest_size
 
 
@@ -112,6 +114,7 @@ class Keys:
     id_hash: bytes
     webhook: bytes
     receipt: bytes
+    report: bytes
     #: Receipt keys of retired secrets (``security.previous_secret_keys``): receipts
     #: handed out before a rotation still find their filing.
     retired_receipts: tuple[bytes, ...] = ()
@@ -130,6 +133,7 @@ def keys_for(security: SecurityConfig) -> Keys:
         id_hash=derive(security.id_hash_secret or secret, "id-hash"),
         webhook=derive(secret, "webhook"),
         receipt=derive(secret, "receipt"),
+        report=derive(secret, "report"),
         retired_receipts=tuple(
             derive(old, "receipt") for old in security.previous_secret_keys if old
         ),

@@ -39,13 +39,25 @@ from registry.records.models import Entity, Penalty
 if TYPE_CHECKING:
     from rules import RulePack
     from rules.model import ListType
+from registry.disclosure.entries import (
+    ENTRY_COLUMNS,
+    GROUND_COLUMNS,
+    OBJECTION_COLUMNS,
+    ground_where,
+    grounds_by_id,
+    objected,
+    objection_where,
+    public_entry,
+    read_extras,
+)
 from registry.disclosure.views import (
     NATURAL_PERSON,
+    default_pack,
     facts_of,
-    list_entry_dict,
     public_lists,
     public_penalty,
 )
+from registry.intake.models import Objection
 
 
 def penalty_dict(penalty: Penalty) -> dict[str, Any]:
@@ -65,7 +77,7 @@ _PROFILE_ENTITY = select(Entity.name, Entity.party_type, Entity.division_code).w
     Entity.uscc == _CODE
 )
 _PROFILE_LISTS = (
-    select(ListEntry.id, ListEntry.list_type, ListEntry.since, ListEntry.until)
+    select(*ENTRY_COLUMNS)
     .where(
         ListEntry.uscc == _CODE,
         ListEntry.list_type.in_(bindparam("list_types", expanding=True)),
@@ -96,6 +108,7 @@ _PROFILE_PENALTIES = (
         Penalty.severity,
         Penalty.repair_allowed_from,
         Penalty.repairable,
+        Penalty.source_unit,
     )
     .where(Penalty.uscc == _CODE, disclosed_on(_DAY))  # type: ignore[arg-type]
     .order_by(Penalty.decided_on.desc(), Penalty.id.desc())
@@ -135,6 +148,8 @@ _PROFILE_ONE = select(
         [Penalty.uscc == _CODE, disclosed_on(_DAY)],  # type: ignore[arg-type]
         [Penalty.decided_on.desc(), Penalty.id.desc()],
     ).label("penalties"),
+    _json_rows(list(GROUND_COLUMNS), ground_where(_CODE, _DAY), [Penalty.id]).label("grounds"),
+    _json_rows(list(OBJECTION_COLUMNS), objection_where(_CODE), [Objection.id]).label("objections"),
 ).where(Entity.uscc == _CODE)
 
 #: The server-side name of the prepared profile statement.
@@ -176,6 +191,8 @@ class _EntityRow(NamedTuple):
     division_code: str | None
     lists: str | bytes  # JSON: text from psycopg2, bytes from libpq
     penalties: str | bytes
+    grounds: str | bytes
+    objections: str | bytes
 
 
 def read_profile_row(
@@ -244,8 +261,8 @@ class LibpqProfile:
                 raise RuntimeError(_pq_error(result.error_message or self.pgconn.error_message))
             if not result.ntuples:
                 return None
-            name, party_type, division, lists, penalties = (
-                result.get_value(0, i) for i in range(5)
+            name, party_type, division, lists, penalties, grounds, objections = (
+                result.get_value(0, i) for i in range(7)
             )
             return _EntityRow(
                 (name or b"").decode(),
@@ -253,6 +270,8 @@ class LibpqProfile:
                 None if division is None else division.decode(),
                 lists or b"[]",
                 penalties or b"[]",
+                grounds or b"[]",
+                objections or b"[]",
             )
         finally:
             result.clear()
@@ -291,9 +310,12 @@ def _rows_from_json(text_: str | bytes, names: Sequence[str]) -> list[_Row]:
     return [_Row(names, values) for values in orjson.loads(text_)]
 
 
+_Read = tuple[Any, Sequence[Any], list[dict[str, Any]], Sequence[Any], Sequence[Any]]
+
+
 def _read_profile(
     session: Session, code: str, day: date, lists: Mapping[str, Any], *, single: bool
-) -> tuple[Any, Sequence[Any], list[dict[str, Any]]] | None:
+) -> _Read | None:
     """The entity's row, its public list entries and disclosed penalties (as the public
     sees them, :func:`penalty_dict`): in one statement (``single``, PostgreSQL) or three
     (any engine)."""
@@ -309,7 +331,8 @@ def _read_profile(
         else []
     )
     penalties = session.execute(_PROFILE_PENALTIES, {"code": code, "day": day}).all()
-    return entity, entries, [public_penalty(p._mapping) for p in penalties]
+    grounds, objections = read_extras(session, code, day)
+    return entity, entries, [public_penalty(p._mapping) for p in penalties], grounds, objections
 
 
 def public_profile(
@@ -333,7 +356,7 @@ def public_profile(
     read = _read_profile(session, code, day, lists, single=is_postgres(session))
     if read is None:
         return None
-    return _profile_dict(code, day, lists, *read)
+    return _profile_dict(code, day, lists, pack or default_pack(), *read)
 
 
 def public_profile_on(
@@ -345,12 +368,12 @@ def public_profile_on(
     code = validate_uscc(uscc)
     lists = public_lists(pack)
     read = _read_one(connection, code, day, lists)
-    return None if read is None else _profile_dict(code, day, lists, *read)
+    return None if read is None else _profile_dict(code, day, lists, pack, *read)
 
 
 def _read_one(
     connection: Connection | LibpqProfile, code: str, day: date, lists: Mapping[str, Any]
-) -> tuple[_EntityRow, list[_Row], list[dict[str, Any]]] | None:
+) -> _Read | None:
     """PostgreSQL: the entity's row, its public list entries and disclosed penalties (as
     the public sees them), from the one prepared statement."""
     if isinstance(connection, LibpqProfile):
@@ -364,17 +387,28 @@ def _read_one(
         public_penalty(dict(zip(PENALTY_NAMES, values, strict=True)))
         for values in orjson.loads(row.penalties)
     ]
-    return row, entries, penalties
+    return row, entries, penalties, orjson.loads(row.grounds), orjson.loads(row.objections)
 
 
 def _profile_dict(
     code: str,
     day: date,
     lists: Mapping[str, ListType],
+    pack: RulePack,
     entity: Any,
     entries: Sequence[Any],
     penalties: list[dict[str, Any]],
+    grounds: Sequence[Any],
+    objections: Sequence[Any],
 ) -> dict[str, Any]:
+    """The answer: the list entries as :func:`registry.disclosure.entries.public_entry`
+    builds them, and each record marked when an objection to it is open."""
+    objected_penalties, objected_entries = objected(objections)
+    if objected_penalties:
+        for penalty in penalties:
+            penalty["under_objection"] = penalty["id"] in objected_penalties
+    by_id = grounds_by_id(grounds) if entries else {}
+    disclosed = [p["id"] for p in penalties]
     name = entity.name
     if entity.party_type == NATURAL_PERSON:
         name = mask_name(name) or ""
@@ -383,7 +417,9 @@ def _profile_dict(
         "name": name,
         "party_type": entity.party_type,
         **dict(facts_of(code[:8])),  # the code is valid: checked by the caller
-        "lists": [list_entry_dict(e, lists) for e in entries],
+        "lists": [
+            public_entry(e, lists, pack, by_id, objected_entries, disclosed) for e in entries
+        ],
         "penalties": penalties,  # public dicts already
         "as_of": day.isoformat(),
     }

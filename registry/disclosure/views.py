@@ -58,7 +58,7 @@ class InvalidCursor(DomainError):
 
 
 @functools.cache
-def _default_pack() -> RulePack:
+def default_pack() -> RulePack:
     from rules import DEFAULT_PACK_PATH, load_pack
 
     return load_pack(DEFAULT_PACK_PATH)
@@ -67,7 +67,7 @@ def _default_pack() -> RulePack:
 def public_lists(pack: RulePack | None = None) -> dict[str, ListType]:
     """The list types the pack publishes (``public: true``), by id.  Callers with a
     runtime pass ``runtime.pack``; without one the shipped default pack is used."""
-    pack = pack or _default_pack()
+    pack = pack or default_pack()
     return {key: list_type for key, list_type in pack.lists.items() if list_type.public}
 
 
@@ -109,6 +109,24 @@ def code_facts(uscc: str, division_code: str | None = None) -> dict[str, Any]:
     return dict(facts_of(code[:8]))
 
 
+#: The registering body of position 1 by its full name, as the public reads it (the
+#: code table's short labels — "工商" — name bodies that no longer exist by that name).
+REGISTERING_BODIES = {
+    "机构编制": "机构编制部门",
+    "外交": "外交部门",
+    "司法行政": "司法行政部门",
+    "文化": "文化和旅游部门",
+    "民政": "民政部门",
+    "旅游": "文化和旅游部门",
+    "宗教": "宗教事务部门",
+    "工会": "工会",
+    "工商": "市场监督管理部门（原工商行政管理部门）",
+    "军队编制": "中央军委改革和编制办公室",
+    "农业": "农业农村部门",
+    "其他": "其他登记管理部门",
+}
+
+
 @functools.lru_cache(maxsize=4096)
 def facts_of(head: str) -> tuple[tuple[str, Any], ...]:
     """The facts of a valid code's first 8 characters (authority, entity type, division):
@@ -117,7 +135,7 @@ def facts_of(head: str) -> tuple[tuple[str, Any], ...]:
     return (
         ("region", region.label or None),
         ("division_code", region.division_code),
-        ("registration_authority", authority),
+        ("registration_authority", REGISTERING_BODIES.get(authority, authority)),
         ("entity_type", entity_type),
     )
 
@@ -164,6 +182,8 @@ def public_penalty(row: Mapping[Any, Any]) -> dict[str, Any]:
         "disclosure_until": iso_day(row["disclosure_until"]),
         "severity": row["severity"],
         "repair_allowed_from": iso_day(row["repair_allowed_from"]) if row["repairable"] else None,
+        "source_unit": row["source_unit"],
+        "under_objection": False,
     }
 
 

@@ -79,7 +79,7 @@ def test_entity_page_shows_the_disclosed_profile(client, listed):
     assert "深圳市华鑫科技有限公司" in html
     assert listed.uscc in html
     assert "广东省深圳市南山区" in html
-    assert "工商" in html
+    assert "市场监督管理部门（原工商行政管理部门）" in html
     assert "企业" in html
     assert "市场监督管理严重违法失信名单" in html
     assert "深市监罚〔2026〕88号" in html

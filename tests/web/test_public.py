@@ -28,7 +28,7 @@ def test_profile_shows_code_facts_lists_and_disclosed_penalties(session, factory
     assert profile["uscc"] == entity.uscc
     assert profile["name"] == "深圳市华鑫科技有限公司"
     assert profile["region"] == "广东省深圳市南山区"
-    assert profile["registration_authority"] == "工商"
+    assert profile["registration_authority"] == "市场监督管理部门（原工商行政管理部门）"
     assert profile["entity_type"] == "企业"
     assert [(e["list_type"], e["title"]) for e in profile["lists"]] == [
         ("samr_serious", "市场监督管理严重违法失信名单")
