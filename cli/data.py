@@ -81,7 +81,7 @@ def demo_data(records: int, out: str, fmt: str, seed: int, encoding: str) -> Non
 @click.option(
     "--restore",
     is_flag=True,
-    help="恢复一份完整导出（export --scope full）：采用其中的状态、撤销信息和加密字段（仅管理员）。",
+    help="恢复一份完整导出（export --scope full）：采用其中的状态、撤销信息和加密字段。",
 )
 @click.pass_context
 def import_(
