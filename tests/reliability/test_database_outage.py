@@ -200,7 +200,11 @@ def test_database_stop_gives_503_then_recovers(cluster, tmp_path):
     try:
         for t in threads:
             t.start()
-        time.sleep(2)
+        # Some answered requests first (a loaded machine may take more than a second or
+        # two for the server's first answers), then the outage.
+        warm_until = time.monotonic() + 60
+        while time.monotonic() < warm_until and sum(o.status == 200 for o in load.outcomes) < 5:
+            time.sleep(0.2)
         down_at = time.monotonic()
         cluster.stop("immediate")
         time.sleep(5)

@@ -188,8 +188,8 @@ def test_generated_files_import_without_a_crash(rt, today):
             records
         )
         rows = list(csv.reader(io.StringIO(report.getvalue())))[1:]
-        assert len({line for line, _f, _r in rows}) == summary.rejected
-        for _line, field_name, reason in rows:
+        assert len({line for line, _n, _f, _r in rows}) == summary.rejected
+        for _line, _number, field_name, reason in rows:
             assert field_name
             assert reason
 
