@@ -27,19 +27,18 @@ import io
 import json
 import os
 import random
-import secrets
 import sys
 import time
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from benchlib import drop_database  # noqa: E402
+from benchlib import create_database, drop_database  # noqa: E402
 
 DEFAULT_SERVER = "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
 TODAY = date(2026, 11, 29)
@@ -326,11 +325,7 @@ def main() -> None:
     parser.add_argument("--json-out", help="also write the figures as JSON to this path")
     args = parser.parse_args()
 
-    name = f"bench_{secrets.token_hex(4)}"
-    server = create_engine(args.server, isolation_level="AUTOCOMMIT")
-    with server.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(args.server).set(database=name).render_as_string(hide_password=False)
+    server, name, url = create_database(args.server, "bench", 4)
     print(f"database {name}")
     try:
         figures = run(url, args)
