@@ -122,6 +122,24 @@ class Factory(RowFactory):
         values.update(fields)
         return add_penalty(self.session, uscc, authority_uscc, number, decided_on, values)
 
+    def unevaluated_ip_penalty(
+        self, uscc: str, *, authority_uscc: str, decided_on: date, **fields: Any
+    ) -> Penalty:
+        """A fine and a revoked licence for selling goods that infringe a trademark, as
+        written before the rules ran: no severity, windows or repairability yet."""
+        return self.penalty(
+            uscc,
+            authority_uscc=authority_uscc,
+            decided_on=decided_on,
+            categories=["罚款", "吊销许可证件"],
+            violation_type="销售侵犯注册商标专用权商品",
+            severity=None,
+            disclosure_until=None,
+            repair_allowed_from=None,
+            repairable=None,
+            **fields,
+        )
+
     def entry(
         self,
         uscc: str,
