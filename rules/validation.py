@@ -136,18 +136,20 @@ class Checker:
         return value
 
     def number(self, where: str, value: Any, *, required: bool = True) -> float | None:
-        if value is None and not required:
-            return None
-        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-            self.add(where, f"must be a number ≥ 0, not {value!r}")
-            return None
-        return value
+        return self._not_negative(where, value, required, int | float, "a number ≥ 0")
 
     def months(self, where: str, value: Any, *, required: bool = True) -> int | None:
+        return self._not_negative(where, value, required, int, "a whole number of months ≥ 0")
+
+    def _not_negative(
+        self, where: str, value: Any, required: bool, kind: Any, what: str
+    ) -> Any | None:
+        """``value`` if it is a ``kind`` (never a bool) ≥ 0; None if it is not, or if it is
+        missing and not ``required``."""
         if value is None and not required:
             return None
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            self.add(where, f"must be a whole number of months ≥ 0, not {value!r}")
+        if isinstance(value, bool) or not isinstance(value, kind) or value < 0:
+            self.add(where, f"must be {what}, not {value!r}")
             return None
         return value
 
