@@ -62,9 +62,11 @@ TODAY = date(2026, 11, 29)
 # --- data ------------------------------------------------------------------------------
 
 
-def _copy(conn, table: str, columns: list[str], rows) -> None:
-    """COPY rows (tuples) into ``table`` in chunks of 100k."""
+def _copy(conn, table: str, rows) -> None:
+    """COPY rows (mappings of column to value, the same columns in each) into ``table``
+    in chunks of 100k."""
     cursor = conn.cursor()
+    columns: list[str] = []
     chunk: list[tuple] = []
 
     def flush() -> None:
@@ -77,7 +79,9 @@ def _copy(conn, table: str, columns: list[str], rows) -> None:
         chunk.clear()
 
     for row in rows:
-        chunk.append(row)
+        if not columns:
+            columns.extend(row)
+        chunk.append(tuple(row.values()))
         if len(chunk) >= 100_000:
             flush()
     if chunk:
@@ -105,20 +109,19 @@ def load(url: str, records: int, seed: int = 2026) -> list[str]:
     dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
     conn = psycopg2.connect(dsn)
     try:
+        stamps = {"created_at": now, "updated_at": now}
         _copy(
             conn,
             "entities",
-            [
-                "uscc",
-                "name",
-                "party_type",
-                "division_code",
-                "province_code",
-                "created_at",
-                "updated_at",
-            ],
             (
-                (c, f"测试企业{i}有限公司", "organisation", c[2:8], c[2:4], now, now)
+                {
+                    "uscc": c,
+                    "name": f"测试企业{i}有限公司",
+                    "party_type": "organisation",
+                    "division_code": c[2:8],
+                    "province_code": c[2:4],
+                    **stamps,
+                }
                 for i, c in enumerate(codes)
             ),
         )
@@ -127,101 +130,53 @@ def load(url: str, records: int, seed: int = 2026) -> list[str]:
             for i in range(records):
                 code = codes[i % entities]
                 decided = TODAY - timedelta(days=30 + (i * 7) % 900)
-                number = f"深市监罚〔{decided.year}〕{i}号"
-                yield (
-                    code,
-                    code,
-                    f"测试企业{i % entities}有限公司",
-                    "organisation",
-                    "王伟",
-                    number,
-                    "发布虚假广告",
-                    "经查，当事人发布虚假广告。",
-                    "《中华人民共和国广告法》第五十五条",
-                    '["罚款"]',
-                    "罚款5万元",
-                    "5",
-                    decided.isoformat(),
-                    "2099-12-31",
-                    "深圳市市场监督管理局",
-                    authority,
-                    "false",
-                    "false",
-                    "active",
-                    "1",
-                    secrets.token_hex(8),
-                    "general",
-                    (decided + timedelta(days=3 * 365)).isoformat(),
-                    now,
-                    now,
-                )
+                yield {
+                    "subject_key": code,
+                    "uscc": code,
+                    "party_name": f"测试企业{i % entities}有限公司",
+                    "party_type": "organisation",
+                    "legal_representative": "王伟",
+                    "decision_number": f"深市监罚〔{decided.year}〕{i}号",
+                    "violation_type": "发布虚假广告",
+                    "facts": "经查，当事人发布虚假广告。",
+                    "basis": "《中华人民共和国广告法》第五十五条",
+                    "categories": '["罚款"]',
+                    "content": "罚款5万元",
+                    "fine_wan": "5",
+                    "decided_on": decided.isoformat(),
+                    "valid_until": "2099-12-31",
+                    "authority": "深圳市市场监督管理局",
+                    "authority_uscc": authority,
+                    "transferred_to_police": "false",
+                    "aggravated": "false",
+                    "status": "active",
+                    "version": "1",
+                    "content_hash": secrets.token_hex(8),
+                    "severity": "general",
+                    "disclosure_until": (decided + timedelta(days=3 * 365)).isoformat(),
+                    **stamps,
+                }
 
-        _copy(
-            conn,
-            "penalties",
-            [
-                "subject_key",
-                "uscc",
-                "party_name",
-                "party_type",
-                "legal_representative",
-                "decision_number",
-                "violation_type",
-                "facts",
-                "basis",
-                "categories",
-                "content",
-                "fine_wan",
-                "decided_on",
-                "valid_until",
-                "authority",
-                "authority_uscc",
-                "transferred_to_police",
-                "aggravated",
-                "status",
-                "version",
-                "content_hash",
-                "severity",
-                "disclosure_until",
-                "created_at",
-                "updated_at",
-            ],
-            penalties(),
-        )
+        _copy(conn, "penalties", penalties())
         listed = codes[: max(1, int(entities * LISTED_SHARE))]
         since = TODAY - timedelta(days=200)
         _copy(
             conn,
             "list_entries",
-            [
-                "uscc",
-                "list_type",
-                "status",
-                "rule_id",
-                "pack_version",
-                "authority_uscc",
-                "basis_penalty_ids",
-                "proposed_on",
-                "since",
-                "until",
-                "created_at",
-                "updated_at",
-            ],
             (
-                (
-                    c,
-                    "samr_serious",
-                    "active",
-                    "heavy-penalty",
-                    "bench",
-                    authority,
-                    "[]",
-                    since.isoformat(),
-                    since.isoformat(),
-                    (since + timedelta(days=3 * 365)).isoformat(),
-                    now,
-                    now,
-                )
+                {
+                    "uscc": c,
+                    "list_type": "samr_serious",
+                    "status": "active",
+                    "rule_id": "heavy-penalty",
+                    "pack_version": "bench",
+                    "authority_uscc": authority,
+                    "basis_penalty_ids": "[]",
+                    "proposed_on": since.isoformat(),
+                    "since": since.isoformat(),
+                    "until": (since + timedelta(days=3 * 365)).isoformat(),
+                    **stamps,
+                }
                 for c in listed
             ),
         )
@@ -239,7 +194,7 @@ def load(url: str, records: int, seed: int = 2026) -> list[str]:
                 """
             )
             cur.execute("CREATE TABLE bench_codes (n integer PRIMARY KEY, uscc text NOT NULL)")
-        _copy(conn, "bench_codes", ["n", "uscc"], ((i + 1, c) for i, c in enumerate(codes)))
+        _copy(conn, "bench_codes", ({"n": i + 1, "uscc": c} for i, c in enumerate(codes)))
         conn.commit()
         conn.autocommit = True
         with conn.cursor() as cur:

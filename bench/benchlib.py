@@ -5,8 +5,21 @@ The benchmarks run as scripts (``python bench/x.py``), so this module is importe
 
 from __future__ import annotations
 
-from sqlalchemy import text
-from sqlalchemy.engine import Engine
+import secrets
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import Engine, make_url
+
+
+def create_database(server_url: str, prefix: str, random_bytes: int) -> tuple[Engine, str, str]:
+    """A fresh scratch database ``<prefix>_<random hex>`` on the server at ``server_url``:
+    the server's AUTOCOMMIT engine (for :func:`drop_database`), the name, and its URL."""
+    name = f"{prefix}_{secrets.token_hex(random_bytes)}"
+    server = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with server.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    return server, name, url
 
 
 def drop_database(server: Engine, name: str) -> None:

@@ -14,13 +14,11 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import sys
 import time
 
-from benchlib import drop_database, peak_rss_kb
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from benchlib import create_database, drop_database, peak_rss_kb
+from sqlalchemy import create_engine
 
 SERVER = os.environ.get(
     "BENCH_POSTGRES_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
@@ -31,11 +29,7 @@ DEVELOPMENT = {"security": {"development": True}}
 
 
 def main(path: str) -> None:
-    name = f"ab_{secrets.token_hex(3)}"
-    server = create_engine(SERVER, isolation_level="AUTOCOMMIT")
-    with server.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(SERVER).set(database=name).render_as_string(hide_password=False)
+    server, name, url = create_database(SERVER, "ab", 3)
     try:
         import importers.run as run
         from registry import evaluation

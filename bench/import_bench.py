@@ -41,7 +41,6 @@ import argparse
 import json
 import os
 import resource
-import secrets
 import subprocess
 import sys
 import tempfile
@@ -49,7 +48,7 @@ import threading
 import time
 from pathlib import Path
 
-from benchlib import drop_database, peak_rss_kb
+from benchlib import create_database, drop_database, peak_rss_kb
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -358,11 +357,7 @@ def main() -> None:
         f"in {time.perf_counter() - t:.1f}s"
     )
 
-    name = f"bench_{secrets.token_hex(4)}"
-    server = create_engine(args.server, isolation_level="AUTOCOMMIT")
-    with server.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(args.server).set(database=name).render_as_string(hide_password=False)
+    server, name, url = create_database(args.server, "bench", 4)
     try:
         engine = create_engine(url)
         migrate.upgrade(engine)

@@ -93,6 +93,18 @@ def rate(label: str, count: int, run: Callable[[], object]) -> None:
     RATES[label] = {"per_s": count / elapsed, "us_each": elapsed / count * 1e6}
 
 
+def batches(
+    what: str,
+    evaluate: Callable[[list[dict[str, Any]]], object],
+    distinct: list[dict[str, Any]],
+    realistic: list[dict[str, Any]],
+) -> None:
+    """The rate of ``evaluate`` (a fresh evaluator each time) over all-distinct facts in
+    one batch, then over facts with realistic repeats."""
+    rate(f"{what}, batches, all distinct", len(distinct), lambda: evaluate(distinct))
+    rate(f"{what}, batches, realistic repeats", len(realistic), lambda: evaluate(realistic))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--penalties", type=int, default=50_000)
@@ -113,15 +125,8 @@ def main() -> None:
         len(single),
         lambda: [evaluator.evaluate_penalties([p]) for p in single],
     )
-    rate(
-        "penalties, batches, all distinct",
-        len(distinct),
-        lambda: pack.evaluator().evaluate_penalties(distinct),
-    )
-    rate(
-        "penalties, batches, realistic repeats",
-        len(realistic),
-        lambda: pack.evaluator().evaluate_penalties(realistic),
+    batches(
+        "penalties", lambda rows: pack.evaluator().evaluate_penalties(rows), distinct, realistic
     )
 
     distinct_entities = [entity(n, rng, names, distinct=True) for n in range(args.entities)]
@@ -130,15 +135,11 @@ def main() -> None:
     rate(
         "entities, one call each", len(one), lambda: [evaluator.evaluate_entities([e]) for e in one]
     )
-    rate(
-        "entities, batches, all distinct",
-        len(distinct_entities),
-        lambda: pack.evaluator().evaluate_entities(distinct_entities),
-    )
-    rate(
-        "entities, batches, realistic repeats",
-        len(realistic_entities),
-        lambda: pack.evaluator().evaluate_entities(realistic_entities),
+    batches(
+        "entities",
+        lambda rows: pack.evaluator().evaluate_entities(rows),
+        distinct_entities,
+        realistic_entities,
     )
     skipped = [{"party_type": "organisation", "aggregates": {}}] * args.entities
     rate(

@@ -24,7 +24,6 @@ import argparse
 import io
 import json
 import os
-import secrets
 import statistics
 import sys
 import tempfile
@@ -36,14 +35,13 @@ from datetime import date
 from pathlib import Path
 
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 #: Synthetic data only: the development secret will do (registry.core.keys).
 DEVELOPMENT = {"security": {"development": True}}
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from benchlib import drop_database  # noqa: E402
+from benchlib import create_database, drop_database  # noqa: E402
 
 DEFAULT_SERVER = "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
 TODAY = date(2026, 11, 29)
@@ -269,11 +267,7 @@ def main() -> None:
     from registry.core.config import load_config
     from registry.core.runtime import Runtime
 
-    name = f"bench_scale_{secrets.token_hex(3)}"
-    server = create_engine(args.server, isolation_level="AUTOCOMMIT")
-    with server.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(args.server).set(database=name).render_as_string(hide_password=False)
+    server, name, url = create_database(args.server, "bench_scale", 3)
     result: dict[str, object] = {"records": args.records, "database": name}
     try:
         rt = Runtime(load_config(overrides={"database": {"url": url}, **DEVELOPMENT}, environ={}))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import itertools
 import math
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -104,13 +104,19 @@ def _reachable(rule: Rule) -> bool:
     return False
 
 
+def _both_ways(here: str, what: str, examples: Iterable[Any]) -> Iterator[str]:
+    """A rule's or an alert's examples must show it firing and not firing."""
+    fires = {example.fires for example in examples}
+    if True not in fires:
+        yield f"{here}: no example where the {what} fires"
+    if False not in fires:
+        yield f"{here}: no example where the {what} does not fire"
+
+
 def _rule_problems(pack: RulePack, evaluator: Evaluator, where: str) -> Iterator[str]:
     for index, rule in enumerate(pack.rules):
         here = f"{where}: rules[{index}] ({rule.id})"
-        if not any(example.fires for example in rule.examples):
-            yield f"{here}: no example where the rule fires"
-        if not any(not example.fires for example in rule.examples):
-            yield f"{here}: no example where the rule does not fire"
+        yield from _both_ways(here, "rule", rule.examples)
         if pack.rules_model is None and not _reachable(rule):
             yield f"{here}: unreachable: no whole aggregate values ≥ 0 satisfy {rule.when!r}"
         if (
@@ -170,10 +176,7 @@ def _grading_problems(pack: RulePack, evaluator: Evaluator, where: str) -> Itera
 def _alert_problems(pack: RulePack, evaluator: Evaluator, where: str) -> Iterator[str]:
     for index, alert in enumerate(pack.alerts):
         here = f"{where}: alerts[{index}] ({alert.id})"
-        if not any(example.fires for example in alert.examples):
-            yield f"{here}: no example where the alert fires"
-        if not any(not example.fires for example in alert.examples):
-            yield f"{here}: no example where the alert does not fire"
+        yield from _both_ways(here, "alert", alert.examples)
         covered: set[str] = set()
         for number, example in enumerate(alert.examples):
             outcome = evaluator.evaluate_penalty(example_penalty(example.penalty, number + 1))

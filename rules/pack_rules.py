@@ -116,32 +116,29 @@ def _then(
     return listed.action, list_type
 
 
+def _party_type(check: Checker, where: str, mapping: dict[str, Any]) -> str:
+    """An example's ``party_type`` (default organisation), checked."""
+    party_type = mapping.get("party_type", "organisation")
+    if party_type not in PARTY_TYPES:
+        check.add(f"{where}.party_type", f"must be one of {', '.join(PARTY_TYPES)}")
+    return str(party_type)
+
+
 def _rule_examples(
     check: Checker, where: str, raw: Any, aggregates: dict[str, Aggregate]
 ) -> tuple[RuleExample, ...]:
-    if raw is None:
-        return ()
-    if not isinstance(raw, list):
-        check.add(where, f"must be a list, not {kind_of(raw)}")
-        return ()
     examples = []
-    for position, item in enumerate(raw):
-        here = f"{where}[{position}]"
-        mapping = check.mapping(here, item)
-        if mapping is None:
-            continue
+    for position, here, mapping in check.mappings(where, raw):
         check.keys(here, mapping, ("name", "aggregates", "party_type", "fires"), ("name", "fires"))
         values = _example_aggregates(
             check, f"{here}.aggregates", mapping.get("aggregates", {}), aggregates
         )
-        party_type = mapping.get("party_type", "organisation")
-        if party_type not in PARTY_TYPES:
-            check.add(f"{here}.party_type", f"must be one of {', '.join(PARTY_TYPES)}")
+        party_type = _party_type(check, here, mapping)
         examples.append(
             RuleExample(
                 name=check.text(f"{here}.name", mapping.get("name")) or f"example {position}",
                 aggregates=values,
-                party_type=str(party_type),
+                party_type=party_type,
                 fires=check.boolean(f"{here}.fires", mapping.get("fires")),
             )
         )
@@ -288,11 +285,7 @@ def read_alerts(
             if not isinstance(raw_thresholds, list) or not raw_thresholds:
                 check.add(f"{here}.thresholds", "must be a non-empty list")
                 raw_thresholds = []
-            for position, threshold in enumerate(raw_thresholds):
-                spot = f"{here}.thresholds[{position}]"
-                mapping = check.mapping(spot, threshold)
-                if mapping is None:
-                    continue
+            for _, spot, mapping in check.mappings(f"{here}.thresholds", raw_thresholds):
                 check.keys(spot, mapping, ("field", "at_least"), ("field", "at_least"))
                 field_name = check.known(
                     f"{spot}.field", mapping.get("field"), AMOUNT_FIELDS, "amount field"
@@ -311,27 +304,17 @@ def read_alerts(
                         "keyword set",
                     )
                     or "?",
-                    unless_keyword_sets=check.text_list(
-                        f"{here}.unless_keyword_sets",
-                        offence.get("unless_keyword_sets"),
-                        allowed=keyword_sets,
-                        what="keyword set",
-                        required=False,
+                    unless_keyword_sets=check.names(
+                        here, offence, "unless_keyword_sets", keyword_sets, "keyword set"
                     ),
                     thresholds=tuple(thresholds),
                 )
             )
         examples: list[AlertExample] = []
-        raw_examples = item.get("examples") or []
-        if not isinstance(raw_examples, list):
-            check.add(f"{where}.examples", f"must be a list, not {kind_of(raw_examples)}")
-            raw_examples = []
         offence_ids = [offence.id for offence in offences]
-        for position, example in enumerate(raw_examples):
-            here = f"{where}.examples[{position}]"
-            mapping = check.mapping(here, example)
-            if mapping is None:
-                continue
+        for position, here, mapping in check.mappings(
+            f"{where}.examples", item.get("examples") or []
+        ):
             check.keys(
                 here,
                 mapping,
@@ -361,13 +344,7 @@ def read_alerts(
                 )
                 or alert_id,
                 title=check.text(f"{where}.title", item.get("title")) or alert_id,
-                skip_when=check.text_list(
-                    f"{where}.skip_when",
-                    item.get("skip_when"),
-                    allowed=BOOLEAN_FACTS,
-                    what="boolean fact",
-                    required=False,
-                ),
+                skip_when=check.names(where, item, "skip_when", BOOLEAN_FACTS, "boolean fact"),
                 offences=tuple(offences),
                 examples=tuple(examples),
             )
@@ -383,17 +360,8 @@ def read_pack_examples(
     alerts: tuple[AlertRule, ...],
     graded: bool = False,
 ) -> tuple[PackExample, ...]:
-    if raw is None:
-        return ()
-    if not isinstance(raw, list):
-        check.add("examples", f"must be a list, not {kind_of(raw)}")
-        return ()
     examples: list[PackExample] = []
-    for position, item in enumerate(raw):
-        where = f"examples[{position}]"
-        mapping = check.mapping(where, item)
-        if mapping is None:
-            continue
+    for position, where, mapping in check.mappings("examples", raw):
         check.keys(where, mapping, ("name", "penalty", "entity", "expect"), ("name", "expect"))
         name = check.text(f"{where}.name", mapping.get("name")) or f"example {position}"
         expect = check.mapping(f"{where}.expect", mapping.get("expect")) or {}
@@ -403,14 +371,7 @@ def read_pack_examples(
         if "penalty" in mapping:
             facts = _penalty_example(check, f"{where}.penalty", mapping["penalty"])
             check.keys(f"{where}.expect", expect, PENALTY_OUTCOME_KEYS)
-            if "alerts" in expect:
-                check.text_list(
-                    f"{where}.expect.alerts",
-                    expect["alerts"],
-                    allowed=[alert.id for alert in alerts],
-                    what="alert",
-                    required=False,
-                )
+            check.names(f"{where}.expect", expect, "alerts", [a.id for a in alerts], "alert")
             if expect.get("severity", "general") not in SEVERITIES:
                 check.add(f"{where}.expect.severity", f"must be one of {', '.join(SEVERITIES)}")
             examples.append(PackExample(name=name, subject="penalty", facts=facts, expect=expect))
@@ -428,15 +389,8 @@ def read_pack_examples(
             )
             if "grade" in expect and expect["grade"] not in GRADES:
                 check.add(f"{where}.expect.grade", f"must be one of {', '.join(GRADES)}")
-            check.text_list(
-                f"{where}.expect.decisions",
-                expect.get("decisions"),
-                allowed=[rule.id for rule in rules],
-                what="rule",
-                required=False,
-            )
-            if entity.get("party_type", "organisation") not in PARTY_TYPES:
-                check.add(f"{where}.entity.party_type", f"must be one of {', '.join(PARTY_TYPES)}")
+            check.names(f"{where}.expect", expect, "decisions", [r.id for r in rules], "rule")
+            _party_type(check, f"{where}.entity", entity)
             facts = {
                 "party_type": entity.get("party_type", "organisation"),
                 "aggregates": values,
@@ -536,28 +490,18 @@ def read_grading(check: Checker, raw: Any, aggregates: dict[str, Aggregate]) -> 
             )
         )
     examples: list[GradeExample] = []
-    raw_examples = mapping.get("examples") or []
-    if not isinstance(raw_examples, list):
-        check.add("grading.examples", f"must be a list, not {kind_of(raw_examples)}")
-        raw_examples = []
-    for position, example in enumerate(raw_examples):
-        here = f"grading.examples[{position}]"
-        fields = check.mapping(here, example)
-        if fields is None:
-            continue
+    for position, here, fields in check.mappings("grading.examples", mapping.get("examples") or []):
         check.keys(here, fields, ("name", "aggregates", "party_type", "grade"), ("name", "grade"))
         if fields.get("grade") not in known:
             check.add(f"{here}.grade", f"must be one of the grades ({', '.join(known)})")
-        party_type = fields.get("party_type", "organisation")
-        if party_type not in PARTY_TYPES:
-            check.add(f"{here}.party_type", f"must be one of {', '.join(PARTY_TYPES)}")
+        party_type = _party_type(check, here, fields)
         examples.append(
             GradeExample(
                 name=check.text(f"{here}.name", fields.get("name")) or f"example {position}",
                 aggregates=_example_aggregates(
                     check, f"{here}.aggregates", fields.get("aggregates", {}), aggregates
                 ),
-                party_type=str(party_type),
+                party_type=party_type,
                 grade=str(fields.get("grade")),
             )
         )

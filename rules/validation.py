@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -136,18 +136,20 @@ class Checker:
         return value
 
     def number(self, where: str, value: Any, *, required: bool = True) -> float | None:
-        if value is None and not required:
-            return None
-        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-            self.add(where, f"must be a number ≥ 0, not {value!r}")
-            return None
-        return value
+        return self._not_negative(where, value, required, int | float, "a number ≥ 0")
 
     def months(self, where: str, value: Any, *, required: bool = True) -> int | None:
+        return self._not_negative(where, value, required, int, "a whole number of months ≥ 0")
+
+    def _not_negative(
+        self, where: str, value: Any, required: bool, kind: Any, what: str
+    ) -> Any | None:
+        """``value`` if it is a ``kind`` (never a bool) ≥ 0; None if it is not, or if it is
+        missing and not ``required``."""
         if value is None and not required:
             return None
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            self.add(where, f"must be a whole number of months ≥ 0, not {value!r}")
+        if isinstance(value, bool) or not isinstance(value, kind) or value < 0:
+            self.add(where, f"must be {what}, not {value!r}")
             return None
         return value
 
@@ -158,6 +160,15 @@ class Checker:
             self.add(where, f"must be true or false, not {value!r}")
             return bool(default)
         return value
+
+    def names(
+        self, where: str, mapping: Mapping[str, Any], key: str, allowed: Iterable[str], what: str
+    ) -> tuple[str, ...]:
+        """``mapping[key]`` (reported as ``where.key``): an optional list of known
+        ``what`` names, none repeated."""
+        return self.text_list(
+            f"{where}.{key}", mapping.get(key), allowed=allowed, what=what, required=False
+        )
 
     def text_list(
         self,
@@ -199,6 +210,21 @@ class Checker:
             self.add(where, f"unknown {what} {value!r} (known: {', '.join(names) or 'none'})")
             return None
         return value
+
+    def mappings(self, where: str, value: Any) -> Iterator[tuple[int, str, dict[str, Any]]]:
+        """The items of the optional list ``value`` that are mappings, each with its
+        position and key path (``where[position]``); a ``value`` that is not a list, and
+        each item that is not a mapping, is reported as the iteration reaches it."""
+        if value is None:
+            return
+        if not isinstance(value, list):
+            self.add(where, f"must be a list, not {kind_of(value)}")
+            return
+        for position, item in enumerate(value):
+            here = f"{where}[{position}]"
+            mapping = self.mapping(here, item)
+            if mapping is not None:
+                yield position, here, mapping
 
     def items(self, where: str, value: Any) -> list[tuple[str, dict[str, Any]]]:
         """A list of mappings each with a unique ``id``, as (key path, item) pairs."""

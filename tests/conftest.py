@@ -20,6 +20,12 @@ from __future__ import annotations
 
 import os
 import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -263,3 +269,66 @@ def browser() -> Iterator[object]:
             yield chromium
         finally:
             chromium.close()
+
+
+# --- real servers (gunicorn, granian) started by the tests -----------------------------
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def server_command(server: str, port: int, workers: int = 1) -> list[str]:
+    """The command line that serves the application with ``server`` (gunicorn, granian)."""
+    if server == "gunicorn":
+        return [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--bind",
+                f"127.0.0.1:{port}", "api:create_app()"]  # fmt: skip
+    return [sys.executable, "-m", "granian", "--interface", "wsgi", "--factory", "--workers",
+            str(workers), "--port", str(port), "--no-access-log", "api:create_app"]  # fmt: skip
+
+
+def start_server(command: list[str], env: dict[str, str], port: int) -> subprocess.Popen[str]:
+    """Start ``command`` in a session of its own (standard error piped, as text) and wait
+    up to 30 s for ``/healthz`` on ``port`` to answer 200; AssertionError with the end of
+    its standard error if it exits or does not answer by then."""
+    proc = subprocess.Popen(
+        command,
+        cwd=ROOT,
+        env=env,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            url = f"http://127.0.0.1:{port}/healthz"
+            with urllib.request.urlopen(url, timeout=2) as resp:
+                if resp.status == 200:
+                    return proc
+        except OSError:
+            if time.monotonic() > deadline or proc.poll() is not None:
+                stop_server(proc)
+                assert proc.stderr is not None
+                raise AssertionError(
+                    f"{command[2]} did not start: {proc.stderr.read()[-2000:]}"
+                ) from None
+            time.sleep(0.2)
+
+
+def stop_server(proc: subprocess.Popen[str]) -> None:
+    """SIGTERM to the server's process group; SIGKILL if it is not gone in 10 s."""
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+    except ProcessLookupError:  # the whole group has exited already
+        proc.wait()
+        return
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()

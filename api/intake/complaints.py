@@ -15,7 +15,6 @@ from typing import Any
 
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from sqlalchemy import func, select
 
 from api.common import auth
 from api.common.context import db, runtime
@@ -35,6 +34,7 @@ from api.intake.schemas import (
     ComplaintStatusSchema,
     ReceiptSchema,
 )
+from registry.core.rows import page_of
 from registry.intake.complaints import (
     file_complaint,
     find_by_receipt,
@@ -135,18 +135,10 @@ class Complaints(MethodView):
             where.append(Complaint.authority_uscc.is_(None))
         if args.get("status"):
             where.append(Complaint.status == args["status"])
-        session = db()
-        total = session.execute(
-            select(func.count()).select_from(Complaint).where(*where)
-        ).scalar_one()
-        items = session.execute(
-            select(Complaint)
-            .where(*where)
-            .order_by(Complaint.filed_on, Complaint.id)
-            .offset((page - 1) * per_page)
-            .limit(per_page)
-        ).scalars()
-        return {"items": list(items), "page": page, "per_page": per_page, "total": total}
+        rows, total = page_of(
+            db(), Complaint, where, [Complaint.filed_on, Complaint.id], page=page, per_page=per_page
+        )
+        return {"items": rows, "page": page, "per_page": per_page, "total": total}
 
 
 @blp.route("/<id:complaint_id>")

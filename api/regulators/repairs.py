@@ -7,7 +7,6 @@ from typing import Any
 
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from sqlalchemy import func, select
 
 from api.common import auth
 from api.common.context import db, runtime
@@ -21,6 +20,7 @@ from api.regulators.schemas import (
     RepairRequestSchema,
     RepairSchema,
 )
+from registry.core.rows import page_of
 from registry.lists.models import Repair
 from registry.lists.repairs import apply_repair, approve_repair, get_repair, reject_repair
 
@@ -47,16 +47,10 @@ class Repairs(MethodView):
         where = [Repair.authority_uscc == principal.authority_uscc]
         if args.get("status"):
             where.append(Repair.status == args.get("status"))
-        session = db()
-        total = session.execute(select(func.count()).select_from(Repair).where(*where)).scalar_one()
-        items = session.execute(
-            select(Repair)
-            .where(*where)
-            .order_by(Repair.applied_on, Repair.id)
-            .offset((page - 1) * per_page)
-            .limit(per_page)
-        ).scalars()
-        return {"items": list(items), "page": page, "per_page": per_page, "total": total}
+        rows, total = page_of(
+            db(), Repair, where, [Repair.applied_on, Repair.id], page=page, per_page=per_page
+        )
+        return {"items": rows, "page": page, "per_page": per_page, "total": total}
 
     @auth.required(blp, *ROLES)
     @blp.arguments(

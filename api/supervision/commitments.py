@@ -8,7 +8,6 @@ from typing import Any
 
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from sqlalchemy import func, select
 
 from api.common import auth
 from api.common.context import db
@@ -20,6 +19,7 @@ from api.supervision.schemas import (
     CommitmentSchema,
     WithdrawRequestSchema,
 )
+from registry.core.rows import page_of
 from registry.supervision.commitments import record_commitment, withdraw_commitment
 from registry.supervision.models import QualityCommitment
 
@@ -54,18 +54,9 @@ class Commitments(MethodView):
             where.append(QualityCommitment.authority_uscc == authority)
         if args.get("uscc"):
             where.append(QualityCommitment.uscc == args["uscc"].strip().upper())
-        session = db()
-        total = session.execute(
-            select(func.count()).select_from(QualityCommitment).where(*where)
-        ).scalar_one()
-        rows = session.execute(
-            select(QualityCommitment)
-            .where(*where)
-            .order_by(QualityCommitment.id.desc())
-            .offset((page - 1) * per_page)
-            .limit(per_page)
-        ).scalars()
-        return {"items": list(rows), "page": page, "per_page": per_page, "total": total}
+        order = [QualityCommitment.id.desc()]
+        rows, total = page_of(db(), QualityCommitment, where, order, page=page, per_page=per_page)
+        return {"items": rows, "page": page, "per_page": per_page, "total": total}
 
     @auth.required(blp, *ROLES)
     @blp.arguments(

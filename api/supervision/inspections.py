@@ -71,6 +71,15 @@ def _authority() -> str:
     return principal.authority_uscc
 
 
+def _task_page(args: dict[str, Any], *, public: bool, **which: Any) -> dict[str, Any]:
+    """A page of tasks (``which``: :func:`list_tasks`'s filter), without their entities."""
+    page, per_page = page_window(args)
+    session = db()
+    tasks, total = list_tasks(session, page=page, per_page=per_page, **which)
+    items = [task_view(session, t, public=public, with_items=False) for t in tasks]
+    return {"items": items, "page": page, "per_page": per_page, "total": total}
+
+
 def draw_answer(draw: Draw, recorded: bool, recorded_sha256: str | None) -> dict[str, Any]:
     return {
         "task_id": draw.task_id,
@@ -114,13 +123,7 @@ class Tasks(MethodView):
     @documents_errors(blp, 422, 503)
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """The authority's tasks, newest first (without their drawn entities)"""
-        page, per_page = page_window(args)
-        session = db()
-        tasks, total = list_tasks(
-            session, authority_uscc=_authority(), page=page, per_page=per_page
-        )
-        items = [task_view(session, t, public=False, with_items=False) for t in tasks]
-        return {"items": items, "page": page, "per_page": per_page, "total": total}
+        return _task_page(args, public=False, authority_uscc=_authority())
 
     @auth.required(blp, *ROLES)
     @blp.arguments(TaskCreateSchema, example=TASK_EXAMPLE)
@@ -273,11 +276,7 @@ class PublicTasks(MethodView):
     @documents_errors(public_blp, 422, 503)
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """Published inspection tasks, newest first"""
-        page, per_page = page_window(args)
-        session = db()
-        tasks, total = list_tasks(session, published_only=True, page=page, per_page=per_page)
-        items = [task_view(session, t, public=True, with_items=False) for t in tasks]
-        return {"items": items, "page": page, "per_page": per_page, "total": total}
+        return _task_page(args, public=True, published_only=True)
 
 
 @public_blp.route("/inspections/<id:task_id>")

@@ -4,6 +4,7 @@ transfer recorded (以罚代刑 risk)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask.views import MethodView
@@ -19,6 +20,7 @@ from api.supervision.schemas import (
     TransferRequestSchema,
     UntransferredSchema,
 )
+from registry.supervision.models import CaseTransfer
 from registry.supervision.transfers import (
     record_outcome,
     record_transfer,
@@ -42,6 +44,16 @@ def _principal() -> Any:
     principal = auth.current_principal()
     assert principal.authority_uscc is not None  # auth.require checks regulators
     return principal
+
+
+def _act(operation: Callable[..., CaseTransfer], target_id: int, **fields: Any) -> dict[str, Any]:
+    """Record ``operation`` on ``target_id`` for the caller's authority, commit; the
+    transfer record as answered."""
+    principal = _principal()
+    session = db()
+    row = operation(session, target_id, principal.authority_uscc, principal.actor, **fields)
+    session.commit()
+    return transfer_view(row)
 
 
 @blp.route("/penalties/<id:penalty_id>/transfers")
@@ -72,20 +84,14 @@ class PenaltyTransfers(MethodView):
 
         Resolves the penalty's open `criminal-transfer-check` alert.  One transfer per
         penalty (409 for a second); only the record's own authority (403)."""
-        principal = _principal()
-        session = db()
-        row = record_transfer(
-            session,
+        return _act(
+            record_transfer,
             penalty_id,
-            principal.authority_uscc,
-            principal.actor,
             police_unit=body["police_unit"],
             transferred_on=body["transferred_on"],
             case_number=body["case_number"],
             outcome=body["outcome"],
         )
-        session.commit()
-        return transfer_view(row)
 
 
 @blp.route("/transfers/<id:transfer_id>/outcome")
@@ -98,18 +104,9 @@ class TransferOutcome(MethodView):
     @documents_errors(blp, 404, 409, 422, 503)
     def post(self, body: dict[str, Any], transfer_id: int) -> dict[str, Any]:
         """Record what became of a transferred case"""
-        principal = _principal()
-        session = db()
-        row = record_outcome(
-            session,
-            transfer_id,
-            principal.authority_uscc,
-            principal.actor,
-            outcome=body["outcome"],
-            outcome_on=body["outcome_on"],
+        return _act(
+            record_outcome, transfer_id, outcome=body["outcome"], outcome_on=body["outcome_on"]
         )
-        session.commit()
-        return transfer_view(row)
 
 
 @blp.route("/reports/untransferred")

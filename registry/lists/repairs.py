@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from registry.core import audit, clock
+from registry.core import clock
 from registry.core.errors import Conflict, Forbidden, Invalid, TooEarly
 from registry.core.models import Change
 from registry.core.rows import columns, get_row, record_change
@@ -286,17 +286,15 @@ def approve_repair(
                 uscc=penalty.subject_key, kind="penalty", object_id=penalty.id, action="repaired"
             )
         )
-        audit.record_one(
+        record_change(
             session,
-            audit.AuditEvent(
-                actor=actor,
-                action="penalty.repaired",
-                object_type="penalty",
-                object_id=penalty.id,
-                uscc=penalty.subject_key,
-                before={"repaired_on": None},
-                after={"repaired_on": today, "repair_id": repair.id},
-            ),
+            actor,
+            "penalty.repaired",
+            "penalty",
+            penalty,
+            uscc=penalty.subject_key,
+            before={"repaired_on": None},
+            after={"repaired_on": today, "repair_id": repair.id},
         )
     else:
         entry = get_entry(session, repair.target_id)

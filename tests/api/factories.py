@@ -9,8 +9,6 @@ requests (the app has its own sessions).  Codes are valid USCCs from
 
 from __future__ import annotations
 
-import hashlib
-import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -24,10 +22,10 @@ from registry.core.codes import mask_id_number, person_key
 from registry.core.tokens import create_token
 from registry.evaluation.models import Alert, Decision
 from registry.lists.models import ListEntry
-from registry.records.demo import make_resident_id, make_uscc
-from registry.records.models import Entity, Penalty, Person, PersonLink
+from registry.records.demo import make_resident_id
+from registry.records.models import Penalty, Person, PersonLink
 from tests.conftest import TEST_ID_KEY
-from tests.rows import add_entity
+from tests.rows import RowFactory, add_entry, add_penalty, add_row
 
 
 @dataclass(frozen=True)
@@ -41,22 +39,14 @@ class Token:
         return {"Authorization": f"Bearer {self.secret}"}
 
 
-class ApiFactory:
+class ApiFactory(RowFactory):
     def __init__(self, session: Session, seed: int = 11) -> None:
-        self.session = session
-        self.rng = random.Random(seed)
-        self._numbers = 0
+        super().__init__(session, seed)
 
     def commit(self) -> None:
         self.session.commit()
 
     # --- codes and people ------------------------------------------------------------
-
-    def uscc(self, division: str = "440305") -> str:
-        return make_uscc(self.rng, division, "9", "1")
-
-    def authority(self) -> str:
-        return make_uscc(self.rng, "440305", "1", "1")
 
     def id_number(self) -> str:
         return make_resident_id(self.rng, "110105")
@@ -74,9 +64,6 @@ class ApiFactory:
 
     # --- rows --------------------------------------------------------------------------
 
-    def entity(self, uscc: str | None = None, name: str = "深圳市华鑫科技有限公司") -> Entity:
-        return add_entity(self.session, uscc or self.uscc(), name)
-
     def penalty(
         self,
         uscc: str,
@@ -91,33 +78,29 @@ class ApiFactory:
         decided_on = decided_on or clock.today() - timedelta(days=30)
         number = f"深市监罚〔{decided_on.year}〕{self._numbers}号"
         values: dict[str, Any] = {
-            "subject_key": uscc,
-            "uscc": uscc,
-            "party_name": "深圳市华鑫科技有限公司",
-            "party_type": "organisation",
-            "legal_representative": "王伟",
-            "decision_number": number,
             "violation_type": "销售假冒注册商标的商品",
-            "facts": "经查，当事人存在违法行为。",
             "basis": "《中华人民共和国商标法》第六十条",
             "categories": ["罚款"],
-            "content": "罚款",
             "fine_wan": Decimal("5"),
-            "decided_on": decided_on,
-            "valid_until": date(2099, 12, 31),
-            "authority": "深圳市市场监督管理局",
-            "authority_uscc": authority_uscc,
-            "content_hash": hashlib.sha256(number.encode()).hexdigest(),
             "severity": severity,
             "disclosure_until": disclosure_until
             if disclosure_until is not None
             else decided_on + timedelta(days=3 * 365),
         }
         values.update(fields)
-        penalty = Penalty(**values)
-        self.session.add(penalty)
-        self.session.flush()
-        return penalty
+        return add_penalty(self.session, uscc, authority_uscc, number, decided_on, values)
+
+    def repairable_penalty(self, uscc: str, authority_uscc: str, decided_on: date) -> Penalty:
+        """A penalty disclosed for three years from ``decided_on`` whose disclosure may be
+        repaired 90 days on."""
+        return self.penalty(
+            uscc,
+            authority_uscc,
+            decided_on=decided_on,
+            disclosure_until=decided_on + timedelta(days=3 * 365),
+            repair_allowed_from=decided_on + timedelta(days=90),
+            repairable=True,
+        )
 
     def entry(
         self,
@@ -133,23 +116,16 @@ class ApiFactory:
         **fields: Any,
     ) -> ListEntry:
         values: dict[str, Any] = {
-            "uscc": uscc,
-            "list_type": list_type,
             "status": status,
             "rule_id": rule_id,
             "pack_version": "test",
-            "authority_uscc": authority_uscc,
-            "basis_penalty_ids": list(basis),
             "proposed_on": since or clock.today(),
         }
         if status in ("active", "removed"):
             since = since or clock.today()
             values.update(since=since, until=until or since + timedelta(days=3 * 365))
         values.update(fields)
-        entry = ListEntry(**values)
-        self.session.add(entry)
-        self.session.flush()
-        return entry
+        return add_entry(self.session, uscc, list_type, authority_uscc, basis, values)
 
     def decision(self, entry: ListEntry, basis: Sequence[int], **fields: Any) -> Decision:
         values: dict[str, Any] = {
@@ -163,25 +139,18 @@ class ApiFactory:
             "basis_penalty_ids": list(basis),
         }
         values.update(fields)
-        decision = Decision(**values)
-        self.session.add(decision)
-        self.session.flush()
-        return decision
+        return add_row(self.session, Decision(**values))
 
     def person(self, number: str, name: str = "王伟") -> Person:
         key = person_key(number, TEST_ID_KEY)
         person = Person(
             person_key=key, id_type="身份证", id_masked=mask_id_number(number), name=name
         )
-        self.session.add(person)
-        self.session.flush()
-        return person
+        return add_row(self.session, person)
 
     def link(self, person: Person, uscc: str, role: str = "legal_representative") -> PersonLink:
         link = PersonLink(uscc=uscc, person_key=person.person_key, role=role)
-        self.session.add(link)
-        self.session.flush()
-        return link
+        return add_row(self.session, link)
 
     def alert(self, penalty: Penalty, **fields: Any) -> Alert:
         values: dict[str, Any] = {
@@ -195,10 +164,7 @@ class ApiFactory:
             "threshold": {"business_volume_wan": "5"},
         }
         values.update(fields)
-        alert = Alert(**values)
-        self.session.add(alert)
-        self.session.flush()
-        return alert
+        return add_row(self.session, Alert(**values))
 
     # --- API bodies ------------------------------------------------------------------
 
@@ -223,3 +189,9 @@ class ApiFactory:
         }
         body.update(fields)
         return body
+
+
+def apply_for_repair(client: Any, penalty: Penalty, token: Token, statement: str) -> Any:
+    """POST /api/v1/repairs for ``penalty``'s disclosure as ``token``; the response."""
+    body = {"target_type": "penalty", "target_id": penalty.id, "statement": statement}
+    return client.post("/api/v1/repairs", json=body, headers=token.headers)

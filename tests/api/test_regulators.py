@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from registry.core import clock
+from tests.api.factories import apply_for_repair
 
 
 def test_proposed_entries_confirm_reject_remove(client, factory, regulator, other_regulator):
@@ -22,43 +23,21 @@ def test_proposed_entries_confirm_reject_remove(client, factory, regulator, othe
         client.get(f"/api/v1/list-entries/{theirs.id}", headers=regulator.headers).status_code
         == 403
     )
-    denied = client.post(
-        f"/api/v1/list-entries/{theirs.id}/confirm", json={}, headers=regulator.headers
-    )
-    assert denied.status_code == 403
-    confirmed = client.post(
-        f"/api/v1/list-entries/{mine.id}/confirm",
-        json={"reason": "听证后确认"},
-        headers=regulator.headers,
-    )
+
+    def decide(entry, action, **body):
+        url = f"/api/v1/list-entries/{entry.id}/{action}"
+        return client.post(url, json=body, headers=regulator.headers)
+
+    assert decide(theirs, "confirm").status_code == 403
+    confirmed = decide(mine, "confirm", reason="听证后确认")
     assert confirmed.status_code == 200, confirmed.json
     assert confirmed.json["status"] == "active"
     assert confirmed.json["since"] == clock.today().isoformat()
-    again = client.post(
-        f"/api/v1/list-entries/{mine.id}/confirm", json={}, headers=regulator.headers
-    )
-    assert again.status_code == 409
-    no_reason = client.post(
-        f"/api/v1/list-entries/{second.id}/reject", json={}, headers=regulator.headers
-    )
-    assert no_reason.status_code == 422
-    rejected = client.post(
-        f"/api/v1/list-entries/{second.id}/reject",
-        json={"reason": "不符合条件"},
-        headers=regulator.headers,
-    )
-    assert rejected.json["status"] == "rejected"
-    manual_no_note = client.post(
-        f"/api/v1/list-entries/{mine.id}/remove",
-        json={"reason_code": "manual"},
-        headers=regulator.headers,
-    )
-    assert manual_no_note.status_code == 422
-    removed = client.post(
-        f"/api/v1/list-entries/{mine.id}/remove",
-        json={"reason_code": "corrected", "reason": "已改正"},
-        headers=regulator.headers,
-    )
+    assert decide(mine, "confirm").status_code == 409
+    assert decide(second, "reject").status_code == 422
+    assert decide(second, "reject", reason="不符合条件").json["status"] == "rejected"
+    assert decide(mine, "remove", reason_code="manual").status_code == 422
+    removed = decide(mine, "remove", reason_code="corrected", reason="已改正")
     assert removed.status_code == 200, removed.json
     assert removed.json["status"] == "removed"
     assert client.get("/api/v1/list-entries/999999", headers=regulator.headers).status_code == 404
@@ -67,13 +46,7 @@ def test_proposed_entries_confirm_reject_remove(client, factory, regulator, othe
 def test_repair_of_a_penalty_apply_approve(client, factory, regulator, other_regulator):
     entity = factory.entity()
     decided = clock.today() - timedelta(days=400)
-    penalty = factory.penalty(
-        entity.uscc,
-        regulator.authority,
-        decided_on=decided,
-        repair_allowed_from=decided + timedelta(days=90),
-        repairable=True,
-    )
+    penalty = factory.repairable_penalty(entity.uscc, regulator.authority, decided)
     early = factory.penalty(
         entity.uscc,
         regulator.authority,
@@ -112,19 +85,9 @@ def test_repair_of_a_penalty_apply_approve(client, factory, regulator, other_reg
 def test_repair_reject_needs_a_reason(client, factory, regulator):
     entity = factory.entity()
     decided = clock.today() - timedelta(days=400)
-    penalty = factory.penalty(
-        entity.uscc,
-        regulator.authority,
-        decided_on=decided,
-        repair_allowed_from=decided + timedelta(days=90),
-        repairable=True,
-    )
+    penalty = factory.repairable_penalty(entity.uscc, regulator.authority, decided)
     factory.commit()
-    rid = client.post(
-        "/api/v1/repairs",
-        json={"target_type": "penalty", "target_id": penalty.id, "statement": "已改正"},
-        headers=regulator.headers,
-    ).json["id"]
+    rid = apply_for_repair(client, penalty, regulator, "已改正").json["id"]
     assert (
         client.post(f"/api/v1/repairs/{rid}/reject", json={}, headers=regulator.headers).status_code
         == 422

@@ -8,52 +8,15 @@ from __future__ import annotations
 import http.client
 import json
 import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from registry.core import clock
-from tests.conftest import DEVELOPMENT_ENV
+from tests.conftest import DEVELOPMENT_ENV, free_port, server_command, start_server, stop_server
 from tests.web.factories import WebFactory
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _command(server: str, port: int) -> list[str]:
-    if server == "gunicorn":
-        return [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "--workers",
-            "1",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "api:create_app()",
-        ]
-    return [
-        sys.executable,
-        "-m",
-        "granian",
-        "--interface",
-        "wsgi",
-        "--factory",
-        "--port",
-        str(port),
-        "--no-access-log",
-        "api:create_app",
-    ]
 
 
 def _get(port: int, path: str) -> tuple[int, dict[str, str], bytes]:
@@ -74,7 +37,7 @@ def test_production_server_answers_a_lookup(server, database_url, session, clien
     entity = f.entity("杭州市西湖区某某贸易有限公司")
     f.penalty(entity.uscc, authority_uscc=f.authority_code(), party_name=entity.name)
     session.commit()
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         **DEVELOPMENT_ENV,
@@ -82,26 +45,8 @@ def test_production_server_answers_a_lookup(server, database_url, session, clien
         "REGISTRY_CONFIG": str(ROOT / "config.yaml"),
         "PYTHONPATH": str(ROOT),
     }
-    proc = subprocess.Popen(
-        _command(server, port),
-        cwd=ROOT,
-        env=env,
-        start_new_session=True,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+    proc = start_server(server_command(server, port), env, port)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if _get(port, "/healthz")[0] == 200:
-                    break
-            except OSError:
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    raise AssertionError(
-                        f"{server} did not start: {proc.stderr.read().decode()[-2000:]}"
-                    ) from None
-                time.sleep(0.2)
         status, headers, body = _get(port, f"/api/v1/public/entities/{entity.uscc}")
         assert status == 200
         assert headers["content-type"] == "application/json"
@@ -113,10 +58,6 @@ def test_production_server_answers_a_lookup(server, database_url, session, clien
         assert status == 400
         assert json.loads(body)["error"]["code"] == "malformed_code"
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        stop_server(proc)
+        assert proc.stderr is not None
         proc.stderr.close()

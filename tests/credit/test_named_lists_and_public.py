@@ -15,6 +15,7 @@ from registry.evaluation.runs import evaluate_now
 from registry.lists.models import ListEntry
 from tests.api.factories import ApiFactory
 from tests.conftest import Invoke, make_config
+from tests.rows import entries_where
 
 
 @pytest.fixture
@@ -27,12 +28,7 @@ def invoke(rt, database_url, organs_name_red_lists) -> Invoke:
 
 
 def named(rt, list_type):
-    with rt.sessions() as s:
-        return list(
-            s.execute(
-                select(ListEntry).where(ListEntry.list_type == list_type).order_by(ListEntry.id)
-            ).scalars()
-        )
+    return entries_where(rt, ListEntry.list_type == list_type)
 
 
 def test_import_a_csv_with_per_line_errors_then_again_changes_nothing(

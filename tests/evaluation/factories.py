@@ -12,6 +12,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from registry.core.codes import mask_id_number, person_key
@@ -104,3 +105,27 @@ def make_penalty(
     session.add(penalty)
     session.flush()
     return penalty
+
+
+#: The tables an evaluation writes to (or a dry run must leave alone).
+EVALUATION_TABLES = (
+    "penalties",
+    "list_entries",
+    "list_entry_events",
+    "decisions",
+    "alerts",
+    "changes",
+    "audit_log",
+    "person_links",
+    "rule_packs",
+    "measures",
+    "dirty_entities",
+)
+
+
+def row_counts(session: Session) -> dict[str, int]:
+    """How many rows each of :data:`EVALUATION_TABLES` holds."""
+    return {
+        t: session.execute(text(f"SELECT count(*) FROM {t}")).scalar_one()
+        for t in EVALUATION_TABLES
+    }

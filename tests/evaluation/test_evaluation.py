@@ -36,7 +36,9 @@ from tests.evaluation.factories import (
     make_penalty,
     new_person,
     new_uscc,
+    row_counts,
 )
+from tests.rows import entries_where
 
 TODAY = date(2026, 11, 29)
 IP = "销售侵犯注册商标专用权商品"
@@ -44,12 +46,7 @@ SERIOUS = ["罚款", "吊销许可证件"]
 
 
 def entries_of(rt, key):
-    with rt.sessions() as s:
-        return list(
-            s.execute(
-                select(ListEntry).where(ListEntry.uscc == key).order_by(ListEntry.id)
-            ).scalars()
-        )
+    return entries_where(rt, ListEntry.uscc == key)
 
 
 def penalty(rt, penalty_id):
@@ -58,21 +55,8 @@ def penalty(rt, penalty_id):
 
 
 def counts(rt):
-    tables = [
-        "penalties",
-        "list_entries",
-        "list_entry_events",
-        "decisions",
-        "alerts",
-        "changes",
-        "audit_log",
-        "person_links",
-        "rule_packs",
-        "measures",
-        "dirty_entities",
-    ]
     with rt.sessions() as s:
-        return {t: s.execute(text(f"SELECT count(*) FROM {t}")).scalar_one() for t in tables}
+        return row_counts(s)
 
 
 # --- rule 1: heavy-penalty -----------------------------------------------------------

@@ -121,8 +121,9 @@ def test_counts_exclude_revoked_and_future_records_and_filter_severity(session):
     assert "serious_ip_penalties" not in preview
 
 
-def test_list_held_needs_the_full_36_months(session):
-    held, short = new_uscc(), new_uscc()
+def _held_36_months_and_one_day_short(session, held: str, short: str) -> None:
+    """An active abnormal-operations entry of ``held`` listed 36 months before AS_OF
+    exactly, and one of ``short`` listed a day later."""
     for key, since in ((held, date(2023, 11, 29)), (short, date(2023, 11, 30))):
         session.add(
             ListEntry(
@@ -134,6 +135,11 @@ def test_list_held_needs_the_full_36_months(session):
                 basis_penalty_ids=[],
             )
         )
+
+
+def test_list_held_needs_the_full_36_months(session):
+    held, short = new_uscc(), new_uscc()
+    _held_36_months_and_one_day_short(session, held, short)
     session.commit()
     facts = _aggregates(session, [held, short])
     assert facts[held]["abnormal_held_long"]["value"] == 1
@@ -186,17 +192,7 @@ def test_list_aggregates_from_loaded_entries_equal_the_sql_ones(session):
                     basis_penalty_ids=[],
                 )
             )
-    for key, since in ((keys[0], date(2023, 11, 29)), (keys[1], date(2023, 11, 30))):
-        session.add(  # held 36 months on AS_OF exactly, and one day short
-            ListEntry(
-                uscc=key,
-                list_type="abnormal_operations",
-                status="active",
-                since=since,
-                authority_uscc="x",
-                basis_penalty_ids=[],
-            )
-        )
+    _held_36_months_and_one_day_short(session, keys[0], keys[1])
     session.commit()
     subjects = Subjects.of(keys)
     entries = load_entries(session, subjects)

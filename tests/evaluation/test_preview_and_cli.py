@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from registry.core.audit import verify_chain
 from registry.core.models import AuditEntry
@@ -13,27 +13,14 @@ from registry.evaluation.preview import preview
 from registry.evaluation.runs import evaluate_all
 from registry.lists.models import ListEntry
 from rules import PACKS_DIR, load_pack
-from tests.evaluation.factories import make_penalty, new_person, new_uscc
+from tests.evaluation.factories import make_penalty, new_person, new_uscc, row_counts
 
 REPEAT36 = PACKS_DIR / "repeat36.yaml"
-TABLES = (
-    "penalties",
-    "list_entries",
-    "list_entry_events",
-    "decisions",
-    "alerts",
-    "changes",
-    "audit_log",
-    "person_links",
-    "rule_packs",
-    "measures",
-    "dirty_entities",
-)
 
 
 def state(rt):
     with rt.sessions() as s:
-        rows = {t: s.execute(text(f"SELECT count(*) FROM {t}")).scalar_one() for t in TABLES}
+        rows = row_counts(s)
         last = s.execute(select(AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)).scalar()
         return rows, last
 

@@ -9,8 +9,6 @@ unless the test passes the fields itself.  Codes are valid USCCs from
 from __future__ import annotations
 
 import functools
-import hashlib
-import random
 from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
@@ -21,11 +19,10 @@ from sqlalchemy.orm import Session
 from registry.core import clock
 from registry.lists.entries import entry_terms
 from registry.lists.models import ListEntry, ListEntryEvent, Repair
-from registry.records.demo import make_uscc
-from registry.records.models import Entity, Penalty
+from registry.records.models import Penalty
 from rules import DEFAULT_PACK_PATH, RulePack, load_pack
 from rules.windows import add_months
-from tests.rows import add_entity
+from tests.rows import RowFactory, add_entry, add_penalty, add_row
 
 _UNSET: Any = object()
 
@@ -47,24 +44,12 @@ def disclosure_window(decided_on: date, max_months: int) -> date:
     return add_months(decided_on, max_months)
 
 
-class Factory:
+class Factory(RowFactory):
     """Makes rows in ``session`` (flushes; the test commits when it needs to)."""
 
     def __init__(self, session: Session, seed: int = 7) -> None:
-        self.session = session
-        self.rng = random.Random(seed)
+        super().__init__(session, seed)
         self.pack = default_pack()
-        self._numbers = 0
-
-    def uscc(self, division: str = "440305", authority: str = "9", kind: str = "1") -> str:
-        return make_uscc(self.rng, division, authority, kind)
-
-    def authority(self) -> str:
-        """A market-regulation bureau's code (机关: 1 1)."""
-        return make_uscc(self.rng, "440305", "1", "1")
-
-    def entity(self, uscc: str | None = None, name: str = "深圳市华鑫科技有限公司") -> Entity:
-        return add_entity(self.session, uscc or self.uscc(), name)
 
     def penalty(
         self,
@@ -120,26 +105,13 @@ class Factory:
         if repairable is _UNSET:
             repairable = outcome.repairable
         values: dict[str, Any] = {
-            "subject_key": uscc,
-            "uscc": uscc,
-            "party_name": "深圳市华鑫科技有限公司",
-            "party_type": "organisation",
-            "legal_representative": "王伟",
-            "decision_number": number,
             "violation_type": violation_type,
-            "facts": "经查，当事人存在违法行为。",
             "basis": "《中华人民共和国广告法》第五十五条",
             "categories": list(categories),
-            "content": "罚款",
             "fine_wan": None if fine_wan is None else Decimal(fine_wan),
-            "decided_on": decided_on,
-            "valid_until": date(2099, 12, 31),
-            "authority": "深圳市市场监督管理局",
-            "authority_uscc": authority_uscc,
             "source_unit": "深圳市市场监督管理局",
             "source_unit_uscc": authority_uscc,
             "aggravated": aggravated,
-            "content_hash": hashlib.sha256(number.encode()).hexdigest(),
             "severity": severity,
             "pack_version": self.pack.version,
             "disclosure_regime": outcome.regime,
@@ -148,10 +120,25 @@ class Factory:
             "repairable": repairable,
         }
         values.update(fields)
-        penalty = Penalty(**values)
-        self.session.add(penalty)
-        self.session.flush()
-        return penalty
+        return add_penalty(self.session, uscc, authority_uscc, number, decided_on, values)
+
+    def unevaluated_ip_penalty(
+        self, uscc: str, *, authority_uscc: str, decided_on: date, **fields: Any
+    ) -> Penalty:
+        """A fine and a revoked licence for selling goods that infringe a trademark, as
+        written before the rules ran: no severity, windows or repairability yet."""
+        return self.penalty(
+            uscc,
+            authority_uscc=authority_uscc,
+            decided_on=decided_on,
+            categories=["罚款", "吊销许可证件"],
+            violation_type="销售侵犯注册商标专用权商品",
+            severity=None,
+            disclosure_until=None,
+            repair_allowed_from=None,
+            repairable=None,
+            **fields,
+        )
 
     def entry(
         self,
@@ -170,13 +157,9 @@ class Factory:
         today)."""
         proposed_on = proposed_on or since or clock.today()
         values: dict[str, Any] = {
-            "uscc": uscc,
-            "list_type": list_type,
             "status": status,
             "rule_id": rule_id,
             "pack_version": self.pack.version,
-            "authority_uscc": authority_uscc,
-            "basis_penalty_ids": list(basis),
             "proposed_on": proposed_on,
         }
         if status in ("active", "removed"):
@@ -184,19 +167,14 @@ class Factory:
             until, early = entry_terms(self.pack, list_type, since)
             values.update(since=since, until=until, early_removal_from=early)
         values.update(fields)
-        entry = ListEntry(**values)
-        self.session.add(entry)
-        self.session.flush()
-        self.session.add(
+        entry = add_entry(self.session, uscc, list_type, authority_uscc, basis, values)
+        event = "proposed" if status == "proposed" else "activated"
+        add_row(
+            self.session,
             ListEntryEvent(
-                list_entry_id=entry.id,
-                uscc=uscc,
-                event="proposed" if status == "proposed" else "activated",
-                on_date=proposed_on,
-                actor="test",
-            )
+                list_entry_id=entry.id, uscc=uscc, event=event, on_date=proposed_on, actor="test"
+            ),
         )
-        self.session.flush()
         return entry
 
     def repair(
@@ -219,6 +197,4 @@ class Factory:
             applicant="当事人",
             statement="已改正",
         )
-        self.session.add(repair)
-        self.session.flush()
-        return repair
+        return add_row(self.session, repair)

@@ -17,22 +17,16 @@ from rules.windows import add_months
 DAY = timedelta(days=1)
 
 
+def _found(session, query) -> bool:
+    return session.execute(query).scalar_one_or_none() is not None
+
+
 def _sql_binds(session, entry_id: int, day: date) -> bool:
-    return (
-        session.execute(
-            select(ListEntry.id).where(ListEntry.id == entry_id, in_force_on(day))
-        ).scalar_one_or_none()
-        is not None
-    )
+    return _found(session, select(ListEntry.id).where(ListEntry.id == entry_id, in_force_on(day)))
 
 
 def _sql_disclosed(session, penalty_id: int, day: date) -> bool:
-    return (
-        session.execute(
-            select(Penalty.id).where(Penalty.id == penalty_id, disclosed_on(day))
-        ).scalar_one_or_none()
-        is not None
-    )
+    return _found(session, select(Penalty.id).where(Penalty.id == penalty_id, disclosed_on(day)))
 
 
 def _agree_entry(session, entry: ListEntry, day: date) -> bool:

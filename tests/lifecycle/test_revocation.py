@@ -64,16 +64,8 @@ def test_revoking_the_only_basis_removes_the_entry(rt, session, factory, pack, a
     evaluation = pytest.importorskip("registry.evaluation.runs")
     uscc = factory.uscc()
     factory.entity(uscc)
-    penalty = factory.penalty(
-        uscc,
-        authority_uscc=authority,
-        decided_on=date(2026, 10, 8),
-        categories=["罚款", "吊销许可证件"],
-        violation_type="销售侵犯注册商标专用权商品",
-        severity=None,
-        disclosure_until=None,
-        repair_allowed_from=None,
-        repairable=None,
+    penalty = factory.unevaluated_ip_penalty(
+        uscc, authority_uscc=authority, decided_on=date(2026, 10, 8)
     )
     session.commit()
     evaluation.evaluate_subjects(session, pack, [uscc], actor="test")

@@ -19,12 +19,6 @@ from registry.records.disclosure import is_disclosed
 from registry.records.models import Penalty
 
 DAY = timedelta(days=1)
-UNDERIVED = {
-    "severity": None,
-    "disclosure_until": None,
-    "repair_allowed_from": None,
-    "repairable": None,
-}
 
 
 @pytest.fixture
@@ -45,14 +39,8 @@ def _entries(session, uscc: str, list_type: str) -> list[ListEntry]:
 def test_penalty_to_sanctions_to_repair(session, factory, pack, authority, today, evaluation):
     uscc = factory.uscc()
     factory.entity(uscc)
-    penalty = factory.penalty(
-        uscc,
-        authority_uscc=authority,
-        decided_on=date(2026, 11, 20),
-        categories=["罚款", "吊销许可证件"],
-        fine_wan="30",
-        violation_type="销售侵犯注册商标专用权商品",
-        **UNDERIVED,
+    penalty = factory.unevaluated_ip_penalty(
+        uscc, authority_uscc=authority, decided_on=date(2026, 11, 20), fine_wan="30"
     )
     session.commit()
     evaluation.evaluate_subjects(session, pack, [uscc], actor="test")

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from rules import DEFAULT_PACK_PATH, Evaluator, FactsError, PenaltyOutcome, load_pack
+from rules.checking import example_penalty
 
 
 @pytest.fixture(scope="module")
@@ -17,21 +18,9 @@ def evaluator() -> Evaluator:
 
 
 def penalty(**facts: Any) -> dict[str, Any]:
-    return {
-        "penalty_id": 7,
-        "decision_number": "沪市监罚〔2024〕7号",
-        "decided_on": "2024-06-01",
-        "party_type": "organisation",
-        "categories": ["罚款"],
-        "fine_wan": None,
-        "confiscated_wan": None,
-        "business_volume_wan": None,
-        "illegal_gains_wan": None,
-        "aggravated": False,
-        "transferred_to_police": False,
-        "violation_type": "价格违法",
-        **facts,
-    }
+    return example_penalty(
+        {"decision_number": "沪市监罚〔2024〕7号", "violation_type": "价格违法", **facts}, 7
+    )
 
 
 def outcome(evaluator: Evaluator, **facts: Any) -> PenaltyOutcome:

@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from tests.api.factories import apply_for_repair
 from tests.security.helpers import assert_error_shape
 
 
@@ -55,25 +56,16 @@ def owned(factory, regulator, today):
 
 def test_revoking_another_authoritys_penalty(client, owned, regulator, other_regulator):
     penalty, _alert, _entry = owned
-    answer = client.post(
-        f"/api/v1/penalties/{penalty.id}/revoke",
-        json={"reason": "复议撤销"},
-        headers=other_regulator.headers,
-    )
-    _forbidden_and_silent(answer, regulator.authority, penalty.disclosure_until)
+
+    def revoke(token):
+        url = f"/api/v1/penalties/{penalty.id}/revoke"
+        return client.post(url, json={"reason": "复议撤销"}, headers=token.headers)
+
+    _forbidden_and_silent(revoke(other_regulator), regulator.authority, penalty.disclosure_until)
     # Revoked by its own authority: the refusal to the other still says nothing of when.
-    own = client.post(
-        f"/api/v1/penalties/{penalty.id}/revoke",
-        json={"reason": "复议撤销"},
-        headers=regulator.headers,
-    )
+    own = revoke(regulator)
     assert own.status_code == 200, own.json
-    again = client.post(
-        f"/api/v1/penalties/{penalty.id}/revoke",
-        json={"reason": "复议撤销"},
-        headers=other_regulator.headers,
-    )
-    _forbidden_and_silent(again, regulator.authority, "2026-11-29")
+    _forbidden_and_silent(revoke(other_regulator), regulator.authority, "2026-11-29")
 
 
 @pytest.mark.parametrize("action", ["confirm", "reject", "remove"])
@@ -146,20 +138,9 @@ def test_deciding_another_authoritys_repair_application(
 ):
     entity = factory.entity()
     decided = today - timedelta(days=200)
-    penalty = factory.penalty(
-        entity.uscc,
-        regulator.authority,
-        decided_on=decided,
-        disclosure_until=decided + timedelta(days=3 * 365),
-        repair_allowed_from=decided + timedelta(days=90),
-        repairable=True,
-    )
+    penalty = factory.repairable_penalty(entity.uscc, regulator.authority, decided)
     factory.commit()
-    applied = client.post(
-        "/api/v1/repairs",
-        json={"target_type": "penalty", "target_id": penalty.id, "statement": "已履行"},
-        headers=regulator.headers,
-    )
+    applied = apply_for_repair(client, penalty, regulator, "已履行")
     assert applied.status_code == 201, applied.json
     repair_id = applied.json["id"]
     for verb in ("approve", "reject"):
@@ -170,11 +151,7 @@ def test_deciding_another_authoritys_repair_application(
         )
         _forbidden_and_silent(answer, regulator.authority, entity.uscc)
     # A second application for the same penalty by the outsider: 403, not "already open".
-    again = client.post(
-        "/api/v1/repairs",
-        json={"target_type": "penalty", "target_id": penalty.id, "statement": "已履行"},
-        headers=other_regulator.headers,
-    )
+    again = apply_for_repair(client, penalty, other_regulator, "已履行")
     error = _forbidden_and_silent(again, regulator.authority, f"申请 {repair_id}")
     assert "repair_id" not in error["details"]
 

@@ -13,10 +13,7 @@ from __future__ import annotations
 
 import os
 import secrets
-import signal
 import socket
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -24,7 +21,14 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import DEVELOPMENT_ENV, PG_REQUIRED
+from tests.conftest import (
+    DEVELOPMENT_ENV,
+    PG_REQUIRED,
+    free_port,
+    server_command,
+    start_server,
+    stop_server,
+)
 from tests.security.seams import ROOT
 
 LIMIT = {"public_rate_limit": "2/minute"}
@@ -202,56 +206,17 @@ WARNING = "memory://"
 def _server_stderr(command: list[str], env: dict[str, str], port: int, during: Any = None) -> str:
     """Start a real server, wait for /healthz, call ``during()`` if given, stop it; its
     standard error."""
-    proc = subprocess.Popen(
-        command,
-        cwd=ROOT,
-        env=env,
-        start_new_session=True,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = start_server(command, env, port)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                url = f"http://127.0.0.1:{port}/healthz"
-                with urllib.request.urlopen(url, timeout=2) as resp:
-                    if resp.status == 200:
-                        break
-            except OSError:
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    raise AssertionError(
-                        f"the server did not start: {proc.stderr.read()}"
-                    ) from None
-                time.sleep(0.2)
         time.sleep(1)  # every worker has built its application
         if during is not None:
             during()
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        stop_server(proc)
+    assert proc.stderr is not None
     out = proc.stderr.read()
     proc.stderr.close()
     return out
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _serve(server: str, workers: int, port: int) -> list[str]:
-    if server == "gunicorn":
-        return [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--bind",
-                f"127.0.0.1:{port}", "api:create_app()"]  # fmt: skip
-    return [sys.executable, "-m", "granian", "--interface", "wsgi", "--factory", "--workers",
-            str(workers), "--port", str(port), "--no-access-log", "api:create_app"]  # fmt: skip
 
 
 @pytest.mark.slow
@@ -265,13 +230,13 @@ def test_several_workers_counting_in_memory_warn_at_start(tmp_path, server):
         "PYTHONPATH": str(ROOT),
     }
     env.pop("WEB_CONCURRENCY", None)
-    port = _free_port()
-    warned = _server_stderr(_serve(server, 2, port), env, port)
+    port = free_port()
+    warned = _server_stderr(server_command(server, port, 2), env, port)
     assert WARNING in warned, warned[-2000:]
     assert "redis://127.0.0.1:6379" in warned
     assert "2 个工作进程" in warned
-    port = _free_port()
-    single = _server_stderr(_serve(server, 1, port), env, port)
+    port = free_port()
+    single = _server_stderr(server_command(server, port, 1), env, port)
     assert WARNING not in single, single[-2000:]
 
 
@@ -288,7 +253,7 @@ def test_several_workers_sharing_redis_count_once_and_do_not_warn(database_url, 
         "REGISTRY_API_TRUSTED_PROXIES": "1",
         "PYTHONPATH": str(ROOT),
     }
-    port = _free_port()
+    port = free_port()
     client = {"X-Forwarded-For": _client_ip()}
     statuses: list[int] = []
 
@@ -301,6 +266,6 @@ def test_several_workers_sharing_redis_count_once_and_do_not_warn(database_url, 
             except urllib.error.HTTPError as exc:
                 statuses.append(exc.code)
 
-    out = _server_stderr(_serve("gunicorn", 2, port), env, port, during=four_searches)
+    out = _server_stderr(server_command("gunicorn", port, 2), env, port, during=four_searches)
     assert statuses == [200, 200, 429, 429], out[-2000:]
     assert WARNING not in out, out[-2000:]

@@ -12,6 +12,8 @@ from datetime import timedelta
 
 import pytest
 
+from tests.api.factories import apply_for_repair
+
 
 @pytest.mark.parametrize("case", ["not-repairable-field", "too-early"])
 def test_repair_of_another_authoritys_penalty_is_403_without_dates(
@@ -28,20 +30,9 @@ def test_repair_of_another_authoritys_penalty_is_403_without_dates(
             repairable=False,
         )
     else:
-        penalty = factory.penalty(
-            entity.uscc,
-            regulator.authority,
-            decided_on=decided,
-            disclosure_until=decided + timedelta(days=3 * 365),
-            repair_allowed_from=decided + timedelta(days=90),
-            repairable=True,
-        )
+        penalty = factory.repairable_penalty(entity.uscc, regulator.authority, decided)
     factory.commit()
-    answer = client.post(
-        "/api/v1/repairs",
-        json={"target_type": "penalty", "target_id": penalty.id, "statement": "已履行处罚决定"},
-        headers=other_regulator.headers,
-    )
+    answer = apply_for_repair(client, penalty, other_regulator, "已履行处罚决定")
     assert answer.status_code == 403, (answer.status_code, answer.json)
     assert answer.json["error"]["code"] == "forbidden"
     body = answer.get_data(as_text=True)
@@ -49,9 +40,5 @@ def test_repair_of_another_authoritys_penalty_is_403_without_dates(
         if day is not None:
             assert day.isoformat() not in body, f"the answer tells the record's date {day}"
     # The penalty's own authority gets the real reason.
-    own = client.post(
-        "/api/v1/repairs",
-        json={"target_type": "penalty", "target_id": penalty.id, "statement": "已履行处罚决定"},
-        headers=regulator.headers,
-    )
+    own = apply_for_repair(client, penalty, regulator, "已履行处罚决定")
     assert own.status_code in (409, 422), own.json

@@ -18,36 +18,28 @@ from tests.api.conftest import (  # noqa: F401 - fixtures shared with the API te
     other_regulator,
     regulator,
 )
+from tests.rows import add_row
 
 
-def grade(session, uscc: str, value: str, since: date | None = None) -> CreditGrade:
-    """The entity's current credit grade (a ``credit_grades`` row with no end)."""
+def grade(
+    session, uscc: str, value: str, since: date | None = None, until: date | None = None
+) -> CreditGrade:
+    """The entity's credit grade from ``since`` (default 2026-01-01) to ``until`` (default
+    none: its current grade)."""
     row = CreditGrade(
         uscc=uscc,
         grade=value,
         since=since or date(2026, 1, 1),
-        until=None,
-        pack_version="test",
-        explanation={},
-    )
-    session.add(row)
-    session.flush()
-    return row
-
-
-def old_grade(session, uscc: str, value: str, until: date) -> CreditGrade:
-    """An earlier grade that ended on ``until``."""
-    row = CreditGrade(
-        uscc=uscc,
-        grade=value,
-        since=until - timedelta(days=300),
         until=until,
         pack_version="test",
         explanation={},
     )
-    session.add(row)
-    session.flush()
-    return row
+    return add_row(session, row)
+
+
+def old_grade(session, uscc: str, value: str, until: date) -> CreditGrade:
+    """An earlier grade that ended on ``until``."""
+    return grade(session, uscc, value, since=until - timedelta(days=300), until=until)
 
 
 POOL = [

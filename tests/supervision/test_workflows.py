@@ -92,26 +92,16 @@ def test_result_input_is_checked(client, factory, regulator, make_task):
     stranger = factory.entity().uscc
     factory.commit()
     url = f"/api/v1/inspections/tasks/{task_id}/results"
-    future = client.post(
-        url,
-        json={"uscc": codes[0], "outcome": "no_problem", "inspected_on": "2026-12-30"},
-        headers=regulator.headers,
-    )
-    assert future.status_code == 422
-    assert "inspected_on" in future.json["error"]["details"]
-    not_drawn = client.post(
-        url,
-        json={"uscc": stranger, "outcome": "no_problem", "inspected_on": "2026-11-29"},
-        headers=regulator.headers,
-    )
-    assert not_drawn.status_code == 404
-    bad = client.post(
-        url,
-        json={"uscc": codes[0], "outcome": "fine", "inspected_on": "2026-11-29"},
-        headers=regulator.headers,
-    )
-    assert bad.status_code == 422
-    assert "outcome" in bad.json["error"]["details"]
+    for uscc, outcome, inspected_on, status, field in (
+        (codes[0], "no_problem", "2026-12-30", 422, "inspected_on"),  # in the future
+        (stranger, "no_problem", "2026-11-29", 404, None),  # not drawn
+        (codes[0], "fine", "2026-11-29", 422, "outcome"),  # no such outcome
+    ):
+        body = {"uscc": uscc, "outcome": outcome, "inspected_on": inspected_on}
+        answer = client.post(url, json=body, headers=regulator.headers)
+        assert answer.status_code == status, (body, answer.json)
+        if field is not None:
+            assert field in answer.json["error"]["details"]
     bad_ratio = client.post(
         "/api/v1/inspections/tasks",
         json={"title": "t", "authority_name": "a", "ratios": {"A": "1.5"}},
