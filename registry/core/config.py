@@ -71,6 +71,10 @@ class ApiConfig:
     #: and the header is ignored); the client is the address the outermost one saw.
     trusted_proxies: int = 0
     max_upload_mb: int = 50
+    #: Bounds on a JSON request body, checked before it is parsed (api/common/bodies.py):
+    #: its size (413 above) and the nesting depth of its arrays and objects (400 above).
+    max_json_kb: int = 1024
+    max_json_depth: int = 32
     batch_check_limit: int = 1000
     page_size: int = 20
     max_page_size: int = 200
