@@ -140,6 +140,15 @@ class IntakeConfig:
 
 
 @dataclass(frozen=True)
+class WebhooksConfig:
+    """Deliveries to departments' subscriptions (registry/delivery/addresses.py)."""
+
+    #: Deliver to private, loopback and link-local addresses too: only for a closed
+    #: network whose subscribers have no public address.  Default: public addresses only.
+    allow_private_addresses: bool = False
+
+
+@dataclass(frozen=True)
 class OpsConfig:
     """The operations endpoints (``/healthz``, ``/readyz``, ``/metrics``)."""
 
@@ -164,6 +173,7 @@ class Config:
     supervision: SupervisionConfig = field(default_factory=SupervisionConfig)
     intake: IntakeConfig = field(default_factory=IntakeConfig)
     ops: OpsConfig = field(default_factory=OpsConfig)
+    webhooks: WebhooksConfig = field(default_factory=WebhooksConfig)
     logging: LoggingConfig = field(default_factory=LoggingConfig)
     #: Directory relative paths are resolved against (the config file's directory).
     base_dir: str = "."
