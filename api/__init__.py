@@ -53,6 +53,7 @@ def _configure(app: Flask, runtime: Runtime) -> None:
         SESSION_COOKIE_SECURE=cfg.security.session_cookie_secure,
     )
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    from api.common.bodies import install as guard_bodies
     from api.common.context import close_db
     from api.common.limiter import init_limiter
     from api.common.metrics import init_metrics
@@ -60,6 +61,7 @@ def _configure(app: Flask, runtime: Runtime) -> None:
     app.teardown_appcontext(close_db)
     init_metrics(app)
     init_limiter(app, runtime)
+    guard_bodies(app, runtime)
 
 
 def _register_errors(app: Flask) -> None:

@@ -100,7 +100,7 @@ class PenaltyFile:
         return self._position()
 
     def __iter__(self) -> Iterator[tuple[int, Raw]]:
-        return self._rows
+        return _unreadable_as_file_error(self._rows, self.name, self.format)
 
     def close(self) -> None:
         self._close()
@@ -114,6 +114,28 @@ class PenaltyFile:
     def warn(self, message: str | None) -> None:
         if message and message not in self.warnings:
             self.warnings.append(message)
+
+
+def _unreadable_as_file_error(
+    rows: Iterator[tuple[int, Raw]], name: str, fmt: str
+) -> Iterator[tuple[int, Raw]]:
+    """The rows, with anything the parsers raise while reading (broken XML inside an
+    XLSX, a decoder's own error) turned into a file-level error: a report line, never a
+    traceback."""
+    try:
+        yield from rows
+    except FileError:
+        raise
+    except Exception as exc:
+        raise FileError(_unreadable(name, fmt, exc)) from exc
+
+
+def _unreadable(name: str, fmt: str, exc: BaseException) -> str:
+    what = {"xlsx": "有效的XLSX文件（内部XML损坏）", "csv": "可读取的CSV文件"}.get(
+        fmt, "可读取的JSONL文件"
+    )
+    detail = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+    return f"“{name}”不是{what}：{detail}"
 
 
 def open_penalty_file(
@@ -143,6 +165,16 @@ def open_penalty_file(
     try:
         opener = {"csv": _open_csv, "xlsx": _open_xlsx, "jsonl": _open_jsonl}[kind]
         return opener(stream, str(name), max_line_bytes, provided, owned)
+    except FileError:
+        if owned:
+            stream.close()
+        raise
+    except Exception as exc:
+        # Whatever a parser raises on a damaged file (openpyxl on broken XML: a
+        # ParseError; a zip member that lies about itself) is the file's fault.
+        if owned:
+            stream.close()
+        raise FileError(_unreadable(str(name), kind, exc)) from exc
     except BaseException:
         if owned:
             stream.close()
@@ -558,6 +590,9 @@ def _open_jsonl(
                 obj = decoder.decode(text)
             except ValueError as exc:
                 yield line, Rejected((("_row", f"JSON格式错误：{exc}"),))
+                continue
+            except RecursionError:
+                yield line, Rejected((("_row", "JSON嵌套层数过多"),))
                 continue
             if not isinstance(obj, dict):
                 yield line, Rejected((("_row", "每行应为一个JSON对象"),))

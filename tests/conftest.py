@@ -51,7 +51,11 @@ TEST_SECRET = "test-secret-key"
 #: The ID-number hash key the test configuration derives: person keys in test data.
 TEST_ID_KEY = derive(TEST_SECRET, "id-hash")
 #: The environment of every CLI run and child process of the tests.
-DEVELOPMENT_ENV = {"REGISTRY_DEVELOPMENT": "1", "REGISTRY_SECRET_KEY": TEST_SECRET}
+DEVELOPMENT_ENV = {
+    "REGISTRY_DEVELOPMENT": "1",
+    "REGISTRY_SECRET_KEY": TEST_SECRET,
+    "REGISTRY_WEBHOOKS_ALLOW_PRIVATE_ADDRESSES": "1",
+}
 
 PG_URL = os.environ.get("REGISTRY_TEST_POSTGRES_URL", "")
 PG_REQUIRED = os.environ.get("REGISTRY_TEST_REQUIRE_POSTGRES", "") in ("1", "true", "yes")
@@ -131,6 +135,9 @@ def make_config(url: str, **sections: dict) -> Config:
     overrides = {
         "database": {"url": url},
         "security": {"secret_key": TEST_SECRET, "development": True},
+        # The tests' webhook receivers listen on 127.0.0.1 (tests/security/test_webhooks.py
+        # turns this off to show the default refuses internal addresses).
+        "webhooks": {"allow_private_addresses": True},
     }
     for name, values in sections.items():
         overrides.setdefault(name, {}).update(values)

@@ -404,7 +404,16 @@ class SubscriptionCreatedSchema(SubscriptionSchema):
     )
     signature_header = Str(required=True, metadata={"example": "X-Registry-Signature"})
     signature_scheme = Str(
-        required=True, metadata={"example": "sha256=hex(HMAC-SHA256(secret, raw body))"}
+        required=True,
+        metadata={"example": 'sha256=hex(HMAC-SHA256(secret, "<timestamp>.<raw body>"))'},
+    )
+    timestamp_header = Str(required=True, metadata={"example": "X-Registry-Timestamp"})
+    replay_window_seconds = fields.Integer(
+        required=True,
+        metadata={
+            "description": "refuse a delivery whose timestamp is further off",
+            "example": 300,
+        },
     )
 
 

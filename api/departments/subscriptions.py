@@ -22,7 +22,9 @@ from api.departments.schemas import (
     SubscriptionSchema,
 )
 from registry.delivery.webhooks import (
+    REPLAY_WINDOW_S,
     SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
     cancel_subscription,
     create_subscription,
     get_subscription,
@@ -66,9 +68,12 @@ class Subscriptions(MethodView):
 
         Empty `codes`: every code; empty `list_types`: every list.  The answer
         carries the signing `secret` — the only time it is shown.  Each delivery is a
-        JSON POST with `X-Registry-Signature: sha256=<hex HMAC-SHA256(secret, raw
-        body)>`, `X-Registry-Delivery` and `X-Registry-Event`; a non-2xx answer or a
-        timeout is retried with exponential backoff."""
+        JSON POST with `X-Registry-Timestamp: <Unix seconds>`, `X-Registry-Signature:
+        sha256=<hex HMAC-SHA256(secret, "<timestamp>.<raw body>")>`,
+        `X-Registry-Delivery` and `X-Registry-Event`; refuse a timestamp more than 300
+        seconds from your clock (replays).  The host must resolve to public addresses
+        (https outside development); it is checked again at each delivery.  A non-2xx
+        answer or a timeout is retried with exponential backoff."""
         principal = auth.current_principal()
         rt = runtime()
         session = db()
@@ -81,6 +86,8 @@ class Subscriptions(MethodView):
             codes=body["codes"],
             list_types=body["list_types"],
             webhook_key=rt.keys.webhook,
+            allow_private=rt.config.webhooks.allow_private_addresses,
+            require_https=not rt.config.security.development,
         )
         session.commit()
         return {
@@ -92,7 +99,9 @@ class Subscriptions(MethodView):
             "created_at": sub.created_at,
             "secret": secret,
             "signature_header": SIGNATURE_HEADER,
-            "signature_scheme": "sha256=hex(HMAC-SHA256(secret, raw body))",
+            "signature_scheme": 'sha256=hex(HMAC-SHA256(secret, "<timestamp>.<raw body>"))',
+            "timestamp_header": TIMESTAMP_HEADER,
+            "replay_window_seconds": REPLAY_WINDOW_S,
         }
 
 

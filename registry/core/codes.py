@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import date
@@ -251,6 +252,35 @@ def check_resident_id(value: str, today: date | None = None) -> str:
     if born.year < 1900 or (today is not None and born > today):
         raise CodeError("format", f"身份证号码中的出生日期{born.isoformat()}不合理")
     return number
+
+
+#: Runs of digits shaped like a resident ID number: 18 characters (the last may be X)
+#: or the first generation's 15 digits, not part of a longer run of letters or digits.
+_ID_SHAPED = re.compile(r"(?<![0-9A-Za-z])(\d{17}[\dXx]|\d{15})(?![0-9A-Za-z])")
+
+
+def find_resident_id(text: str) -> str | None:
+    """The first resident ID number in free text, if any: 18 characters with a valid
+    check character, or 15 digits with a region and a valid birth date (YYMMDD) — a
+    number that must never be kept in clear outside its own column."""
+    for match in _ID_SHAPED.finditer(unicodedata.normalize("NFKC", text)):
+        candidate = match.group(1)
+        if len(candidate) == 18:
+            try:
+                return validate_resident_id(candidate)
+            except CodeError:
+                continue
+        elif candidate[0] in "12345678" and _is_yymmdd(candidate[6:12]):
+            return candidate
+    return None
+
+
+def _is_yymmdd(value: str) -> bool:
+    try:
+        date(1900 + int(value[:2]), int(value[2:4]), int(value[4:6]))
+    except ValueError:
+        return False
+    return True
 
 
 def mask_id_number(value: str | None) -> str | None:

@@ -72,6 +72,10 @@ class ApiConfig:
     #: and the header is ignored); the client is the address the outermost one saw.
     trusted_proxies: int = 0
     max_upload_mb: int = 50
+    #: Bounds on a JSON request body, checked before it is parsed (api/common/bodies.py):
+    #: its size (413 above) and the nesting depth of its arrays and objects (400 above).
+    max_json_kb: int = 1024
+    max_json_depth: int = 32
     batch_check_limit: int = 1000
     page_size: int = 20
     max_page_size: int = 200
@@ -153,6 +157,15 @@ class ListsConfig:
 
 
 @dataclass(frozen=True)
+class WebhooksConfig:
+    """Deliveries to departments' subscriptions (registry/delivery/addresses.py)."""
+
+    #: Deliver to private, loopback and link-local addresses too: only for a closed
+    #: network whose subscribers have no public address.  Default: public addresses only.
+    allow_private_addresses: bool = False
+
+
+@dataclass(frozen=True)
 class OpsConfig:
     """The operations endpoints (``/healthz``, ``/readyz``, ``/metrics``)."""
 
@@ -179,6 +192,7 @@ class Config:
     intake: IntakeConfig = field(default_factory=IntakeConfig)
     lists: ListsConfig = field(default_factory=ListsConfig)
     ops: OpsConfig = field(default_factory=OpsConfig)
+    webhooks: WebhooksConfig = field(default_factory=WebhooksConfig)
     logging: LoggingConfig = field(default_factory=LoggingConfig)
     #: Directory relative paths are resolved against (the config file's directory).
     base_dir: str = "."

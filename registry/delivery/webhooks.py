@@ -3,9 +3,14 @@
 A department subscribes a URL to list changes for given codes and/or list types.  The
 change feed (``changes``) is turned into one :class:`~registry.delivery.models.WebhookDelivery`
 per matching subscription (:func:`enqueue_changes`), and the scheduler's ``webhooks``
-job posts the due ones (:func:`deliver_due`): JSON body, signed with HMAC-SHA256 in
-``X-Registry-Signature: sha256=<hex>``, a short timeout, and on failure a retry after
-an exponentially growing delay, until :data:`MAX_ATTEMPTS` attempts have failed.
+job posts the due ones (:func:`deliver_due`): JSON body, signed with HMAC-SHA256 over
+``<timestamp>.<body>`` in ``X-Registry-Signature: sha256=<hex>`` with the Unix time in
+``X-Registry-Timestamp`` (a subscriber refuses a timestamp more than
+:data:`REPLAY_WINDOW_S` seconds from its clock, so a captured delivery cannot be
+replayed later), a short timeout, and on failure a retry after an exponentially growing
+delay, until :data:`MAX_ATTEMPTS` attempts have failed.  Only public addresses are
+reached, checked at subscription and at each delivery (registry.delivery.addresses);
+failures are stored as a category.
 
 The signing secret is shown once, when the subscription is created, and never stored:
 it is derived from the deployment's webhook key (``Runtime.keys.webhook``, itself derived
@@ -24,13 +29,11 @@ import hashlib
 import hmac
 import json
 import logging
-import urllib.error
-import urllib.request
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -40,6 +43,7 @@ from registry.core.changefeed import settled_id
 from registry.core.codes import CodeError, validate_uscc
 from registry.core.errors import Invalid, NotFound
 from registry.core.models import Change, JobRun
+from registry.delivery.addresses import check_subscription_url, post
 from registry.delivery.models import Subscription, WebhookDelivery
 from registry.lists.models import ListEntry
 
@@ -50,6 +54,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 SIGNATURE_HEADER = "X-Registry-Signature"
+TIMESTAMP_HEADER = "X-Registry-Timestamp"
+#: Seconds a signed delivery stays acceptable either side of its timestamp.
+REPLAY_WINDOW_S = 300
 DELIVERY_HEADER = "X-Registry-Delivery"
 EVENT_HEADER = "X-Registry-Event"
 #: Attempts before a delivery is given up (``failed``).
@@ -75,14 +82,32 @@ def subscription_secret(webhook_key: bytes, subscription_id: int) -> str:
     return "whsec_" + digest
 
 
-def sign(secret: str, body: bytes) -> str:
-    """The ``X-Registry-Signature`` value for ``body``: ``sha256=<hex HMAC-SHA256>``."""
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+def sign(secret: str, body: bytes, timestamp: int) -> str:
+    """The ``X-Registry-Signature`` value for ``body`` sent at ``timestamp`` (Unix
+    seconds, the ``X-Registry-Timestamp`` header): ``sha256=<hex HMAC-SHA256 of
+    "<timestamp>.<body>">``."""
+    signed = str(int(timestamp)).encode() + b"." + body
+    return "sha256=" + hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
 
 
-def verify(secret: str, body: bytes, signature: str) -> bool:
-    """What a subscriber does with the header (constant-time comparison)."""
-    return hmac.compare_digest(sign(secret, body), signature or "")
+def verify(
+    secret: str,
+    body: bytes,
+    signature: str,
+    timestamp: str | int,
+    *,
+    now: float | None = None,
+    window: int = REPLAY_WINDOW_S,
+) -> bool:
+    """What a subscriber does with the headers: the timestamp within ``window`` seconds
+    of its clock, and the signature over it and the body (constant-time comparison)."""
+    try:
+        sent = int(str(timestamp))
+    except ValueError:
+        return False
+    if abs((time.time() if now is None else now) - sent) > window:
+        return False
+    return hmac.compare_digest(sign(secret, body, sent), signature or "")
 
 
 def body_of(payload: dict[str, Any]) -> bytes:
@@ -91,14 +116,6 @@ def body_of(payload: dict[str, Any]) -> bytes:
 
 
 # --- subscriptions -------------------------------------------------------------------
-
-
-def _check_url(url: str) -> str:
-    url = (url or "").strip()
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc or len(url) > 1000:
-        raise Invalid("订阅地址应为 http(s) URL", details={"url": ["应为 http 或 https 地址"]})
-    return url
 
 
 def create_subscription(
@@ -111,11 +128,14 @@ def create_subscription(
     codes: Sequence[str] = (),
     list_types: Sequence[str] = (),
     webhook_key: bytes,
+    allow_private: bool = False,
+    require_https: bool = True,
 ) -> tuple[Subscription, str]:
     """Subscribe ``url`` to list changes of ``codes`` (empty: any code) on ``list_types``
     (empty: any list).  Returns the subscription and its signing secret — the only time
-    the secret is given out."""
-    url = _check_url(url)
+    the secret is given out.  The URL's host must resolve to public addresses only
+    (unless ``allow_private``), over https (unless not ``require_https``)."""
+    url = check_subscription_url(url, allow_private=allow_private, require_https=require_https)
     if len(codes) > MAX_CODES:
         raise Invalid(
             f"一个订阅最多 {MAX_CODES} 个代码", details={"codes": [f"最多 {MAX_CODES} 个"]}
@@ -192,7 +212,7 @@ def cancel_subscription(
             )
         ).scalars():
             delivery.status = "failed"
-            delivery.last_error = "subscription cancelled"
+            delivery.last_error = "cancelled"
         session.flush()
         audit.record_one(
             session,
@@ -341,29 +361,6 @@ def _payload(change: Change, entry: ListEntry | None) -> dict[str, Any]:
 # --- delivering ----------------------------------------------------------------------
 
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    """A redirect is an answer, not an instruction: the body is never re-sent elsewhere."""
-
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None
-
-
-_opener = urllib.request.build_opener(_NoRedirect)
-
-
-def post(url: str, body: bytes, headers: dict[str, str], timeout: float) -> tuple[int | None, str]:
-    """POST ``body``; ``(status, error)`` — status None when no HTTP answer came."""
-    request = urllib.request.Request(url, data=body, headers=headers, method="POST")  # noqa: S310
-    try:
-        with _opener.open(request, timeout=timeout) as response:
-            return response.status, ""
-    except urllib.error.HTTPError as exc:
-        return exc.code, f"HTTP {exc.code}"
-    except (urllib.error.URLError, OSError, ValueError) as exc:
-        reason = getattr(exc, "reason", exc)
-        return None, f"{type(exc).__name__}: {reason}"[:500]
-
-
 @dataclass
 class DeliveryRun:
     """What one :func:`deliver_due` did."""
@@ -424,17 +421,30 @@ def deliver_due(
             .limit(limit)
         ).all()
     secret_key = rt.keys.webhook  # the derived webhook key, never the raw secret
+    allow_private = rt.config.webhooks.allow_private_addresses
+    require_https = not rt.config.security.development
     for row in due:
         payload = row.payload if isinstance(row.payload, dict) else json.loads(row.payload)
         body = body_of(payload)
+        stamp = int(time.time())  # wall time: the subscriber checks it against its clock
+        secret = subscription_secret(secret_key, row.subscription_id)
         headers = {
             "Content-Type": "application/json; charset=utf-8",
             "User-Agent": "credit-registry-webhooks",
-            SIGNATURE_HEADER: sign(subscription_secret(secret_key, row.subscription_id), body),
+            SIGNATURE_HEADER: sign(secret, body, stamp),
+            TIMESTAMP_HEADER: str(stamp),
             DELIVERY_HEADER: str(row.id),
             EVENT_HEADER: str(payload.get("event", "")),
         }
-        status, error = post(row.url, body, headers, timeout)
+        # The address is checked again now, and the connection goes to the checked one.
+        status, error = post(
+            row.url,
+            body,
+            headers,
+            timeout,
+            allow_private=allow_private,
+            require_https=require_https,
+        )
         attempts = row.attempts + 1
         with rt.unit_of_work() as session:
             delivery = session.get(WebhookDelivery, row.id)
@@ -449,10 +459,10 @@ def deliver_due(
                 run.delivered += 1
             elif attempts >= max_attempts:
                 delivery.status = "failed"
-                delivery.last_error = error or f"HTTP {status}"
+                delivery.last_error = error or "connection"
                 run.failed += 1
             else:
-                delivery.last_error = error or f"HTTP {status}"
+                delivery.last_error = error or "connection"
                 delivery.next_attempt_at = clock.now() + backoff(attempts, base_delay)
                 run.retrying += 1
         run.ids.append(row.id)

@@ -262,6 +262,9 @@ def _rows(path: Path) -> Iterator[tuple[int, dict[str, Any] | None, str | None]]
                 continue
             try:
                 item = json.loads(line)
+            except RecursionError:
+                yield number, None, "JSON嵌套层数过多"
+                continue
             except ValueError as exc:
                 # JSONDecodeError says what is wrong in .msg; a plain ValueError (a number
                 # longer than int() accepts) has no .msg, only its text.
@@ -278,6 +281,8 @@ def _rows(path: Path) -> Iterator[tuple[int, dict[str, Any] | None, str | None]]
         header = [cell.strip() for cell in next(reader)]
     except StopIteration:
         return
+    except csv.Error as exc:
+        raise Invalid(f"文件不是可读取的CSV：{exc}", details={"file": [str(exc)]}) from None
     columns: dict[int, str] = {}
     for index, cell in enumerate(header):
         for name, aliases in HEADERS.items():
@@ -288,10 +293,17 @@ def _rows(path: Path) -> Iterator[tuple[int, dict[str, Any] | None, str | None]]
             f"表头中没有统一社会信用代码列（可用：{', '.join(HEADERS['uscc'])}）",
             details={"header": header},
         )
-    for number, cells in enumerate(reader, start=2):
-        if not any(cell.strip() for cell in cells):
-            continue
-        yield number, {columns[i]: c.strip() for i, c in enumerate(cells) if i in columns}, None
+    try:
+        for number, cells in enumerate(reader, start=2):
+            if not any(cell.strip() for cell in cells):
+                continue
+            yield (
+                number,
+                {columns[i]: c.strip() for i, c in enumerate(cells) if i in columns},
+                None,
+            )
+    except csv.Error as exc:
+        raise Invalid(f"文件不是可读取的CSV：{exc}", details={"file": [str(exc)]}) from None
 
 
 def import_named_file(

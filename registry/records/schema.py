@@ -35,6 +35,8 @@ from registry.core.codes import (
     NO_CODE_PLACEHOLDER,
     CodeError,
     check_resident_id,
+    find_resident_id,
+    mask_id_number,
     normalise,
     validate_resident_id,
 )
@@ -395,6 +397,29 @@ class PenaltyRecordSchema(Schema):
         return complete_record(data)
 
 
+#: Fields of free text: a resident ID number in one of them is refused (it would be kept
+#: in clear); ID numbers go in ``id_number`` and ``legal_representative_id_number`` only,
+#: which are never stored, only hashed and masked.
+FREE_TEXT_FIELDS: tuple[str, ...] = (
+    "party_name",
+    "legal_representative",
+    "legal_representative_id_type",
+    "id_type",
+    "decision_number",
+    "violation_type",
+    "facts",
+    "basis",
+    "content",
+    "licence_affected",
+    "authority",
+    "source_unit",
+    "remarks",
+    "revoked_reason",
+    "id_masked",
+    "legal_representative_id_masked",
+)
+
+
 def check_record(data: Mapping[str, Any], failed: Container[str] = ()) -> dict[str, str]:
     """The rules between fields (DOMAIN.md §2) over converted values: ``{field: reason}``.
 
@@ -452,6 +477,16 @@ def check_record(data: Mapping[str, Any], failed: Container[str] = ()) -> dict[s
         )
         if confiscation and data.get("confiscated_wan") is None and "confiscated_wan" not in failed:
             errors["confiscated_wan"] = "处罚类别含“没收”时须填写没收金额"
+
+    for name in FREE_TEXT_FIELDS:
+        value = data.get(name)
+        if isinstance(value, str) and name not in errors:
+            number = find_resident_id(value)
+            if number is not None:
+                errors[name] = (
+                    f"含疑似居民身份证号码（{mask_id_number(number)}），不得写入此字段；"
+                    "证件号码请填在证件号码列"
+                )
 
     decided_on = data.get("decided_on")
     if decided_on is not None:

@@ -12,7 +12,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from registry.core import clock
-from registry.delivery.webhooks import DELIVERY_HEADER, SIGNATURE_HEADER, deliver_due, verify
+from registry.delivery.webhooks import (
+    DELIVERY_HEADER,
+    SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
+    deliver_due,
+    verify,
+)
 
 
 class Receiver:
@@ -104,8 +110,10 @@ def test_delivery_signed_retried_then_delivered(
     assert second.delivered == 1
     assert len(receiver.received) == 2
     headers, body = receiver.received[-1]
-    assert verify(sub["secret"], body, headers[SIGNATURE_HEADER])
-    assert not verify(sub["secret"], body + b" ", headers[SIGNATURE_HEADER])
+    assert verify(sub["secret"], body, headers[SIGNATURE_HEADER], headers[TIMESTAMP_HEADER])
+    assert not verify(
+        sub["secret"], body + b" ", headers[SIGNATURE_HEADER], headers[TIMESTAMP_HEADER]
+    )
     assert receiver.received[0][1] == body  # the same bytes on every attempt
     payload = json.loads(body)
     assert payload["event"] == "list_entry.confirmed"
@@ -137,7 +145,7 @@ def test_gives_up_after_max_attempts_and_times_out(
         f"/api/v1/subscriptions/{sub['id']}/deliveries?status=failed", headers=department.headers
     ).json
     assert log["items"][0]["attempts"] == 2
-    assert log["items"][0]["last_error"] == "HTTP 503"
+    assert log["items"][0]["last_error"] == "http_5xx"
     clock.advance(hours=1)
     assert deliver_due(rt).ids == []
 
