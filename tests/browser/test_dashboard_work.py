@@ -53,8 +53,18 @@ def _login(page, secret: str) -> None:
     page.wait_for_url(re.compile(r"/dashboard/?$"))
 
 
-def _count(session, *where) -> int:
+def _tab(page, name: str) -> None:
+    page.locator("nav.dash-tabs").get_by_role("link", name=name, exact=True).click()
+
+
+def _fresh(session) -> None:
+    """Read what the app committed: a new transaction and no stale objects."""
     session.rollback()
+    session.expire_all()
+
+
+def _count(session, *where) -> int:
+    _fresh(session)
     return int(
         session.execute(select(func.count()).select_from(ListEntry).where(*where)).scalar_one()
     )
@@ -69,7 +79,7 @@ def test_regulator_confirms_two_thousand_from_the_queue(page, session, factory, 
     factory.commit()
 
     _login(page, token.secret)
-    page.get_by_role("link", name="待确认列入").first.click()
+    _tab(page, "待确认列入")
     page.get_by_label("名单").select_option("samr_serious")
     page.get_by_role("button", name="筛选").click()
     assert page.get_by_text("2000 个待确认条目符合筛选条件").is_visible()
@@ -109,7 +119,7 @@ def test_regulator_answers_objection_moves_complaint_resolves_alert_approves_rep
     factory.commit()
     _login(page, token.secret)
 
-    page.get_by_role("link", name="异议").first.click()
+    _tab(page, "异议")
     item = page.locator(f"#objection-{objection.id}")
     assert item.get_by_text("（已逾期）").is_visible()
     _screens(page, "objections", backend)
@@ -119,11 +129,11 @@ def test_regulator_answers_objection_moves_complaint_resolves_alert_approves_rep
     )
     item.get_by_role("button", name="提交答复").click()
     assert page.get_by_text(f"异议 {objection.id} 已答复：不予采纳。").is_visible()
-    session.rollback()
+    _fresh(session)
     answered = session.get(Objection, objection.id)
     assert (answered.status, answered.outcome) == ("answered", "rejected")
 
-    page.get_by_role("link", name="举报").first.click()
+    _tab(page, "举报")
     item = page.locator(f"#complaint-{complaint.id}")
     assert item.get_by_text("假冒伪劣商品").is_visible()
     _screens(page, "complaints", backend)
@@ -133,10 +143,10 @@ def test_regulator_answers_objection_moves_complaint_resolves_alert_approves_rep
     item.get_by_label("说明（办结时必填：处理结果）").fill("经查属实，已立案查处。")
     item.get_by_role("button", name="办结").click()
     assert page.get_by_text(f"举报 {complaint.id} 已办结。").is_visible()
-    session.rollback()
+    _fresh(session)
     assert session.get(Complaint, complaint.id).status == "closed"
 
-    page.get_by_role("link", name="预警").first.click()
+    _tab(page, "预警")
     item = page.locator(f"#alert-{alert.id}")
     assert item.get_by_text("涉嫌犯罪案件移送审查提示").is_visible()
     assert "criminal-transfer-check" not in page.content()
@@ -146,18 +156,18 @@ def test_regulator_answers_objection_moves_complaint_resolves_alert_approves_rep
     item.get_by_label("案件编号").fill("深公南刑〔2026〕88号")
     item.get_by_role("button", name="提交").click()
     assert page.get_by_text(f"预警 {alert.id} 已处理：已记录移送。").is_visible()
-    session.rollback()
+    _fresh(session)
     transfer = session.execute(select(CaseTransfer)).scalar_one()
     assert transfer.police_unit == "深圳市公安局南山分局"
 
-    page.get_by_role("link", name="信用修复").first.click()
+    _tab(page, "信用修复")
     _screens(page, "repairs", backend)
     page.locator(f"#repair-{repair.id}").get_by_role("button", name="批准修复").click()
     assert page.get_by_text(f"信用修复申请 {repair.id}：批准修复。").is_visible()
-    session.rollback()
+    _fresh(session)
     assert session.get(Repair, repair.id).status == "approved"
 
-    page.get_by_role("link", name="导入").first.click()
+    _tab(page, "导入")
     assert page.get_by_role("cell", name="2026年11月处罚决定.csv").is_visible()
     assert "tmpab12cd" not in page.locator("table").inner_text()
     _screens(page, "imports", backend)
@@ -184,18 +194,18 @@ def test_admin_routes_a_complaint_and_sees_authorities_by_name(page, session, fa
     factory.commit()
     _login(page, admin.secret)
 
-    page.get_by_role("link", name="待确认列入").first.click()
+    _tab(page, "待确认列入")
     assert page.get_by_role("cell", name=AUTHORITY_NAME).first.is_visible()
     assert page.get_by_role("button", name="确认列入").count() == 0
     _screens(page, "queue-admin", backend)
 
-    page.get_by_role("link", name="举报").first.click()
+    _tab(page, "举报")
     item = page.locator(f"#complaint-{complaint.id}")
     assert item.get_by_text("处理机关：未分派").is_visible()
     _screens(page, "complaints-admin", backend)
     item.get_by_label("分派给").select_option(label=AUTHORITY_NAME)
     item.get_by_role("button", name="分派").click()
     assert page.get_by_text(f"举报 {complaint.id} 已分派给{AUTHORITY_NAME}。").is_visible()
-    session.rollback()
+    _fresh(session)
     assert session.get(Complaint, complaint.id).authority_uscc == authority
     assert page.dialogs == []
