@@ -11,6 +11,7 @@ see everything.  Charts are inline SVG drawn on the server (no script).
 from __future__ import annotations
 
 import time
+from decimal import Decimal, InvalidOperation
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -70,6 +71,18 @@ def _no_store(response: Any) -> Any:
 @blp.app_template_filter("status_label")
 def status_label(value: str) -> str:
     return STATUS_LABELS.get(value, value)
+
+
+@blp.app_template_filter("amount")
+def amount(value: Any) -> str:
+    """An amount in 万元 without trailing zeros (``6.000000`` → ``6 万元``)."""
+    if value in (None, ""):
+        return "—"
+    try:
+        number = Decimal(str(value)).normalize()
+    except InvalidOperation:
+        return f"{value} 万元"
+    return f"{number:f} 万元"
 
 
 def _safe_next(target: str | None) -> str:

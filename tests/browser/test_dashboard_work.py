@@ -3,7 +3,7 @@ confirms 2,000 proposals with one reason from the queue, answers an objection, m
 complaint on, resolves an alert, approves a repair and downloads an import's rejection
 report; an administrator routes a complaint and sees every authority by name.
 
-Screenshots of each page at 1280 and 1024 px go to test-artifacts/screenshots/ and,
+Screenshots of each page at 1280, 1024 and 390 px go to test-artifacts/screenshots/ and,
 when it exists, /work/notes/screens/desk/."""
 
 from __future__ import annotations
@@ -34,8 +34,9 @@ def factory(session) -> ApiFactory:
 
 
 def _screens(page, name: str, backend: str) -> None:
-    """The page at 1280 and at 1024 px, with nothing wider than the window."""
-    for width in (1280, 1024):
+    """The page at 1280, 1024 (a laptop) and 390 px (a phone), nothing wider than the
+    window (a wide table scrolls inside its own box)."""
+    for width in (1280, 1024, 390):
         page.set_viewport_size({"width": width, "height": 900})
         overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
         assert overflow <= 0, f"{name} is {overflow}px wider than a {width}px window"

@@ -201,3 +201,41 @@ def test_admin_sees_all_but_cannot_decide_and_a_stale_selection_is_refused(
         ).scalar_one()
         == 0
     )
+
+
+def test_an_objection_answered_as_corrected_writes_a_new_version(client, session, api_factory):
+    from registry.records.models import Penalty
+
+    ours = api_factory.authority()
+    token = api_factory.token("regulator", ours)
+    objection = work.objection(api_factory, ours)
+    api_factory.commit()
+    work.login(client, token.secret)
+    page = client.get("/dashboard/objections").get_data(as_text=True)
+    nothing = client.post(
+        f"/dashboard/objections/{objection.id}/answer",
+        data={"outcome": "corrected", "csrf_token": work.csrf_of(page)},
+        follow_redirects=True,
+    )
+    assert "更正须至少填写一项更正后的内容" in nothing.get_data(as_text=True)
+    done = client.post(
+        f"/dashboard/objections/{objection.id}/answer",
+        data={
+            "outcome": "corrected",
+            "fine_wan": "3",
+            "content": "罚款3万元",
+            "answer": "经核查，罚款金额登记有误，已更正。",
+            "csrf_token": work.csrf_of(page),
+        },
+        follow_redirects=True,
+    )
+    assert f"异议 {objection.id} 已答复：已更正。" in done.get_data(as_text=True)
+    _fresh(session)
+    answered = session.get(Objection, objection.id)
+    assert (answered.status, answered.outcome) == ("answered", "corrected")
+    penalty = session.get(Penalty, answered.penalty_id)
+    assert (penalty.version, str(penalty.fine_wan.normalize()), penalty.content) == (
+        answered.corrected_version,
+        "3",
+        "罚款3万元",
+    )
