@@ -33,13 +33,22 @@ def factory(session) -> ApiFactory:
     return ApiFactory(session, seed=21)
 
 
+#: The elements sticking out on the right, to name them when a page is too wide.
+WIDEST = """[...document.querySelectorAll('body *')]
+  .filter(e => e.getBoundingClientRect().right > window.innerWidth + 1)
+  .slice(0, 6).map(e => e.tagName + '.' + e.className + '#' + e.id + ' '
+    + Math.round(e.getBoundingClientRect().right))"""
+
+
 def _screens(page, name: str, backend: str) -> None:
     """The page at 1280, 1024 (a laptop) and 390 px (a phone), nothing wider than the
     window (a wide table scrolls inside its own box)."""
     for width in (1280, 1024, 390):
         page.set_viewport_size({"width": width, "height": 900})
         overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
-        assert overflow <= 0, f"{name} is {overflow}px wider than a {width}px window"
+        assert overflow <= 0, (
+            f"{name} is {overflow}px wider than a {width}px window: {page.evaluate(WIDEST)}"
+        )
         path = shot(page, f"desk-{name}-{width}-{backend}")
         if NOTES.parent.is_dir() and backend == "postgresql":
             NOTES.mkdir(exist_ok=True)
