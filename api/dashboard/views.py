@@ -11,8 +11,8 @@ see everything.  Charts are inline SVG drawn on the server (no script).
 from __future__ import annotations
 
 import time
-from decimal import Decimal, InvalidOperation
 from collections.abc import Callable
+from decimal import Decimal, InvalidOperation
 from functools import wraps
 from typing import Any
 
@@ -149,7 +149,7 @@ def _refused(exc: DomainError) -> Any:
 @blp.get("/")
 @login_required
 def index(principal: Principal):
-    from api.dashboard.common import alert_titles, authority_names
+    from api.dashboard.common import alert_titles, authority_names, rule_titles
     from api.dashboard.intake import dashboard_intake
     from registry.records.reports import batch_file_name
 
@@ -165,6 +165,7 @@ def index(principal: Principal):
         csrf=csrf_token(),
         active="index",
         alert_kinds=alert_titles(),
+        rule_titles=rule_titles(),
         names=authority_names(session_db, [*codes, principal.authority_uscc]),
         file_name=batch_file_name,
     )
