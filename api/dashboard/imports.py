@@ -9,9 +9,9 @@ from sqlalchemy import func, select
 
 from api.common.context import db
 from api.common.csrf import csrf_token
+from api.common.downloads import report_response
 from api.dashboard.common import STATUS_LABELS, authority_names, pages_of, scope_of
 from api.dashboard.views import blp, login_required
-from api.regulators.imports import report_response
 from registry.core import clock
 from registry.core.tokens import Principal
 from registry.records.models import ImportBatch

@@ -24,6 +24,7 @@ from werkzeug.datastructures import CombinedMultiDict
 
 from api.common import auth, metrics
 from api.common.context import runtime
+from api.common.downloads import report_response
 from api.common.errors import ApiError
 from api.common.schemas import documents_errors
 from api.regulators.schemas import ImportReportSchema, ImportUploadSchema
@@ -176,17 +177,3 @@ class BatchReport(MethodView):
         authority = principal.authority_uscc if principal.role == "regulator" else None
         kept = report_of(db(), batch_id, authority)
         return report_response(kept)
-
-
-def report_response(kept: Any) -> Response:
-    """A kept report as a download (the dashboard's link serves the same)."""
-    from urllib.parse import quote
-
-    response = Response(kept.text.encode("utf-8"), mimetype="text/csv")
-    response.charset = "utf-8"
-    ascii_name = f"import-{kept.batch.id}-report.csv"
-    response.headers["Content-Disposition"] = (
-        f"attachment; filename={ascii_name}; filename*=UTF-8''{quote(kept.file_name)}"
-    )
-    response.headers["Cache-Control"] = "no-store"
-    return response
