@@ -200,6 +200,15 @@ def decide_ids(
     failures: list[Failure] = []
     savepoint = session.begin_nested()
     try:
+        # Lock the rows at once, in id order: two calls over overlapping entries wait
+        # for each other instead of deadlocking, and each operation's own row lock
+        # below finds its row already held.
+        session.execute(
+            select(ListEntry.id)
+            .where(ListEntry.id.in_(sorted(unique)))
+            .order_by(ListEntry.id)
+            .with_for_update()
+        )
         # Each entry is decided and audited by its own operation; their rows go in
         # together when the loop ends (in the savepoint), their audit entries after,
         # and when one entry failed the savepoint takes every row back.
