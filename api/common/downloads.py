@@ -1,15 +1,18 @@
-"""Files the API and the dashboard hand out as downloads (kept import reports)."""
+"""Files served for download: an import batch's kept rejection report, the same bytes
+through the API (``GET /api/v1/imports/<id>/report``) and the dashboard's link."""
 
 from __future__ import annotations
 
-from typing import Any
 from urllib.parse import quote
 
 from flask import Response
 
+from registry.records.reports import KeptReport
 
-def report_response(kept: Any) -> Response:
-    """A kept report as a download (the dashboard's link serves the same)."""
+
+def report_response(kept: KeptReport) -> Response:
+    """A kept report as a CSV download, byte for byte as produced, named after the
+    uploaded file (an ASCII name beside the UTF-8 one for old clients)."""
     response = Response(kept.text.encode("utf-8"), mimetype="text/csv")
     response.charset = "utf-8"
     ascii_name = f"import-{kept.batch.id}-report.csv"

@@ -63,6 +63,11 @@ def list_titles() -> dict[str, str]:
     return {k: v.title for k, v in runtime().pack.lists.items()}
 
 
+def rule_titles() -> dict[str, str]:
+    """Rules of the pack by title (``heavy-penalty`` → 知识产权侵权、假冒伪劣违法行为…)."""
+    return {rule.id: rule.title for rule in runtime().pack.rules}
+
+
 def alert_titles() -> dict[str, str]:
     """Alert kinds of the pack by title (``criminal-transfer-check`` → 涉嫌犯罪案件移送审查提示)."""
     titles = {}

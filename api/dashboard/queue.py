@@ -21,6 +21,7 @@ from api.dashboard.common import (
     list_titles,
     pages_of,
     refusal_text,
+    rule_titles,
     scope_of,
 )
 from api.dashboard.views import blp, login_required
@@ -124,6 +125,7 @@ def _queue_page(principal: Principal, values: Any, *, status: int = 200, failure
             total=total,
             pages=pages,
             titles=list_titles(),
+            rules=rule_titles(),
             authorities=known_authorities(session) if scope_of(principal) is None else {},
             decide=can_decide(principal),
             limit=runtime().config.lists.bulk_limit,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from decimal import Decimal, InvalidOperation
 from functools import wraps
 from typing import Any
 
@@ -70,6 +71,18 @@ def _no_store(response: Any) -> Any:
 @blp.app_template_filter("status_label")
 def status_label(value: str) -> str:
     return STATUS_LABELS.get(value, value)
+
+
+@blp.app_template_filter("amount")
+def amount(value: Any) -> str:
+    """An amount in 万元 without trailing zeros (``6.000000`` → ``6 万元``)."""
+    if value in (None, ""):
+        return "—"
+    try:
+        number = Decimal(str(value)).normalize()
+    except InvalidOperation:
+        return f"{value} 万元"
+    return f"{number:f} 万元"
 
 
 def _safe_next(target: str | None) -> str:
@@ -136,7 +149,7 @@ def _refused(exc: DomainError) -> Any:
 @blp.get("/")
 @login_required
 def index(principal: Principal):
-    from api.dashboard.common import alert_titles, authority_names
+    from api.dashboard.common import alert_titles, authority_names, rule_titles
     from api.dashboard.intake import dashboard_intake
     from registry.records.reports import batch_file_name
 
@@ -152,6 +165,7 @@ def index(principal: Principal):
         csrf=csrf_token(),
         active="index",
         alert_kinds=alert_titles(),
+        rule_titles=rule_titles(),
         names=authority_names(session_db, [*codes, principal.authority_uscc]),
         file_name=batch_file_name,
     )

@@ -1,7 +1,7 @@
 """trust: webhook delivery errors as categories, not raw text
 
 Revision ID: 0009
-Revises: 0007
+Revises: 0008
 Create Date: 2026-12-05 08:40:00
 
 ``webhook_deliveries.last_error`` held the text of whatever went wrong ("HTTP 503",
@@ -17,7 +17,7 @@ from alembic import op
 import sqlalchemy as sa
 
 revision = '0009'
-down_revision = '0007'
+down_revision = '0008'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """import feedback: what the rules did after an import, kept on its batch
 
 Revision ID: 0010
-Revises: 0008
+Revises: 0009
 Create Date: 2026-12-05 08:00:00
 
 - ``import_batches.rules_summary``: the rules run that follows an import — subjects
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
 revision = '0010'
-down_revision = '0008'
+down_revision = '0009'
 branch_labels = None
 depends_on = None
 

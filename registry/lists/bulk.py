@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from registry.core import audit
 from registry.core.errors import Conflict, DomainError, Forbidden, Invalid
-from registry.lists.entries import confirm_entry, reject_entry
+from registry.lists.entries import batched, confirm_entry, reject_entry
 from registry.lists.models import ListEntry
 
 if TYPE_CHECKING:
@@ -200,18 +200,29 @@ def decide_ids(
     failures: list[Failure] = []
     savepoint = session.begin_nested()
     try:
-        # Each entry is audited by its own operation; the entries are written together
-        # at the end (one read of the chain's end), and not at all when one fails.
+        # Lock the rows at once, in id order: two calls over overlapping entries wait
+        # for each other instead of deadlocking, and each operation's own row lock
+        # below finds its row already held.
+        session.execute(
+            select(ListEntry.id)
+            .where(ListEntry.id.in_(sorted(unique)))
+            .order_by(ListEntry.id)
+            .with_for_update()
+        )
+        # Each entry is decided and audited by its own operation; their rows go in
+        # together when the loop ends (in the savepoint), their audit entries after,
+        # and when one entry failed the savepoint takes every row back.
         with audit.deferred(session):
-            for entry_id in unique:
-                try:
-                    entry = _decide_one(
-                        session, pack, decision, entry_id, actor_authority_uscc, actor, text
-                    )
-                except DomainError as exc:
-                    failures.append(Failure(entry_id, exc.code, exc.message))
-                    continue
-                result.entries.append(entry)
+            with batched(session):
+                for entry_id in unique:
+                    try:
+                        entry = _decide_one(
+                            session, pack, decision, entry_id, actor_authority_uscc, actor, text
+                        )
+                    except DomainError as exc:
+                        failures.append(Failure(entry_id, exc.code, exc.message))
+                        continue
+                    result.entries.append(entry)
             if failures:
                 label = DECISION_LABELS[decision]
                 raise BulkRefused(

@@ -27,7 +27,8 @@ Operations here flush and never commit: the caller's unit of work commits.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Iterator
+from contextlib import contextmanager
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -269,6 +270,29 @@ def record_event(
             after=after,
         ),
     )
+    if not session.info.get(_BATCHED):
+        session.flush()
+
+
+#: ``session.info`` key set inside :func:`batched`.
+_BATCHED = "list_entries_batched"
+
+
+@contextmanager
+def batched(session: Session) -> Iterator[None]:
+    """Many entry changes in a row (a bulk decision): inside the block the changes are
+    not flushed one by one but together when the block ends, so their events and
+    change-feed rows go in as multi-row inserts.  Each operation still reads its entry
+    (locked) and checks it as alone; leaving by an exception flushes nothing."""
+    if session.info.get(_BATCHED):
+        yield
+        return
+    session.info[_BATCHED] = True
+    try:
+        with session.no_autoflush:
+            yield
+    finally:
+        session.info.pop(_BATCHED, None)
     session.flush()
 
 

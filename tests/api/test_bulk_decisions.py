@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import func, select
 
 from registry.core import audit, clock
@@ -239,3 +240,26 @@ def test_cli_confirm_by_filter_and_refusal_by_ids(invoke, session, factory, regu
     neither = invoke("lists", "reject", "--authority", regulator.authority, "--reason", "x")
     assert neither.exit_code == 2
     assert "二者选一" in neither.output
+
+
+def test_a_refused_call_leaves_nothing_behind_for_the_callers_commit(rt, session, factory):
+    """The refusal happens inside the caller's unit of work: what the caller then commits
+    holds none of the call's rows (the savepoint took them back)."""
+    from registry.lists.bulk import BulkRefused, decide_ids
+
+    authority = factory.authority()
+    ids = [
+        factory.entry(factory.entity().uscc, authority_uscc=authority, status="proposed").id
+        for _ in range(3)
+    ]
+    active = factory.entry(factory.entity().uscc, authority_uscc=authority).id
+    factory.commit()
+    with rt.unit_of_work() as work_session, pytest.raises(BulkRefused) as refused:
+        decide_ids(work_session, rt.pack, "confirm", [*ids, active], authority, "t", "x", limit=10)
+    assert [f.entry_id for f in refused.value.failures] == [active]
+    assert set(_statuses(session, ids).values()) == {"proposed"}
+    written = session.execute(
+        select(func.count()).select_from(ListEntryEvent).where(ListEntryEvent.event == "confirmed")
+    ).scalar_one()
+    assert written == 0
+    assert session.execute(select(func.count()).select_from(Change)).scalar_one() == 0

@@ -3,7 +3,7 @@ confirms 2,000 proposals with one reason from the queue, answers an objection, m
 complaint on, resolves an alert, approves a repair and downloads an import's rejection
 report; an administrator routes a complaint and sees every authority by name.
 
-Screenshots of each page at 1280 and 1024 px go to test-artifacts/screenshots/ and,
+Screenshots of each page at 1280, 1024 and 390 px go to test-artifacts/screenshots/ and,
 when it exists, /work/notes/screens/desk/."""
 
 from __future__ import annotations
@@ -33,12 +33,22 @@ def factory(session) -> ApiFactory:
     return ApiFactory(session, seed=21)
 
 
+#: The elements sticking out on the right, to name them when a page is too wide.
+WIDEST = """[...document.querySelectorAll('body *')]
+  .filter(e => e.getBoundingClientRect().right > window.innerWidth + 1)
+  .slice(0, 6).map(e => e.tagName + '.' + e.className + '#' + e.id + ' '
+    + Math.round(e.getBoundingClientRect().right))"""
+
+
 def _screens(page, name: str, backend: str) -> None:
-    """The page at 1280 and at 1024 px, with nothing wider than the window."""
-    for width in (1280, 1024):
+    """The page at 1280, 1024 (a laptop) and 390 px (a phone), nothing wider than the
+    window (a wide table scrolls inside its own box)."""
+    for width in (1280, 1024, 390):
         page.set_viewport_size({"width": width, "height": 900})
         overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
-        assert overflow <= 0, f"{name} is {overflow}px wider than a {width}px window"
+        assert overflow <= 0, (
+            f"{name} is {overflow}px wider than a {width}px window: {page.evaluate(WIDEST)}"
+        )
         path = shot(page, f"desk-{name}-{width}-{backend}")
         if NOTES.parent.is_dir() and backend == "postgresql":
             NOTES.mkdir(exist_ok=True)
@@ -53,8 +63,18 @@ def _login(page, secret: str) -> None:
     page.wait_for_url(re.compile(r"/dashboard/?$"))
 
 
-def _count(session, *where) -> int:
+def _tab(page, name: str) -> None:
+    page.locator("nav.dash-tabs").get_by_role("link", name=name, exact=True).click()
+
+
+def _fresh(session) -> None:
+    """Read what the app committed: a new transaction and no stale objects."""
     session.rollback()
+    session.expire_all()
+
+
+def _count(session, *where) -> int:
+    _fresh(session)
     return int(
         session.execute(select(func.count()).select_from(ListEntry).where(*where)).scalar_one()
     )
@@ -69,7 +89,7 @@ def test_regulator_confirms_two_thousand_from_the_queue(page, session, factory, 
     factory.commit()
 
     _login(page, token.secret)
-    page.get_by_role("link", name="待确认列入").first.click()
+    _tab(page, "待确认列入")
     page.get_by_label("名单").select_option("samr_serious")
     page.get_by_role("button", name="筛选").click()
     assert page.get_by_text("2000 个待确认条目符合筛选条件").is_visible()
@@ -109,7 +129,7 @@ def test_regulator_answers_objection_moves_complaint_resolves_alert_approves_rep
     factory.commit()
     _login(page, token.secret)
 
-    page.get_by_role("link", name="异议").first.click()
+    _tab(page, "异议")
     item = page.locator(f"#objection-{objection.id}")
     assert item.get_by_text("（已逾期）").is_visible()
     _screens(page, "objections", backend)
@@ -119,11 +139,11 @@ def test_regulator_answers_objection_moves_complaint_resolves_alert_approves_rep
     )
     item.get_by_role("button", name="提交答复").click()
     assert page.get_by_text(f"异议 {objection.id} 已答复：不予采纳。").is_visible()
-    session.rollback()
+    _fresh(session)
     answered = session.get(Objection, objection.id)
     assert (answered.status, answered.outcome) == ("answered", "rejected")
 
-    page.get_by_role("link", name="举报").first.click()
+    _tab(page, "举报")
     item = page.locator(f"#complaint-{complaint.id}")
     assert item.get_by_text("假冒伪劣商品").is_visible()
     _screens(page, "complaints", backend)
@@ -133,10 +153,10 @@ def test_regulator_answers_objection_moves_complaint_resolves_alert_approves_rep
     item.get_by_label("说明（办结时必填：处理结果）").fill("经查属实，已立案查处。")
     item.get_by_role("button", name="办结").click()
     assert page.get_by_text(f"举报 {complaint.id} 已办结。").is_visible()
-    session.rollback()
+    _fresh(session)
     assert session.get(Complaint, complaint.id).status == "closed"
 
-    page.get_by_role("link", name="预警").first.click()
+    _tab(page, "预警")
     item = page.locator(f"#alert-{alert.id}")
     assert item.get_by_text("涉嫌犯罪案件移送审查提示").is_visible()
     assert "criminal-transfer-check" not in page.content()
@@ -146,18 +166,18 @@ def test_regulator_answers_objection_moves_complaint_resolves_alert_approves_rep
     item.get_by_label("案件编号").fill("深公南刑〔2026〕88号")
     item.get_by_role("button", name="提交").click()
     assert page.get_by_text(f"预警 {alert.id} 已处理：已记录移送。").is_visible()
-    session.rollback()
+    _fresh(session)
     transfer = session.execute(select(CaseTransfer)).scalar_one()
     assert transfer.police_unit == "深圳市公安局南山分局"
 
-    page.get_by_role("link", name="信用修复").first.click()
+    _tab(page, "信用修复")
     _screens(page, "repairs", backend)
     page.locator(f"#repair-{repair.id}").get_by_role("button", name="批准修复").click()
     assert page.get_by_text(f"信用修复申请 {repair.id}：批准修复。").is_visible()
-    session.rollback()
+    _fresh(session)
     assert session.get(Repair, repair.id).status == "approved"
 
-    page.get_by_role("link", name="导入").first.click()
+    _tab(page, "导入")
     assert page.get_by_role("cell", name="2026年11月处罚决定.csv").is_visible()
     assert "tmpab12cd" not in page.locator("table").inner_text()
     _screens(page, "imports", backend)
@@ -184,18 +204,18 @@ def test_admin_routes_a_complaint_and_sees_authorities_by_name(page, session, fa
     factory.commit()
     _login(page, admin.secret)
 
-    page.get_by_role("link", name="待确认列入").first.click()
+    _tab(page, "待确认列入")
     assert page.get_by_role("cell", name=AUTHORITY_NAME).first.is_visible()
     assert page.get_by_role("button", name="确认列入").count() == 0
     _screens(page, "queue-admin", backend)
 
-    page.get_by_role("link", name="举报").first.click()
+    _tab(page, "举报")
     item = page.locator(f"#complaint-{complaint.id}")
     assert item.get_by_text("处理机关：未分派").is_visible()
     _screens(page, "complaints-admin", backend)
     item.get_by_label("分派给").select_option(label=AUTHORITY_NAME)
     item.get_by_role("button", name="分派").click()
     assert page.get_by_text(f"举报 {complaint.id} 已分派给{AUTHORITY_NAME}。").is_visible()
-    session.rollback()
+    _fresh(session)
     assert session.get(Complaint, complaint.id).authority_uscc == authority
     assert page.dialogs == []
