@@ -19,19 +19,19 @@ from cli.base import cli, connected, fail
     type=click.IntRange(min=0),
     default=0,
     metavar="N",
-    help="Also load N synthetic penalty records and run the rules.",
+    help="同时载入 N 条合成的处罚记录并运行规则（演示用）。",
 )
 @click.pass_context
 def init(ctx: click.Context, demo: int) -> None:
-    """Create or upgrade the schema (Alembic migrations); optionally load demo data."""
+    """创建或升级数据库架构（Alembic 迁移）；可同时载入演示数据。"""
     from registry.core import migrate
 
     rt = connected(ctx, initialised=False)
     before, after = migrate.upgrade(rt.engine)
     if before == after:
-        click.echo(f"schema is up to date (revision {after})")
+        click.echo(f"数据库架构已是最新（版本 {after}）")
     else:
-        click.echo(f"schema upgraded from {before or 'empty'} to {after}")
+        click.echo(f"数据库架构已从 {before or '空库'} 升级到 {after}")
     if demo:
         from cli.demo import load_demo
 
@@ -40,19 +40,19 @@ def init(ctx: click.Context, demo: int) -> None:
 
 
 @cli.command("demo-data")
-@click.option("--records", type=click.IntRange(min=1), required=True, help="How many records.")
+@click.option("--records", type=click.IntRange(min=1), required=True, help="记录条数。")
 @click.option("--out", type=click.Path(dir_okay=False, writable=True), required=True)
 @click.option(
     "--format", "fmt", type=click.Choice(["csv", "jsonl", "xlsx"]), default="csv", show_default=True
 )
 @click.option("--seed", type=int, default=2026, show_default=True)
-@click.option("--encoding", default="gb18030", show_default=True, help="CSV encoding.")
+@click.option("--encoding", default="gb18030", show_default=True, help="CSV 文件编码。")
 def demo_data(records: int, out: str, fmt: str, seed: int, encoding: str) -> None:
-    """Write a synthetic penalty file in the national layout (GB18030 CSV by default)."""
+    """生成《行政处罚信息》数据标准格式的合成处罚记录文件（默认 GB18030 编码的 CSV）。"""
     from registry.records import demo
 
     n = demo.write_file(Path(out), records, fmt, seed=seed, encoding=encoding)
-    click.echo(f"wrote {n} records to {out} ({fmt})")
+    click.echo(f"已写入 {n} 条记录到 {out}（{fmt}）")
 
 
 # --- data in and out -----------------------------------------------------------------
@@ -161,7 +161,7 @@ def export(ctx: click.Context, scope: str, fmt: str, cursor: str | None, out: st
     finally:
         if handle is not None:
             handle.close()
-    note = f"exported {result.count} record(s)"
+    note = f"已导出 {result.count} 条记录"
     if result.withdrawn:
-        note += f", {result.withdrawn} withdrawn"
-    click.echo(f"{note}; next cursor: {result.cursor}", err=out is None)
+        note += f"，其中撤回 {result.withdrawn} 条"
+    click.echo(f"{note}；下次增量导出的游标（--since）：{result.cursor}", err=out is None)
