@@ -45,8 +45,7 @@ blp = Blueprint(
     "sanctions",
     __name__,
     url_prefix="/api/v1/sanctions",
-    description="Departments: which joint-punishment measures bind a code or a person on a "
-    "day, from which list entry and why; feedback on measures.",
+    description="协同部门：某一天约束某代码或某人的联合惩戒措施、来源的名单条目和理由；措施执行情况的反馈。",
 )
 
 ROLES = ("department", "admin")
@@ -86,7 +85,7 @@ class EntitySanctions(MethodView):
     )
     @documents_errors(blp, 400, 422, 503)
     def get(self, args: dict[str, Any], uscc: str) -> Any:
-        """Credit answer for a code on a day: punishments, grade, incentives
+        """某一天某代码的信用核查：惩戒措施、信用等级、激励措施
 
         `as_of` defaults to today; past days answer from the dated history, future
         days from the terms already set.  `scenario` keeps the measures and incentives
@@ -140,7 +139,7 @@ class BatchCheck(MethodView):
     )
     @documents_errors(blp, 413, 422, 503)
     def post(self, body: dict[str, Any]) -> Any:
-        """Check a batch of codes
+        """批量核查代码
 
         Up to `api.batch_check_limit` (1,000) codes, one answer per code in order; a
         malformed code is answered with its error (`error.check`) in place, without
@@ -229,7 +228,7 @@ class PersonCheck(MethodView):
     )
     @documents_errors(blp, 422, 503)
     def post(self, body: dict[str, Any]) -> Any:
-        """Check a natural person
+        """核查自然人
 
         The ID number goes in the body, never in a URL, and is never echoed back: the
         answer names the person by the masked number.  Measures that bind the person:
@@ -272,7 +271,7 @@ class Feedback(MethodView):
     @blp.response(201, FeedbackSchema)
     @documents_errors(blp, 404, 422, 503)
     def post(self, body: dict[str, Any]) -> Any:
-        """Report what the department did under a measure"""
+        """反馈部门依某项措施采取的行动"""
         principal = auth.current_principal()
         session = db()
         row = record_feedback(

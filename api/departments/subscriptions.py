@@ -34,7 +34,7 @@ blp = Blueprint(
     "subscriptions",
     __name__,
     url_prefix="/api/v1/subscriptions",
-    description="Departments: webhooks on list changes, signed and retried.",
+    description="协同部门：名单变更的推送订阅（签名、失败重试）。",
 )
 
 ROLES = ("department", "admin")
@@ -46,7 +46,7 @@ class Subscriptions(MethodView):
     @blp.response(200, SubscriptionListSchema)
     @documents_errors(blp, 503)
     def get(self) -> dict[str, Any]:
-        """The token's subscriptions"""
+        """本令牌的订阅"""
         principal = auth.current_principal()
         return {"items": list_subscriptions(db(), principal.token_id)}
 
@@ -62,7 +62,7 @@ class Subscriptions(MethodView):
     @blp.response(201, SubscriptionCreatedSchema)
     @documents_errors(blp, 422, 503)
     def post(self, body: dict[str, Any]) -> dict[str, Any]:
-        """Subscribe a URL to list changes
+        """订阅名单变更（推送到一个 URL）
 
         Empty `codes`: every code; empty `list_types`: every list.  The answer
         carries the signing `secret` — the only time it is shown.  Each delivery is a
@@ -102,14 +102,14 @@ class SubscriptionOne(MethodView):
     @blp.response(200, SubscriptionSchema)
     @documents_errors(blp, 404, 503)
     def get(self, subscription_id: int) -> Any:
-        """One of the token's subscriptions"""
+        """本令牌的一个订阅"""
         return get_subscription(db(), subscription_id, auth.current_principal().token_id)
 
     @auth.required(blp, *ROLES)
     @blp.response(200, SubscriptionSchema)
     @documents_errors(blp, 404, 503)
     def delete(self, subscription_id: int) -> Any:
-        """Cancel a subscription (pending deliveries are dropped)"""
+        """取消订阅（尚未送达的推送一并取消）"""
         principal = auth.current_principal()
         session = db()
         sub = cancel_subscription(session, subscription_id, principal.token_id, principal.actor)
@@ -124,7 +124,7 @@ class Deliveries(MethodView):
     @blp.response(200, DeliveryPageSchema)
     @documents_errors(blp, 404, 422, 503)
     def get(self, args: dict[str, Any], subscription_id: int) -> dict[str, Any]:
-        """The delivery log: each delivery's status, attempts and last answer"""
+        """推送记录：每次推送的状态、尝试次数和最后一次答复"""
         principal = auth.current_principal()
         page, per_page = page_window(args)
         items, total = list_deliveries(

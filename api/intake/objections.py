@@ -50,14 +50,13 @@ public_blp = Blueprint(
     "public_objections",
     __name__,
     url_prefix="/api/v1/public/objections",
-    description="Public, no account: object to a record you are named in (异议申诉), then "
-    "follow it with the receipt.  Whether a record is under objection is never public.",
+    description="公众（无需账号）：对记载本人的处罚记录提出异议（异议申诉），凭回执查询。",
 )
 blp = Blueprint(
     "objections",
     __name__,
     url_prefix="/api/v1/objections",
-    description="Regulators: objections to their authority's records, and the answers.",
+    description="监管部门：对本机关记录的异议及答复。",
 )
 
 ROLES = ("regulator",)
@@ -77,7 +76,7 @@ class FileObjection(MethodView):
     @documents_errors(public_blp, 404, 409, 422, 503)
     @_rate_limited
     def post(self, body: dict[str, Any]) -> Any:
-        """File an objection to a record
+        """对处罚记录提出异议
 
         Name the record by the entity's `uscc` and one of `decision_number` (as on the
         decision document), `penalty_id` or `list_entry_id` (as the public page shows
@@ -98,7 +97,7 @@ class ObjectionStatus(MethodView):
     @documents_errors(public_blp, 404, 422, 503)
     @_rate_limited
     def post(self, body: dict[str, str]) -> dict[str, Any]:
-        """The status of an objection, by its receipt
+        """凭回执查询异议的处理状态
 
         The receipt goes in the body (`{"receipt": "YY-…"}`), never in a URL.  Status,
         deadline and — once answered — the outcome and the authority's answer.  An
@@ -137,7 +136,7 @@ class Objections(MethodView):
     @blp.response(200, ObjectionPageSchema)
     @documents_errors(blp, 422, 503)
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
-        """The authority's objections
+        """本机关收到的异议
 
         Filter by `status` (open, answered) and `overdue=true` (open past the deadline);
         earliest deadline first, paginated."""
@@ -184,7 +183,7 @@ class ObjectionOne(MethodView):
     @blp.response(200, ObjectionSchema)
     @documents_errors(blp, 404, 503)
     def get(self, objection_id: int) -> dict[str, Any]:
-        """One of the authority's objections"""
+        """本机关收到的一个异议"""
         return _one(_mine(objection_id))
 
 
@@ -198,7 +197,7 @@ class Answer(MethodView):
     @blp.response(200, ObjectionSchema)
     @documents_errors(blp, 404, 409, 422, 503)
     def post(self, body: dict[str, Any], objection_id: int) -> dict[str, Any]:
-        """Answer an objection
+        """答复异议
 
         `corrected` with the whole corrected `record` (same `authority_uscc` and
         `decision_number`): written as a new version, the rules run again; `revoked`:

@@ -39,8 +39,7 @@ blp = Blueprint(
     "public",
     __name__,
     url_prefix="/api/v1/public",
-    description="Public, no token: disclosed penalties and list status (rate-limited per "
-    "client; ETag and Cache-Control on every answer).",
+    description="公众（无需令牌）：公示的处罚记录和名单状态（按客户端限流）。",
 )
 
 #: Disclosed data changes at most a few times a day; a minute of caching is harmless.
@@ -131,7 +130,7 @@ class Entity(MethodView):
     @documents_errors(blp, 400, 404, 422, 503)
     @_not_modified
     def get(self, args: dict[str, Any], uscc: str) -> dict[str, Any]:
-        """The disclosed profile of an entity
+        """主体的公示信息
 
         Code, name, region (from positions 3-8 of the code), current list memberships
         (`kind`: `dishonesty` for a dishonesty list, `incentive` for a red list) and the
@@ -188,7 +187,7 @@ class Search(MethodView):
     @documents_errors(blp, 422, 503)
     @_not_modified
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
-        """Search entities by name or code prefix
+        """按名称或代码前缀搜索主体
 
         Name: characters (substring, forgiving the legal-form suffix), pinyin or
         initials; code: any prefix.  Paginated."""
@@ -214,7 +213,7 @@ class PublishedList(MethodView):
     @documents_errors(blp, 404, 422, 503)
     @_not_modified
     def get(self, args: dict[str, Any], list_type: str) -> dict[str, Any]:
-        """A published list: entries binding today (or `as_of`), newest first"""
+        """公示的名单：今天（或 `as_of` 当天）有效的条目，最新的在前"""
         items, total = published_list(
             db(), list_type, args["page"], args["per_page"], args.get("as_of"), pack=runtime().pack
         )
@@ -234,7 +233,7 @@ class Changes(MethodView):
     @documents_errors(blp, 400, 422, 503)
     @_not_modified
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
-        """The change feed of disclosed data, for sync
+        """公示数据的变更流（供同步）
 
         Oldest first from the opaque `cursor` (none: from the start); pass
         `next_cursor` next time.  `disclosed: false` with `record: null` means the

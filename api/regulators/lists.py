@@ -34,8 +34,7 @@ blp = Blueprint(
     "list-entries",
     __name__,
     url_prefix="/api/v1/list-entries",
-    description="Regulators: list entries of the token's authority (proposed → active → "
-    "removed, or rejected).",
+    description="监管部门：本机关的名单条目（拟列入 → 生效 → 移出），确认或驳回。",
 )
 
 ROLES = ("regulator",)
@@ -48,7 +47,7 @@ class ListEntries(MethodView):
     @blp.response(200, ListEntryPageSchema)
     @documents_errors(blp, 422, 503)
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
-        """The authority's entries (default: proposed ones)
+        """本机关的名单条目（默认：拟列入的）
 
         Oldest first, so proposals are decided in the order they came."""
         principal = auth.current_principal()
@@ -79,7 +78,7 @@ class ListEntryOne(MethodView):
     @blp.response(200, ListEntrySchema)
     @documents_errors(blp, 404, 503)
     def get(self, entry_id: int) -> ListEntry:
-        """One of the authority's entries"""
+        """本机关的一个名单条目"""
         principal = auth.current_principal()
         entry = get_entry(db(), entry_id, lock=False)
         check_authority(entry, principal.authority_uscc)

@@ -38,7 +38,7 @@ blp = Blueprint(
     "penalties",
     __name__,
     url_prefix="/api/v1/penalties",
-    description="Regulators: penalty records (行政处罚信息) of the token's own authority.",
+    description="监管部门：本机关的行政处罚信息。",
 )
 
 ROLES = ("regulator",)
@@ -72,7 +72,7 @@ class Penalties(MethodView):
     @blp.response(200, PenaltyPageSchema)
     @documents_errors(blp, 422, 503)
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
-        """The authority's own records
+        """本机关的处罚记录
 
         Filter by `uscc`, `decision_number` and `status`; newest decision first,
         paginated (`page`, `per_page`)."""
@@ -108,7 +108,7 @@ class Penalties(MethodView):
     )
     @documents_errors(blp, 400, 422, 503)
     def post(self, record: dict[str, Any]) -> Any:
-        """Write one record (idempotent)
+        """写入一条处罚记录（幂等）
 
         Keyed by (`authority_uscc`, `decision_number`): a new key creates the
         record (201); the same key again updates it, or leaves it unchanged when the
@@ -150,7 +150,7 @@ class PenaltyOne(MethodView):
     @blp.response(200, PenaltySchema)
     @documents_errors(blp, 404, 503)
     def get(self, penalty_id: int) -> Penalty:
-        """One of the authority's records"""
+        """本机关的一条处罚记录"""
         penalty = _own(db().get(Penalty, penalty_id), penalty_id)
         _mark_objections(db(), [penalty])
         return penalty
@@ -163,7 +163,7 @@ class PenaltyRevoke(MethodView):
     @blp.response(200, PenaltySchema)
     @documents_errors(blp, 404, 409, 422, 503)
     def post(self, body: dict[str, Any], penalty_id: int) -> Penalty:
-        """Revoke (withdraw) a record
+        """撤销一条处罚记录
 
         It leaves public disclosure at once; the record and its history stay; the rules
         run again for the entity (an entry whose only basis is revoked is removed).

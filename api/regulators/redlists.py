@@ -20,8 +20,7 @@ blp = Blueprint(
     "red-lists",
     __name__,
     url_prefix="/api/v1/red-lists",
-    description="Regulators: name entities to a red list of the pack (incentive lists no "
-    "rule fills); remove them with /api/v1/list-entries/<id>/remove.",
+    description="监管部门：把主体列入规则包中的红名单（守信激励名单）。",
 )
 
 ROLES = ("regulator",)

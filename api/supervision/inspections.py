@@ -51,15 +51,13 @@ blp = Blueprint(
     "inspections",
     __name__,
     url_prefix="/api/v1/inspections",
-    description="Regulators: double-random inspection tasks (双随机抽查) of the token's "
-    "authority — define, set the inspector pool, draw with a seed, enter results, publish.",
+    description="监管部门：本机关的双随机抽查任务。",
 )
 public_blp = Blueprint(
     "public-supervision",
     __name__,
     url_prefix="/api/v1/public",
-    description="Public, no token: published inspection tasks and results, and an "
-    "entity's quality commitments (rate-limited per client).",
+    description="公众（无需令牌）：已公示的抽查任务和结果，以及主体的质量承诺与抽查结果。",
 )
 
 ROLES = ("regulator",)
@@ -113,7 +111,7 @@ class Tasks(MethodView):
     @blp.response(200, TaskPageSchema)
     @documents_errors(blp, 422, 503)
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
-        """The authority's tasks, newest first (without their drawn entities)"""
+        """本机关的抽查任务，最新的在前（不含抽取对象）"""
         page, per_page = page_window(args)
         session = db()
         tasks, total = list_tasks(
@@ -127,7 +125,7 @@ class Tasks(MethodView):
     @blp.response(201, TaskSchema)
     @documents_errors(blp, 422, 503)
     def post(self, body: dict[str, Any]) -> dict[str, Any]:
-        """Define a task
+        """创建抽查任务
 
         Scope (regions, name keywords, list status, committed entities only), the
         sample ratio per credit grade (default: configuration, DOMAIN.md §6), inspectors
@@ -156,7 +154,7 @@ class TaskOne(MethodView):
     @blp.response(200, TaskSchema)
     @documents_errors(blp, 404, 503)
     def get(self, task_id: int) -> dict[str, Any]:
-        """One of the authority's tasks, with its drawn entities and results"""
+        """本机关的一个抽查任务，含抽取对象和检查结果"""
         session = db()
         return task_view(session, own_task(session, task_id, _authority()), public=False)
 
@@ -192,7 +190,7 @@ class TaskDraw(MethodView):
     @blp.response(200, DrawSchema)
     @documents_errors(blp, 404, 409, 422, 503)
     def post(self, body: dict[str, Any], task_id: int) -> dict[str, Any]:
-        """Draw entities and inspectors (or re-run a draw)
+        """抽取检查对象和检查人员（或重新计算已有的抽取）
 
         A planned task is drawn and recorded (`recorded: true`); the seed is published
         with the task.  With `dry_run`, or for a task already drawn, the draw is only
@@ -228,7 +226,7 @@ class TaskResults(MethodView):
     @blp.response(200, TaskItemSchema)
     @documents_errors(blp, 404, 409, 422, 503)
     def post(self, body: dict[str, Any], task_id: int) -> dict[str, Any]:
-        """Enter the result of one drawn entity's inspection
+        """录入一个被抽取对象的检查结果
 
         Public once the task is published (again, for results entered after the last
         publication)."""
@@ -272,7 +270,7 @@ class PublicTasks(MethodView):
     @public_blp.response(200, TaskPageSchema)
     @documents_errors(public_blp, 422, 503)
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
-        """Published inspection tasks, newest first"""
+        """已公示的抽查任务，最新的在前"""
         page, per_page = page_window(args)
         session = db()
         tasks, total = list_tasks(session, published_only=True, page=page, per_page=per_page)
@@ -285,10 +283,9 @@ class PublicTask(MethodView):
     @public_blp.response(200, TaskSchema)
     @documents_errors(public_blp, 404, 503)
     def get(self, task_id: int) -> dict[str, Any]:
-        """A published task: scope, ratios, seed and fingerprints, the drawn entities
-        and inspectors, and the published results
+        """一个已公示的抽查任务：范围、比例、随机种子和指纹、抽取的对象和检查人员、公示的检查结果
 
-        Entities' credit grades are not public; the per-grade counts are."""
+        主体的信用等级不公开；只公开各等级的数量。"""
         session = db()
         return task_view(session, published_task(session, task_id), public=True)
 
@@ -298,7 +295,7 @@ class PublicSupervision(MethodView):
     @public_blp.response(200, PublicSupervisionSchema)
     @documents_errors(public_blp, 400, 503)
     def get(self, uscc: str) -> dict[str, Any]:
-        """An entity's quality commitments in force and its published inspection results"""
+        """主体有效的质量承诺和已公示的抽查结果"""
         try:
             code = validate_uscc(uscc)
         except CodeError as exc:

@@ -31,8 +31,7 @@ blp = Blueprint(
     "transfers",
     __name__,
     url_prefix="/api/v1",
-    description="Regulators: transfers of the authority's cases to the police, their "
-    "outcomes, and the report of records over the thresholds not transferred.",
+    description="监管部门：本机关案件移送公安机关的记录及其处理结果。",
 )
 
 ROLES = ("regulator",)
@@ -50,7 +49,7 @@ class PenaltyTransfers(MethodView):
     @blp.response(200, TransferListSchema)
     @documents_errors(blp, 404, 503)
     def get(self, penalty_id: int) -> dict[str, Any]:
-        """The transfer records of one of the authority's penalties
+        """本机关一条处罚记录的移送记录
 
         Transfers, and reasons for not transferring given when resolving an alert."""
         rows = transfers_of(db(), penalty_id, _principal().authority_uscc)
@@ -68,7 +67,7 @@ class PenaltyTransfers(MethodView):
     @blp.response(201, TransferOutSchema)
     @documents_errors(blp, 404, 409, 422, 503)
     def post(self, body: dict[str, Any], penalty_id: int) -> dict[str, Any]:
-        """Record the transfer of a case to the police
+        """登记案件移送公安机关
 
         Resolves the penalty's open `criminal-transfer-check` alert.  One transfer per
         penalty (409 for a second); only the record's own authority (403)."""
@@ -97,7 +96,7 @@ class TransferOutcome(MethodView):
     @blp.response(200, TransferOutSchema)
     @documents_errors(blp, 404, 409, 422, 503)
     def post(self, body: dict[str, Any], transfer_id: int) -> dict[str, Any]:
-        """Record what became of a transferred case"""
+        """登记移送案件的处理结果"""
         principal = _principal()
         session = db()
         row = record_outcome(
