@@ -64,11 +64,10 @@ class Subscriptions(MethodView):
     def post(self, body: dict[str, Any]) -> dict[str, Any]:
         """订阅名单变更（推送到一个 URL）
 
-        Empty `codes`: every code; empty `list_types`: every list.  The answer
-        carries the signing `secret` — the only time it is shown.  Each delivery is a
-        JSON POST with `X-Registry-Signature: sha256=<hex HMAC-SHA256(secret, raw
-        body)>`, `X-Registry-Delivery` and `X-Registry-Event`; a non-2xx answer or a
-        timeout is retried with exponential backoff."""
+        `codes` 为空：全部代码；`list_types` 为空：全部名单。答复中带有签名用的
+        `secret`——只在此时出示一次。每次推送是一个 JSON POST，带请求头
+        `X-Registry-Signature: sha256=<HMAC-SHA256(secret, 原始请求体) 的十六进制>`、
+        `X-Registry-Delivery` 和 `X-Registry-Event`；答复不是 2xx 或超时则按指数退避重试。"""
         principal = auth.current_principal()
         rt = runtime()
         session = db()
