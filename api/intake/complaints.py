@@ -82,9 +82,9 @@ class FileComplaint(MethodView):
     def post(self, body: dict[str, Any]) -> Any:
         """举报涉嫌侵权或假冒商品
 
-        `uscc` must be a valid code (whether or not the registry holds records of it);
-        `kind` one of counterfeit, trademark, patent, copyright, quality, other.  The
-        answer carries the `receipt` — shown only this once."""
+        `uscc` 必须是有效的代码（无论登记簿中是否有其记录）；`kind` 为 counterfeit（假冒）、
+        trademark（商标）、patent（专利）、copyright（著作权）、quality（质量）或
+        other（其他）之一。答复带有 `receipt` 回执——只出示这一次。"""
         session = db()
         filed = file_complaint(session, runtime().config, **body)
         answer = reporter_view(filed.complaint)
@@ -101,8 +101,7 @@ class ComplaintStatus(MethodView):
     def post(self, body: dict[str, str]) -> dict[str, Any]:
         """凭回执查询举报的处理状态（仅状态）
 
-        The receipt goes in the body (`{"receipt": "JB-…"}`), never in a URL.  An
-        unknown or mistyped receipt is 404."""
+        回执放在请求体中（`{"receipt": "JB-…"}`），绝不放在 URL 中。未知或填错的回执答复 404。"""
         return reporter_view(find_by_receipt(db(), body["receipt"], runtime().keys))
 
 
@@ -122,7 +121,7 @@ class Complaints(MethodView):
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """分派给本机关的举报（管理员：全部，或 `unrouted=true` 未分派的）
 
-        Oldest first, paginated; filter by `status`."""
+        最早的在前，分页；可按 `status` 筛选。"""
         principal = auth.current_principal()
         page, per_page = page_window(args)
         where = []
@@ -168,7 +167,7 @@ class ComplaintStatusChange(MethodView):
     def post(self, body: dict[str, Any], complaint_id: int) -> Complaint:
         """推进举报的处理：受理、调查、办结（办结须附说明）
 
-        Only the authority it is routed to (403); only forward (409)."""
+        只有被分派的机关可以推进（否则 403）；只能向前推进（否则 409）。"""
         principal = auth.current_principal()
         session = db()
         complaint = set_status(

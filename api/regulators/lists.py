@@ -49,7 +49,7 @@ class ListEntries(MethodView):
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """本机关的名单条目（默认：拟列入的）
 
-        Oldest first, so proposals are decided in the order they came."""
+        最早的在前，按提出的先后处理拟列入条目。"""
         principal = auth.current_principal()
         page, per_page = page_window(args)
         where = [ListEntry.authority_uscc == principal.authority_uscc]
@@ -94,7 +94,7 @@ class Confirm(MethodView):
     def post(self, body: dict[str, Any], entry_id: int) -> ListEntry:
         """Confirm a proposed entry (列入决定)
 
-        It becomes active today, for the list's term; the measures bind from today."""
+        自今天起生效，期限为该名单的期限；措施自今天起约束。"""
         entry = auth.act_for_authority(confirm_entry, entry_id, body["reason"])
         run_rules([entry.uscc])  # the grade (D) and red lists follow at once
         return entry
@@ -124,8 +124,8 @@ class Remove(MethodView):
     def post(self, body: dict[str, Any], entry_id: int) -> ListEntry:
         """Remove an active entry (移出名单)
 
-        `reason_code`: term_ended, repaired, basis_revoked, corrected or manual (then
-        `reason` is required)."""
+        `reason_code`：term_ended（期满）、repaired（已修复）、basis_revoked（依据被撤销）、
+        corrected（已更正）或 manual（手工移出，此时须填写 `reason`）。"""
         principal = auth.current_principal()
         session = db()
         entry = remove_entry(

@@ -74,8 +74,8 @@ class Penalties(MethodView):
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """本机关的处罚记录
 
-        Filter by `uscc`, `decision_number` and `status`; newest decision first,
-        paginated (`page`, `per_page`)."""
+        可按 `uscc`、`decision_number` 和 `status` 筛选；决定日期最新的在前，分页（`page`、
+        `per_page`）。"""
         principal = auth.current_principal()
         page, per_page = page_window(args)
         where = [Penalty.authority_uscc == principal.authority_uscc]
@@ -110,10 +110,9 @@ class Penalties(MethodView):
     def post(self, record: dict[str, Any]) -> Any:
         """写入一条处罚记录（幂等）
 
-        Keyed by (`authority_uscc`, `decision_number`): a new key creates the
-        record (201); the same key again updates it, or leaves it unchanged when the
-        content is the same (200) — never a duplicate.  `authority_uscc` must be the
-        token's authority (403 otherwise)."""
+        以（`authority_uscc`、`decision_number`）为键：新键创建记录（201）；
+        同一键再次提交则更新，内容相同时不变（200）——绝不重复。`authority_uscc`
+        必须是令牌所属机关（否则 403）。"""
         principal = auth.current_principal()
         if record["authority_uscc"] != principal.authority_uscc:
             raise Forbidden(
@@ -165,9 +164,9 @@ class PenaltyRevoke(MethodView):
     def post(self, body: dict[str, Any], penalty_id: int) -> Penalty:
         """撤销一条处罚记录
 
-        It leaves public disclosure at once; the record and its history stay; the rules
-        run again for the entity (an entry whose only basis is revoked is removed).
-        Only the record's own authority may revoke it (403)."""
+        记录立即停止公示；记录及其历史保留；
+        该主体的规则重新运行（仅以被撤销记录为依据的名单条目随之移出）。
+        只有记录所属机关可以撤销（否则 403）。"""
         principal = auth.current_principal()
         session = db()
         penalty = revoke_penalty(

@@ -73,10 +73,9 @@ class Repairs(MethodView):
     def post(self, body: dict[str, Any]) -> Repair:
         """登记当事人提交的信用修复申请
 
-        Refused before the minimum period (`too_early`, `details.allowed_from`) or
-        when the target cannot be repaired (409).  Only for the token's own authority's
-        records and entries: another authority's is 403 before anything about it is
-        checked, so the answer tells nothing of its dates or state."""
+        未满最短期限时拒绝（`too_early`，`details.allowed_from` 给出可申请的日期），
+        对象不可修复时 409。只能针对令牌所属机关的记录和条目：
+        其他机关的对象在任何检查之前即答复 403，答复不透露其日期或状态。"""
         principal = auth.current_principal()
         session = db()
         repair = apply_repair(

@@ -127,9 +127,9 @@ class Tasks(MethodView):
     def post(self, body: dict[str, Any]) -> dict[str, Any]:
         """创建抽查任务
 
-        Scope (regions, name keywords, list status, committed entities only), the
-        sample ratio per credit grade (default: configuration, DOMAIN.md §6), inspectors
-        per entity, and optionally the SHA-256 of the seed, committed in advance."""
+        范围（地区、名称关键词、名单状态、仅限作出承诺的主体），
+        各信用等级的抽查比例（默认取配置，见 DOMAIN.md §6），每个对象的检查人员数，
+        以及可选的、事先承诺的随机种子 SHA-256。"""
         principal = auth.current_principal()
         session = db()
         task = create_task(
@@ -168,8 +168,8 @@ class TaskPool(MethodView):
     def put(self, body: dict[str, Any], task_id: int) -> dict[str, Any]:
         """Set the inspector pool (执法检查人员名录) of a planned task
 
-        Each inspector: certificate number (stable across tasks: the conflict rule
-        follows it), name, and the division-code prefix of their office."""
+        每名检查人员：执法证号（跨任务不变：回避规则以此为准）、姓名、
+        所在单位的行政区划代码前缀。"""
         principal = auth.current_principal()
         session = db()
         set_pool(session, task_id, _authority(), principal.actor, body["inspectors"])
@@ -192,10 +192,9 @@ class TaskDraw(MethodView):
     def post(self, body: dict[str, Any], task_id: int) -> dict[str, Any]:
         """抽取检查对象和检查人员（或重新计算已有的抽取）
 
-        A planned task is drawn and recorded (`recorded: true`); the seed is published
-        with the task.  With `dry_run`, or for a task already drawn, the draw is only
-        computed — for a drawn task as of its draw day — and `matches_recorded` says
-        whether it equals the recorded one byte for byte."""
+        计划中的任务被抽取并记录（`recorded: true`）；随机种子随任务公布。`dry_run`
+        或已抽取的任务只计算（已抽取的按其抽取日计算），`matches_recorded`
+        说明与已记录的结果是否逐字节相同。"""
         principal = auth.current_principal()
         session = db()
         task, draw, recorded = draw_task(
@@ -228,8 +227,7 @@ class TaskResults(MethodView):
     def post(self, body: dict[str, Any], task_id: int) -> dict[str, Any]:
         """录入一个被抽取对象的检查结果
 
-        Public once the task is published (again, for results entered after the last
-        publication)."""
+        任务公示后即公开（公示后录入的结果在再次公示时公开）。"""
         principal = auth.current_principal()
         session = db()
         row = enter_result(

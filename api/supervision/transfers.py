@@ -51,7 +51,7 @@ class PenaltyTransfers(MethodView):
     def get(self, penalty_id: int) -> dict[str, Any]:
         """本机关一条处罚记录的移送记录
 
-        Transfers, and reasons for not transferring given when resolving an alert."""
+        移送记录，以及处理预警时给出的不移送理由。"""
         rows = transfers_of(db(), penalty_id, _principal().authority_uscc)
         return {"items": [transfer_view(r) for r in rows]}
 
@@ -69,8 +69,8 @@ class PenaltyTransfers(MethodView):
     def post(self, body: dict[str, Any], penalty_id: int) -> dict[str, Any]:
         """登记案件移送公安机关
 
-        Resolves the penalty's open `criminal-transfer-check` alert.  One transfer per
-        penalty (409 for a second); only the record's own authority (403)."""
+        同时处理该处罚未结的 `criminal-transfer-check`（以罚代刑）预警。
+        每条处罚只能移送一次（再次移送 409）；只有记录所属机关可以登记（否则 403）。"""
         principal = _principal()
         session = db()
         row = record_transfer(
@@ -120,8 +120,7 @@ class Untransferred(MethodView):
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """Records over a prosecution threshold with no transfer recorded (以罚代刑 risk)
 
-        The authority's penalties for which the rules raised `criminal-transfer-check`
-        (DOMAIN.md §4 thresholds), not revoked, not transferred — whether the alert is
-        still open or was closed with a reason for not transferring (shown)."""
+        规则对其发出 `criminal-transfer-check`（以罚代刑，DOMAIN.md §4 的标准）预警、
+        未撤销且未移送的本机关处罚——无论预警仍未处理，还是已附不移送理由关闭（理由一并列出）。"""
         page, per_page = page_window(args)
         return untransferred(db(), _principal().authority_uscc, page=page, per_page=per_page)
