@@ -32,7 +32,6 @@ from sqlalchemy.orm import Session
 from registry.core import clock
 from registry.core.codes import CodeError, validate_uscc
 from registry.core.errors import Invalid
-from registry.core.wording import counts_sentence
 from registry.lists.entries import entry_terms, in_force_on, record_event, snapshot
 from registry.lists.models import ListEntry
 from registry.records.models import Entity
@@ -72,6 +71,8 @@ class ImportReport:
     problems: list[Problem] = field(default_factory=list)
 
     def counts(self) -> str:
+        from registry.core.wording import counts_sentence
+
         return counts_sentence(self.added, self.updated, self.unchanged, self.rejected)
 
 
