@@ -139,14 +139,13 @@ def import_(
 @click.option(
     "--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True
 )
-@click.option("--since", "cursor", help="Cursor printed by the previous export.")
-@click.option("--out", type=click.Path(dir_okay=False), help="Output file (default: stdout).")
+@click.option("--since", "cursor", help="上次导出末尾给出的游标（增量导出）。")
+@click.option("--out", type=click.Path(dir_okay=False), help="输出文件（默认：标准输出）。")
 @click.pass_context
 def export(ctx: click.Context, scope: str, fmt: str, cursor: str | None, out: str | None) -> None:
-    """Export disclosed data (public) or every record (full).
+    """导出公示数据（public）或全部记录（full）。
 
-    The cursor for the next incremental export (--since) is printed at the end (on
-    standard error when the records go to standard output)."""
+    末尾打印下次增量导出（--since）用的游标（记录输出到标准输出时，游标打印在标准错误）。"""
     from registry.core.errors import Invalid
     from registry.records.export import export_penalties
 
