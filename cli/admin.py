@@ -192,7 +192,7 @@ def _table(header: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> list[str
 
 @cli.group()
 def audit() -> None:
-    """The audit trail."""
+    """审计日志。"""
 
 
 @audit.command("verify")
@@ -200,17 +200,17 @@ def audit() -> None:
     "--anchors",
     "anchors_path",
     type=click.Path(exists=True, dir_okay=False),
-    help="A file of anchors written by `audit anchor`: each must still be in the chain.",
+    help="由 `audit anchor` 写下的锚点文件：其中每个锚点都必须仍在链中。",
 )
 @click.pass_context
 def audit_verify(ctx: click.Context, anchors_path: str | None) -> None:
-    """Check the audit trail's hash chain end to end; exit 1 on any break."""
+    """从头到尾核验审计日志的哈希链；发现任何断裂时退出码为 1。"""
     from registry.core.audit import check_anchors, head, read_anchors, verify_chain
 
     try:
         anchors = read_anchors(anchors_path) if anchors_path else []
     except ValueError as exc:
-        fail(f"audit verify: {exc}")
+        fail(f"审计核验：{exc}")
     rt = connected(ctx)
     with rt.unit_of_work() as session:
         count, broken = verify_chain(session)
@@ -218,17 +218,16 @@ def audit_verify(ctx: click.Context, anchors_path: str | None) -> None:
         newest = head(session)
     if broken is not None:
         click.echo(
-            f"audit chain BROKEN at entry {broken.entry_id}: {broken.reason} "
-            f"({count} entries before it verified)",
+            f"审计链断裂：第 {broken.entry_id} 条{broken.reason}（此前 {count} 条已核验）",
             err=True,
         )
         sys.exit(1)
     if problems:
         for problem in problems:
-            click.echo(f"audit chain BROKEN: {problem}", err=True)
+            click.echo(f"审计链断裂：{problem}", err=True)
         sys.exit(1)
-    checked = f", {len(anchors)} anchors hold" if anchors else ""
-    click.echo(f"audit chain intact: {count} entries verified{checked}; head {newest or '-'}")
+    checked = f"，{len(anchors)} 个锚点均在链中" if anchors else ""
+    click.echo(f"审计链完好：已核验 {count} 条{checked}；链头 {newest or '-'}")
 
 
 @audit.command("anchor")
@@ -236,12 +235,12 @@ def audit_verify(ctx: click.Context, anchors_path: str | None) -> None:
     "--append",
     "append_to",
     type=click.Path(dir_okay=False),
-    help="Also append the anchor with the time to this file (keep it off the database host).",
+    help="同时把锚点和时间追加到此文件（请保存在数据库主机之外）。",
 )
 @click.pass_context
 def audit_anchor(ctx: click.Context, append_to: str | None) -> None:
-    """Print the chain's head as <id>:<hash>; recorded elsewhere, it lets `audit verify
-    --anchors` detect a trail cut back after that moment."""
+    """打印审计链的链头 <id>:<hash>；保存在别处后，`audit verify --anchors` 可以发现
+    此后被截短的审计日志。"""
     from registry.core import clock
     from registry.core.audit import head
 
@@ -249,7 +248,7 @@ def audit_anchor(ctx: click.Context, append_to: str | None) -> None:
     with rt.unit_of_work() as session:
         newest = head(session)
     if newest is None:
-        fail("audit anchor: the audit trail is empty")
+        fail("审计锚点：审计日志为空")
     if append_to:
         with open(append_to, "a", encoding="utf-8") as handle:
             handle.write(f"{newest} {clock.now().isoformat(timespec='seconds')}\n")
@@ -258,20 +257,19 @@ def audit_anchor(ctx: click.Context, append_to: str | None) -> None:
 
 @cli.group()
 def inspections() -> None:
-    """Double-random inspections (双随机、一公开)."""
+    """双随机、一公开抽查。"""
 
 
 @inspections.command("draw")
 @click.argument("task_id", metavar="TASK", type=click.IntRange(min=1))
-@click.option("--seed", required=True, help="The seed published with the task.")
-@click.option("--dry-run", is_flag=True, help="Compute and print the draw; record nothing.")
+@click.option("--seed", required=True, help="随任务公布的随机种子。")
+@click.option("--dry-run", is_flag=True, help="只计算并打印抽取结果，不记录。")
 @click.pass_context
 def inspections_draw(ctx: click.Context, task_id: int, seed: str, dry_run: bool) -> None:
-    """Draw TASK with SEED and print the canonical draw (docs/inspections.md).
+    """用 SEED 为抽查任务 TASK 抽取对象，并打印标准格式的抽取结果（docs/inspections.md）。
 
-    A planned task is drawn and recorded (unless --dry-run); a task already drawn is
-    re-run as of its draw day and compared with the recorded draw.  Same register, same
-    seed: the same bytes on standard output."""
+    计划中的任务被抽取并记录（--dry-run 时不记录）；已抽取的任务按其抽取日重新计算，
+    并与记录的结果比对。同样的登记簿、同样的种子：标准输出的字节完全相同。"""
     from registry.core.errors import DomainError
     from registry.supervision.inspections import draw_task
 
@@ -283,12 +281,16 @@ def inspections_draw(ctx: click.Context, task_id: int, seed: str, dry_run: bool)
             if not recorded:
                 session.rollback()
     except DomainError as exc:
-        fail(f"inspections draw: {exc.message}")
+        fail(f"抽查抽取：{exc.message}")
     click.echo(draw.text, nl=False)
     if recorded:
-        click.echo(f"recorded: task {task_id} drawn, sha256 {draw.sha256}", err=True)
+        click.echo(f"已记录：任务 {task_id} 已抽取，sha256 {draw.sha256}", err=True)
     elif recorded_sha256 is None:
-        click.echo(f"not recorded (dry run): sha256 {draw.sha256}", err=True)
+        click.echo(f"未记录（试运行）：sha256 {draw.sha256}", err=True)
     else:
-        same = "matches" if recorded_sha256 == draw.sha256 else "DIFFERS FROM"
-        click.echo(f"sha256 {draw.sha256} {same} the recorded draw {recorded_sha256}", err=True)
+        same = (
+            "与已记录的抽取结果一致"
+            if recorded_sha256 == draw.sha256
+            else "与已记录的抽取结果不一致"
+        )
+        click.echo(f"sha256 {draw.sha256} {same}（已记录 {recorded_sha256}）", err=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import click
 
@@ -22,10 +22,17 @@ from registry.core.runtime import Runtime
 log = logging.getLogger("registry")
 
 
+#: How every expected failure starts, on standard error.
+ERROR_PREFIX = "错误："
+
+
 class UserError(click.ClickException):
-    """An expected failure with a one-line message."""
+    """An expected failure with a one-line message (``错误：…``)."""
 
     exit_code = 2
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"{ERROR_PREFIX}{self.format_message()}", err=True)
 
 
 def fail(message: str) -> NoReturn:
@@ -37,7 +44,7 @@ def config_of(ctx: click.Context) -> Config:
     try:
         return load_config(ctx.ensure_object(dict).get("config_path"))
     except ConfigError as exc:
-        fail(f"configuration: {exc}")
+        fail(f"配置：{exc}")
 
 
 def runtime_of(ctx: click.Context) -> Runtime:
@@ -49,7 +56,7 @@ def runtime_of(ctx: click.Context) -> Runtime:
         try:
             obj["runtime"] = Runtime(load_config(obj.get("config_path")))
         except ConfigError as exc:
-            fail(f"configuration: {exc}")
+            fail(f"配置：{exc}")
         ctx.call_on_close(obj["runtime"].dispose)
     return obj["runtime"]
 
@@ -87,7 +94,7 @@ def connected(ctx: click.Context, *, initialised: bool = True) -> Runtime:
 
 
 def not_yet(name: str) -> NoReturn:
-    fail(f"'{name}' is not yet available in this version")
+    fail(f"本版本尚不提供“{name}”")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -98,12 +105,12 @@ def not_yet(name: str) -> NoReturn:
     envvar="REGISTRY_CONFIG",
     help="配置文件（默认：REGISTRY_CONFIG，否则项目的 config.yaml）",
 )
-@click.option("-v", "--verbose", is_flag=True, help="Log more.")
+@click.option("-v", "--verbose", is_flag=True, help="输出更详细的日志。")
 @click.version_option(package_name="credit-registry")
 @click.pass_context
 def cli(ctx: click.Context, config_path: str | None, verbose: bool) -> None:
-    """Registry of administrative penalties and dishonesty lists (统一社会信用代码),
-    with a joint-punishment rules engine and public disclosure."""
+    """行政处罚与失信名单登记簿（以统一社会信用代码为主键），带联合惩戒规则引擎和
+    信息公示。"""
     ctx.ensure_object(dict)["config_path"] = config_path
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.INFO,
@@ -119,7 +126,7 @@ def main() -> None:
     try:
         cli.main(standalone_mode=False, prog_name="credit-registry")
     except click.exceptions.Abort:
-        click.echo("aborted", err=True)
+        click.echo("已中止", err=True)
         sys.exit(130)
     except click.ClickException as exc:
         exc.show()
@@ -127,19 +134,19 @@ def main() -> None:
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except ConfigError as exc:
-        click.echo(f"Error: configuration: {exc}", err=True)
+        click.echo(f"{ERROR_PREFIX}配置：{exc}", err=True)
         sys.exit(2)
     except DatabaseUnavailable as exc:
-        click.echo(f"Error: {exc}", err=True)
+        click.echo(f"{ERROR_PREFIX}{exc}", err=True)
         sys.exit(2)
     except CodeError as exc:
-        click.echo(f"Error: {exc.message}", err=True)
+        click.echo(f"{ERROR_PREFIX}{exc.message}", err=True)
         sys.exit(2)
     except Exception as exc:  # a database dropping mid-command, for example
         from sqlalchemy.exc import DBAPIError, OperationalError
 
         if isinstance(exc, OperationalError | DBAPIError):
             reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
-            click.echo(f"Error: database: {reason}", err=True)
+            click.echo(f"{ERROR_PREFIX}数据库：{reason}", err=True)
             sys.exit(2)
         raise

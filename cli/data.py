@@ -24,19 +24,19 @@ if TYPE_CHECKING:
     type=click.IntRange(min=0),
     default=0,
     metavar="N",
-    help="Also load N synthetic penalty records and run the rules.",
+    help="同时载入 N 条合成的处罚记录并运行规则（演示用）。",
 )
 @click.pass_context
 def init(ctx: click.Context, demo: int) -> None:
-    """Create or upgrade the schema (Alembic migrations); optionally load demo data."""
+    """创建或升级数据库架构（Alembic 迁移）；可同时载入演示数据。"""
     from registry.core import migrate
 
     rt = connected(ctx, initialised=False)
     before, after = migrate.upgrade(rt.engine)
     if before == after:
-        click.echo(f"schema is up to date (revision {after})")
+        click.echo(f"数据库架构已是最新（版本 {after}）")
     else:
-        click.echo(f"schema upgraded from {before or 'empty'} to {after}")
+        click.echo(f"数据库架构已从 {before or '空库'} 升级到 {after}")
     if demo:
         from cli.demo import load_demo
 
@@ -45,19 +45,19 @@ def init(ctx: click.Context, demo: int) -> None:
 
 
 @cli.command("demo-data")
-@click.option("--records", type=click.IntRange(min=1), required=True, help="How many records.")
+@click.option("--records", type=click.IntRange(min=1), required=True, help="记录条数。")
 @click.option("--out", type=click.Path(dir_okay=False, writable=True), required=True)
 @click.option(
     "--format", "fmt", type=click.Choice(["csv", "jsonl", "xlsx"]), default="csv", show_default=True
 )
 @click.option("--seed", type=int, default=2026, show_default=True)
-@click.option("--encoding", default="gb18030", show_default=True, help="CSV encoding.")
+@click.option("--encoding", default="gb18030", show_default=True, help="CSV 文件编码。")
 def demo_data(records: int, out: str, fmt: str, seed: int, encoding: str) -> None:
-    """Write a synthetic penalty file in the national layout (GB18030 CSV by default)."""
+    """生成《行政处罚信息》数据标准格式的合成处罚记录文件（默认 GB18030 编码的 CSV）。"""
     from registry.records import demo
 
     n = demo.write_file(Path(out), records, fmt, seed=seed, encoding=encoding)
-    click.echo(f"wrote {n} records to {out} ({fmt})")
+    click.echo(f"已写入 {n} 条记录到 {out}（{fmt}）")
 
 
 # --- data in and out -----------------------------------------------------------------
@@ -169,14 +169,13 @@ def _keep_report(rt: Runtime, summary: ImportSummary, writer: ReportWriter) -> N
 @click.option(
     "--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True
 )
-@click.option("--since", "cursor", help="Cursor printed by the previous export.")
-@click.option("--out", type=click.Path(dir_okay=False), help="Output file (default: stdout).")
+@click.option("--since", "cursor", help="上次导出末尾给出的游标（增量导出）。")
+@click.option("--out", type=click.Path(dir_okay=False), help="输出文件（默认：标准输出）。")
 @click.pass_context
 def export(ctx: click.Context, scope: str, fmt: str, cursor: str | None, out: str | None) -> None:
-    """Export disclosed data (public) or every record (full).
+    """导出公示数据（public）或全部记录（full）。
 
-    The cursor for the next incremental export (--since) is printed at the end (on
-    standard error when the records go to standard output)."""
+    末尾打印下次增量导出（--since）用的游标（记录输出到标准输出时，游标打印在标准错误）。"""
     from registry.core.errors import Invalid
     from registry.records.export import export_penalties
 
@@ -191,7 +190,7 @@ def export(ctx: click.Context, scope: str, fmt: str, cursor: str | None, out: st
     finally:
         if handle is not None:
             handle.close()
-    note = f"exported {result.count} record(s)"
+    note = f"已导出 {result.count} 条记录"
     if result.withdrawn:
-        note += f", {result.withdrawn} withdrawn"
-    click.echo(f"{note}; next cursor: {result.cursor}", err=out is None)
+        note += f"，其中撤回 {result.withdrawn} 条"
+    click.echo(f"{note}；下次增量导出的游标（--since）：{result.cursor}", err=out is None)

@@ -31,7 +31,7 @@ def load_demo(rt: Runtime, records: int, seed: int = 2026) -> str:
         demo.write_file(path, records, "jsonl", seed=seed)
         summary = import_file(rt, str(path), fmt="jsonl", actor="demo")
     if summary.fatal:
-        raise RuntimeError(f"demo import failed: {summary.fatal}")
+        raise RuntimeError(f"演示数据导入失败：{summary.fatal}")
     evaluate_all(rt, actor="demo")
     confirmed = 0
     with rt.unit_of_work() as session:
@@ -41,4 +41,4 @@ def load_demo(rt: Runtime, records: int, seed: int = 2026) -> str:
         for entry_id, authority in proposed:
             confirm_entry(session, rt.pack, entry_id, authority, "demo", NOTICE_GIVEN)
             confirmed += 1
-    return f"demo data: {summary.counts()}; {confirmed} proposed list entries confirmed"
+    return f"演示数据：{summary.counts()}；已确认 {confirmed} 个拟列入的名单条目"

@@ -10,10 +10,10 @@ from cli.base import cli, connected
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, type=int, show_default=True)
-@click.option("--no-scheduler", is_flag=True, help="Do not run the scheduled jobs in-process.")
+@click.option("--no-scheduler", is_flag=True, help="不在本进程中运行定时任务。")
 @click.pass_context
 def serve(ctx: click.Context, host: str, port: int, no_scheduler: bool) -> None:
-    """Serve the JSON API and the public pages (and, on the embedded setup, the jobs)."""
+    """提供 JSON API 和公示网页（嵌入式部署时也在本进程中运行定时任务）。"""
     from api import create_app
 
     rt = connected(ctx)
@@ -23,7 +23,7 @@ def serve(ctx: click.Context, host: str, port: int, no_scheduler: bool) -> None:
         from cli.jobs import start_background
 
         scheduler = start_background(rt)
-    click.echo(f"serving on http://{host}:{port}/  (Ctrl-C to stop)")
+    click.echo(f"正在 http://{host}:{port}/ 提供服务（按 Ctrl-C 停止）")
     try:
         app.run(host=host, port=port, threaded=True, use_reloader=False)
     finally:
@@ -34,10 +34,10 @@ def serve(ctx: click.Context, host: str, port: int, no_scheduler: bool) -> None:
 @cli.command()
 @click.pass_context
 def scheduler(ctx: click.Context) -> None:
-    """Run the scheduled jobs in the foreground (one per deployment; two are safe)."""
+    """在前台运行定时任务（每个部署运行一个；同时运行两个也安全）。"""
     from cli.jobs import run_foreground
 
     rt = connected(ctx)
-    click.echo("scheduler running; stop with Ctrl-C or SIGTERM", err=True)
+    click.echo("定时任务运行中；按 Ctrl-C 或发送 SIGTERM 停止", err=True)
     run_foreground(rt)
-    click.echo("scheduler stopped", err=True)
+    click.echo("定时任务已停止", err=True)

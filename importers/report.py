@@ -97,6 +97,8 @@ class ReportWriter:
     ) -> None:
         if fmt not in REPORT_FORMATS:
             raise ValueError(f"不支持的报告格式“{fmt}”（支持 csv、xlsx）")
+        if fmt == "xlsx" and target is not None and not isinstance(target, str | os.PathLike):
+            raise ValueError("XLSX 报告只能写入文件路径，或留在内存中（xlsx_bytes）")
         self.format = fmt
         self._owned = isinstance(target, str | os.PathLike)
         self.path: str | None = os.fspath(target) if self._owned else None  # type: ignore[arg-type]

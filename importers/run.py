@@ -50,6 +50,7 @@ from registry.core.codes import CodeError, validate_uscc
 from registry.core.config import Config
 from registry.core.db import is_postgres
 from registry.core.runtime import Runtime
+from registry.core.wording import counts_sentence, rules_sentence
 from registry.records.models import ImportBatch
 from registry.records.penalties import fill_entity_pinyin, upsert_penalties
 from registry.records.schema import set_earliest_decision_date
@@ -99,15 +100,13 @@ class ImportSummary:
         return self.created + self.updated + self.unchanged + self.rejected
 
     def counts(self) -> str:
-        """``新增 N，更新 N，未变 N，拒收 N`` (:func:`counts_sentence`)."""
+        """``新增 N，更新 N，未变 N，拒收 N`` (:func:`registry.core.wording.counts_sentence`)."""
         return counts_sentence(self.created, self.updated, self.unchanged, self.rejected)
 
     def rules_line(self) -> str | None:
         """What the rules did after the import, in a sentence; ``None`` when none ran."""
         if self.rules is None:
             return None
-        from registry.evaluation.history import rules_sentence
-
         return rules_sentence(self.rules)
 
     def summary_lines(self) -> list[tuple[str, str]]:
@@ -131,11 +130,6 @@ class ImportSummary:
         if rules is not None:
             lines.append(("导入后的规则评估", rules))
         return lines
-
-
-def counts_sentence(created: int, updated: int, unchanged: int, rejected: int) -> str:
-    """The one sentence stating an import's counts, wherever it is shown."""
-    return f"新增 {created}，更新 {updated}，未变 {unchanged}，拒收 {rejected}"
 
 
 @dataclass

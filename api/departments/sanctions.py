@@ -45,8 +45,7 @@ blp = Blueprint(
     "sanctions",
     __name__,
     url_prefix="/api/v1/sanctions",
-    description="Departments: which joint-punishment measures bind a code or a person on a "
-    "day, from which list entry and why; feedback on measures.",
+    description="协同部门：某一天约束某代码或某人的联合惩戒措施、来源的名单条目和理由；措施执行情况的反馈。",
 )
 
 ROLES = ("department", "admin")
@@ -86,17 +85,14 @@ class EntitySanctions(MethodView):
     )
     @documents_errors(blp, 400, 422, 503)
     def get(self, args: dict[str, Any], uscc: str) -> Any:
-        """Credit answer for a code on a day: punishments, grade, incentives
+        """某一天某代码的信用核查：惩戒措施、信用等级、激励措施
 
-        `as_of` defaults to today; past days answer from the dated history, future
-        days from the terms already set.  `scenario` keeps the measures and incentives
-        of one scenario (e.g. procurement, licensing).  `measures` are the punishments
-        to apply (联合惩戒), `incentives` the benefits to grant (守信激励, from red lists),
-        `grade` the credit grade (A–D) with its explanation.  An entity under any
-        punishment gets no incentive: `incentives` is empty and `incentives_withheld`
-        says why.  A well-formed code the registry does not know answers
-        `known: false` (and `sanctioned: false`: nothing binds it).  An empty `as_of`
-        means today."""
+        `as_of` 不填或留空为今天；过去的日期按有日期的历史答复，将来的日期按已定的期限
+        答复。`scenario` 只保留某一场景（如 procurement 政府采购、licensing 行政许可）的
+        措施和激励。`measures` 是应采取的联合惩戒措施，`incentives` 是应给予的守信激励
+        （来自红名单），`grade` 是信用等级（A–D）及其说明。受到任何惩戒的主体不享受激励：
+        `incentives` 为空，`incentives_withheld` 说明原因。格式正确但登记簿中没有的代码
+        答复 `known: false`（同时 `sanctioned: false`：没有任何措施约束它）。"""
         code = valid_code(uscc)
         return json_answer(
             sanctions_for(db(), runtime().pack, code, args.get("as_of"), args.get("scenario"))
@@ -140,11 +136,11 @@ class BatchCheck(MethodView):
     )
     @documents_errors(blp, 413, 422, 503)
     def post(self, body: dict[str, Any]) -> Any:
-        """Check a batch of codes
+        """批量核查代码
 
-        Up to `api.batch_check_limit` (1,000) codes, one answer per code in order; a
-        malformed code is answered with its error (`error.check`) in place, without
-        failing the batch.  More codes than the limit: 413."""
+        一次最多 `api.batch_check_limit`（1,000）个代码，按顺序每个代码一个答复；格式错误
+        的代码在原位置答复其错误（`error.check`），不影响整批；登记簿中没有的代码答复
+        `known: false`。超过上限：413。`as_of` 不填或留空为今天。"""
         rt = runtime()
         codes: list[str] = body["codes"]
         limit = rt.config.api.batch_check_limit
@@ -229,12 +225,12 @@ class PersonCheck(MethodView):
     )
     @documents_errors(blp, 422, 503)
     def post(self, body: dict[str, Any]) -> Any:
-        """Check a natural person
+        """核查自然人
 
-        The ID number goes in the body, never in a URL, and is never echoed back: the
-        answer names the person by the masked number.  Measures that bind the person:
-        entries in their own name, and measures binding their role (e.g. legal
-        representative) at listed entities."""
+        身份证号码放在请求体中，绝不放在 URL 中，也不会原样返回：答复只用脱敏后的号码
+        指称此人。约束此人的措施：以其本人名义列入的名单条目，以及因其在被列入名单的主体
+        中担任的职务（如法定代表人）而约束其本人的措施。`person.known: false`：登记簿中
+        没有此人。"""
         rt = runtime()
         number: str = body["id_number"]
         if (body["id_type"] or "").strip() in RESIDENT_ID_TYPES:
@@ -272,7 +268,7 @@ class Feedback(MethodView):
     @blp.response(201, FeedbackSchema)
     @documents_errors(blp, 404, 422, 503)
     def post(self, body: dict[str, Any]) -> Any:
-        """Report what the department did under a measure"""
+        """反馈部门依某项措施采取的行动"""
         principal = auth.current_principal()
         session = db()
         row = record_feedback(

@@ -36,7 +36,7 @@ blp = Blueprint(
     "subscriptions",
     __name__,
     url_prefix="/api/v1/subscriptions",
-    description="Departments: webhooks on list changes, signed and retried.",
+    description="协同部门：名单变更的推送订阅（签名、失败重试）。",
 )
 
 ROLES = ("department", "admin")
@@ -48,7 +48,7 @@ class Subscriptions(MethodView):
     @blp.response(200, SubscriptionListSchema)
     @documents_errors(blp, 503)
     def get(self) -> dict[str, Any]:
-        """The token's subscriptions"""
+        """本令牌的订阅"""
         principal = auth.current_principal()
         return {"items": list_subscriptions(db(), principal.token_id)}
 
@@ -64,16 +64,15 @@ class Subscriptions(MethodView):
     @blp.response(201, SubscriptionCreatedSchema)
     @documents_errors(blp, 422, 503)
     def post(self, body: dict[str, Any]) -> dict[str, Any]:
-        """Subscribe a URL to list changes
+        """订阅名单变更（推送到一个 URL）
 
-        Empty `codes`: every code; empty `list_types`: every list.  The answer
-        carries the signing `secret` — the only time it is shown.  Each delivery is a
-        JSON POST with `X-Registry-Timestamp: <Unix seconds>`, `X-Registry-Signature:
-        sha256=<hex HMAC-SHA256(secret, "<timestamp>.<raw body>")>`,
-        `X-Registry-Delivery` and `X-Registry-Event`; refuse a timestamp more than 300
-        seconds from your clock (replays).  The host must resolve to public addresses
-        (https outside development); it is checked again at each delivery.  A non-2xx
-        answer or a timeout is retried with exponential backoff."""
+        `codes` 为空：全部代码；`list_types` 为空：全部名单。答复中带有签名用的
+        `secret`——只在此时出示一次。每次推送是一个 JSON POST，带请求头
+        `X-Registry-Timestamp: <Unix 秒>`、`X-Registry-Signature: sha256=<十六进制的
+        HMAC-SHA256(secret, "<timestamp>.<原始请求体>")>`、
+        `X-Registry-Delivery` 和 `X-Registry-Event`；时间戳与您的时钟相差超过 300 秒的请求
+        应拒收（防重放）。主机名须解析为公网地址（开发模式之外须用 https），每次推送前都再
+        检查一次。答复不是 2xx 或超时则按指数退避重试。"""
         principal = auth.current_principal()
         rt = runtime()
         session = db()
@@ -111,14 +110,14 @@ class SubscriptionOne(MethodView):
     @blp.response(200, SubscriptionSchema)
     @documents_errors(blp, 404, 503)
     def get(self, subscription_id: int) -> Any:
-        """One of the token's subscriptions"""
+        """本令牌的一个订阅"""
         return get_subscription(db(), subscription_id, auth.current_principal().token_id)
 
     @auth.required(blp, *ROLES)
     @blp.response(200, SubscriptionSchema)
     @documents_errors(blp, 404, 503)
     def delete(self, subscription_id: int) -> Any:
-        """Cancel a subscription (pending deliveries are dropped)"""
+        """取消订阅（尚未送达的推送一并取消）"""
         principal = auth.current_principal()
         session = db()
         sub = cancel_subscription(session, subscription_id, principal.token_id, principal.actor)
@@ -133,7 +132,7 @@ class Deliveries(MethodView):
     @blp.response(200, DeliveryPageSchema)
     @documents_errors(blp, 404, 422, 503)
     def get(self, args: dict[str, Any], subscription_id: int) -> dict[str, Any]:
-        """The delivery log: each delivery's status, attempts and last answer"""
+        """推送记录：每次推送的状态、尝试次数和最后一次答复"""
         principal = auth.current_principal()
         page, per_page = page_window(args)
         items, total = list_deliveries(

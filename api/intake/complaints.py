@@ -49,16 +49,13 @@ public_blp = Blueprint(
     "public_complaints",
     __name__,
     url_prefix="/api/v1/public/complaints",
-    description="Public, no account: report suspected infringement or counterfeit goods "
-    "against a code (举报投诉), then follow the status with the receipt.  Reports are "
-    "never published.",
+    description="公众（无需账号）：举报涉嫌侵权或假冒商品，凭回执查询状态。",
 )
 blp = Blueprint(
     "complaints",
     __name__,
     url_prefix="/api/v1/complaints",
-    description="Regulators: complaints routed to their authority; administrators: all, "
-    "and the queue of unroutable ones.",
+    description="监管部门：分派给本机关的举报；管理员：全部举报及分派。",
 )
 
 STATUS_EXAMPLE = {"status": "accepted", "filed_on": "2026-11-27", "status_on": "2026-11-28"}
@@ -83,11 +80,11 @@ class FileComplaint(MethodView):
     @documents_errors(public_blp, 422, 503)
     @_rate_limited
     def post(self, body: dict[str, Any]) -> Any:
-        """Report suspected infringement or counterfeit goods
+        """举报涉嫌侵权或假冒商品
 
-        `uscc` must be a valid code (whether or not the registry holds records of it);
-        `kind` one of counterfeit, trademark, patent, copyright, quality, other.  The
-        answer carries the `receipt` — shown only this once."""
+        `uscc` 必须是有效的代码（无论登记簿中是否有其记录）；`kind` 为 counterfeit（假冒）、
+        trademark（商标）、patent（专利）、copyright（著作权）、quality（质量）或
+        other（其他）之一。答复带有 `receipt` 回执——只出示这一次。"""
         session = db()
         filed = file_complaint(session, runtime().config, **body)
         answer = reporter_view(filed.complaint)
@@ -102,10 +99,9 @@ class ComplaintStatus(MethodView):
     @documents_errors(public_blp, 404, 422, 503)
     @_rate_limited
     def post(self, body: dict[str, str]) -> dict[str, Any]:
-        """The status of a report, by its receipt (the status only)
+        """凭回执查询举报的处理状态（仅状态）
 
-        The receipt goes in the body (`{"receipt": "JB-…"}`), never in a URL.  An
-        unknown or mistyped receipt is 404."""
+        回执放在请求体中（`{"receipt": "JB-…"}`），绝不放在 URL 中。未知或填错的回执答复 404。"""
         return reporter_view(find_by_receipt(db(), body["receipt"], runtime().keys))
 
 
@@ -123,9 +119,9 @@ class Complaints(MethodView):
     @blp.response(200, ComplaintPageSchema)
     @documents_errors(blp, 422, 503)
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
-        """Complaints routed to the authority (administrators: all, or `unrouted=true`)
+        """分派给本机关的举报（管理员：全部，或 `unrouted=true` 未分派的）
 
-        Oldest first, paginated; filter by `status`."""
+        最早的在前，分页；可按 `status` 筛选。"""
         principal = auth.current_principal()
         page, per_page = page_window(args)
         where = []
@@ -147,7 +143,7 @@ class ComplaintOne(MethodView):
     @blp.response(200, ComplaintSchema)
     @documents_errors(blp, 404, 503)
     def get(self, complaint_id: int) -> Complaint:
-        """One complaint (regulators: only their authority's)"""
+        """一件举报（监管部门只能查看本机关的）"""
         return _scope(get_complaint(db(), complaint_id))
 
 
@@ -161,9 +157,9 @@ class ComplaintStatusChange(MethodView):
     @blp.response(200, ComplaintSchema)
     @documents_errors(blp, 404, 409, 422, 503)
     def post(self, body: dict[str, Any], complaint_id: int) -> Complaint:
-        """Move a complaint on: accepted, investigating, closed (closing needs a note)
+        """推进举报的处理：受理、调查、办结（办结须附说明）
 
-        Only the authority it is routed to (403); only forward (409)."""
+        只有被分派的机关可以推进（否则 403）；只能向前推进（否则 409）。"""
         principal = auth.current_principal()
         session = db()
         complaint = set_status(
@@ -185,7 +181,7 @@ class ComplaintRoute(MethodView):
     @blp.response(200, ComplaintSchema)
     @documents_errors(blp, 404, 409, 422, 503)
     def post(self, body: dict[str, Any], complaint_id: int) -> Complaint:
-        """Administrators: route a complaint to an authority (e.g. from the queue)"""
+        """管理员：把举报分派给一个机关"""
         principal = auth.current_principal()
         session = db()
         complaint = route_complaint(session, complaint_id, body["authority_uscc"], principal.actor)

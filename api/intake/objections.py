@@ -50,14 +50,13 @@ public_blp = Blueprint(
     "public_objections",
     __name__,
     url_prefix="/api/v1/public/objections",
-    description="Public, no account: object to a record you are named in (异议申诉), then "
-    "follow it with the receipt.  Whether a record is under objection is never public.",
+    description="公众（无需账号）：对记载本人的处罚记录提出异议（异议申诉），凭回执查询。",
 )
 blp = Blueprint(
     "objections",
     __name__,
     url_prefix="/api/v1/objections",
-    description="Regulators: objections to their authority's records, and the answers.",
+    description="监管部门：对本机关记录的异议及答复。",
 )
 
 ROLES = ("regulator",)
@@ -77,12 +76,11 @@ class FileObjection(MethodView):
     @documents_errors(public_blp, 404, 409, 422, 503)
     @_rate_limited
     def post(self, body: dict[str, Any]) -> Any:
-        """File an objection to a record
+        """对处罚记录提出异议
 
-        Name the record by the entity's `uscc` and one of `decision_number` (as on the
-        decision document), `penalty_id` or `list_entry_id` (as the public page shows
-        them), and say why.  The answer carries the `receipt` — shown only this once —
-        and the day the authority must answer by."""
+        用主体的 `uscc` 加上 `decision_number`（决定书上的文号）、`penalty_id` 或
+        `list_entry_id`（公示页面上显示的编号）之一指明记录，并说明理由。答复带有 `receipt`
+        回执——只出示这一次——以及机关须答复的截止日。"""
         rt = runtime()
         session = db()
         filed = file_objection(session, rt.config, rt.pack, **body)
@@ -98,12 +96,11 @@ class ObjectionStatus(MethodView):
     @documents_errors(public_blp, 404, 422, 503)
     @_rate_limited
     def post(self, body: dict[str, str]) -> dict[str, Any]:
-        """The status of an objection, by its receipt
+        """凭回执查询异议的处理状态
 
-        The receipt goes in the body (`{"receipt": "YY-…"}`), never in a URL.  Status,
-        deadline and — once answered — the outcome and the authority's answer.  An
-        unknown or mistyped receipt is 404.  Counted against the public read limit, not
-        the filing limit."""
+        回执放在请求体中（`{"receipt": "YY-…"}`），绝不放在 URL 中。答复状态、截止日，
+        答复后还有结果和机关的答复。未知或填错的回执答复 404。计入公众查询的限额，
+        而不是提交的限额。"""
         session = db()
         return filer_view(session, find_by_receipt(session, body["receipt"], runtime().keys))
 
@@ -137,10 +134,10 @@ class Objections(MethodView):
     @blp.response(200, ObjectionPageSchema)
     @documents_errors(blp, 422, 503)
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
-        """The authority's objections
+        """本机关收到的异议
 
-        Filter by `status` (open, answered) and `overdue=true` (open past the deadline);
-        earliest deadline first, paginated."""
+        可按 `status`（open 待答复、answered 已答复）和 `overdue=true`（逾期未答复）筛选；
+        截止日最早的在前，分页。"""
         principal = auth.current_principal()
         page, per_page = page_window(args)
         where = [Objection.authority_uscc == principal.authority_uscc]
@@ -184,7 +181,7 @@ class ObjectionOne(MethodView):
     @blp.response(200, ObjectionSchema)
     @documents_errors(blp, 404, 503)
     def get(self, objection_id: int) -> dict[str, Any]:
-        """One of the authority's objections"""
+        """本机关收到的一个异议"""
         return _one(_mine(objection_id))
 
 
@@ -198,13 +195,12 @@ class Answer(MethodView):
     @blp.response(200, ObjectionSchema)
     @documents_errors(blp, 404, 409, 422, 503)
     def post(self, body: dict[str, Any], objection_id: int) -> dict[str, Any]:
-        """Answer an objection
+        """答复异议
 
-        `corrected` with the whole corrected `record` (same `authority_uscc` and
-        `decision_number`): written as a new version, the rules run again; `revoked`:
-        the penalty is revoked (or the list entry removed) and the rules run again;
-        `rejected`: the record stays, `answer` gives the reasons.  Only the deciding
-        authority (403); an objection is answered once (409)."""
+        `corrected`（更正）须附完整的更正后 `record`（`authority_uscc` 和 `decision_number`
+        不变）：作为新版本写入，规则重新运行；`revoked`（撤销）：撤销处罚（或移出名单条目），
+        规则重新运行；`rejected`（驳回）：记录不变，`answer` 说明理由。
+        只有作出决定的机关可以答复（否则 403）；异议只能答复一次（409）。"""
         from api.common.writes import run_rules
 
         principal = auth.current_principal()

@@ -41,8 +41,7 @@ blp = Blueprint(
     "public",
     __name__,
     url_prefix="/api/v1/public",
-    description="Public, no token: disclosed penalties and list status (rate-limited per "
-    "client; ETag and Cache-Control on every answer).",
+    description="公众（无需令牌）：公示的处罚记录和名单状态（按客户端限流）。",
 )
 
 #: Disclosed data changes at most a few times a day; a minute of caching is harmless.
@@ -133,14 +132,13 @@ class Entity(MethodView):
     @documents_errors(blp, 400, 404, 422, 503)
     @_not_modified
     def get(self, args: dict[str, Any], uscc: str) -> dict[str, Any]:
-        """The disclosed profile of an entity
+        """主体的公示信息
 
-        Code, name, region (from positions 3-8 of the code), current list memberships
-        (`kind`: `dishonesty` for a dishonesty list, `incentive` for a red list) and the
-        penalties inside their disclosure window.  `grade` is there only when the rule
-        pack makes credit grades public.  A malformed code is 400 with the failed check
-        in `details.check` (length, character, authority, division, body_check, check);
-        a well-formed unknown code is 404."""
+        代码、名称、地区（由代码第3–8位得出）、当前所在的名单（`kind`：`dishonesty`
+        失信名单，`incentive` 红名单）以及仍在公示期内的处罚。只有规则包公开信用等级时才
+        有 `grade`。格式错误的代码答复 400，未通过的校验项见 `context.check`（length、
+        character、authority、division、body_check、check）；格式正确但登记簿中没有的代码
+        答复 404（`context.known: false`）。`as_of` 不填或留空为今天。"""
         try:
             profile = _profile(uscc, args.get("as_of"))
         except CodeError as exc:
@@ -190,10 +188,10 @@ class Search(MethodView):
     @documents_errors(blp, 422, 503)
     @_not_modified
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
-        """Search entities by name or code prefix
+        """按名称或代码前缀搜索主体
 
-        Name: characters (substring, forgiving the legal-form suffix), pinyin or
-        initials; code: any prefix.  Paginated."""
+        名称：汉字（包含即可，不计较“有限公司”等组织形式后缀）、拼音或拼音首字母；
+        代码：任意前缀。分页。"""
         if not normalise(args["q"]):
             # Only spaces and hyphens: nothing to look for (and registry.records.search cannot
             # take it yet: analyse_query indexes the empty normalised code).
@@ -216,7 +214,7 @@ class PublishedList(MethodView):
     @documents_errors(blp, 404, 422, 503)
     @_not_modified
     def get(self, args: dict[str, Any], list_type: str) -> dict[str, Any]:
-        """A published list: entries binding today (or `as_of`), newest first"""
+        """公示的名单：今天（或 `as_of` 当天）有效的条目，最新的在前"""
         items, total = published_list(
             db(), list_type, args["page"], args["per_page"], args.get("as_of"), pack=runtime().pack
         )
@@ -236,11 +234,11 @@ class Changes(MethodView):
     @documents_errors(blp, 400, 422, 503)
     @_not_modified
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
-        """The change feed of disclosed data, for sync
+        """公示数据的变更流（供同步）
 
-        Oldest first from the opaque `cursor` (none: from the start); pass
-        `next_cursor` next time.  `disclosed: false` with `record: null` means the
-        record left the public view: drop it from a mirror."""
+        从不透明的 `cursor` 开始按时间先后返回（不给：从头开始）；下次请求传入
+        `next_cursor`。`disclosed: false` 且 `record: null` 表示该记录已不再公示：请从
+        镜像中删除。"""
         items, cursor = changes_since(db(), args.get("cursor"), args["limit"], pack=runtime().pack)
         return {"items": items, "next_cursor": cursor}
 

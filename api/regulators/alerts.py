@@ -24,7 +24,7 @@ blp = Blueprint(
     "alerts",
     __name__,
     url_prefix="/api/v1/alerts",
-    description="Regulators: alerts on the token's authority's records.",
+    description="监管部门：本机关处罚记录上的预警（如以罚代刑）。",
 )
 
 
@@ -35,7 +35,7 @@ class Alerts(MethodView):
     @blp.response(200, AlertPageSchema)
     @documents_errors(blp, 422, 503)
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
-        """The authority's alerts (default: open ones), oldest first"""
+        """本机关的预警（默认：未处理的），最早的在前"""
         principal = auth.current_principal()
         assert principal.authority_uscc is not None  # auth.require checks regulators
         page, per_page = page_window(args)
@@ -71,7 +71,7 @@ class Resolve(MethodView):
     @blp.response(200, AlertSchema)
     @documents_errors(blp, 404, 409, 422, 503)
     def post(self, body: dict[str, Any], alert_id: int) -> dict[str, Any]:
-        """Resolve an alert: the transfer, or why not"""
+        """处理预警：记录移送，或说明不移送的理由"""
         principal = auth.current_principal()
         session = db()
         view = resolve_alert(

@@ -34,8 +34,7 @@ blp = Blueprint(
     "list-entries",
     __name__,
     url_prefix="/api/v1/list-entries",
-    description="Regulators: list entries of the token's authority (proposed → active → "
-    "removed, or rejected).",
+    description="监管部门：本机关的名单条目（拟列入 → 生效 → 移出），确认或驳回。",
 )
 
 ROLES = ("regulator",)
@@ -48,9 +47,9 @@ class ListEntries(MethodView):
     @blp.response(200, ListEntryPageSchema)
     @documents_errors(blp, 422, 503)
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
-        """The authority's entries (default: proposed ones)
+        """本机关的名单条目（默认：拟列入的）
 
-        Oldest first, so proposals are decided in the order they came."""
+        最早的在前，按提出的先后处理拟列入条目。"""
         principal = auth.current_principal()
         page, per_page = page_window(args)
         where = [ListEntry.authority_uscc == principal.authority_uscc]
@@ -79,7 +78,7 @@ class ListEntryOne(MethodView):
     @blp.response(200, ListEntrySchema)
     @documents_errors(blp, 404, 503)
     def get(self, entry_id: int) -> ListEntry:
-        """One of the authority's entries"""
+        """本机关的一个名单条目"""
         principal = auth.current_principal()
         entry = get_entry(db(), entry_id, lock=False)
         check_authority(entry, principal.authority_uscc)
@@ -95,7 +94,7 @@ class Confirm(MethodView):
     def post(self, body: dict[str, Any], entry_id: int) -> ListEntry:
         """Confirm a proposed entry (列入决定)
 
-        It becomes active today, for the list's term; the measures bind from today."""
+        自今天起生效，期限为该名单的期限；措施自今天起约束。"""
         entry = auth.act_for_authority(confirm_entry, entry_id, body["reason"])
         run_rules([entry.uscc])  # the grade (D) and red lists follow at once
         return entry
@@ -125,8 +124,8 @@ class Remove(MethodView):
     def post(self, body: dict[str, Any], entry_id: int) -> ListEntry:
         """Remove an active entry (移出名单)
 
-        `reason_code`: term_ended, repaired, basis_revoked, corrected or manual (then
-        `reason` is required)."""
+        `reason_code`：term_ended（期满）、repaired（已修复）、basis_revoked（依据被撤销）、
+        corrected（已更正）或 manual（手工移出，此时须填写 `reason`）。"""
         principal = auth.current_principal()
         session = db()
         entry = remove_entry(

@@ -38,7 +38,7 @@ blp = Blueprint(
     "penalties",
     __name__,
     url_prefix="/api/v1/penalties",
-    description="Regulators: penalty records (行政处罚信息) of the token's own authority.",
+    description="监管部门：本机关的行政处罚信息。",
 )
 
 ROLES = ("regulator",)
@@ -72,10 +72,10 @@ class Penalties(MethodView):
     @blp.response(200, PenaltyPageSchema)
     @documents_errors(blp, 422, 503)
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
-        """The authority's own records
+        """本机关的处罚记录
 
-        Filter by `uscc`, `decision_number` and `status`; newest decision first,
-        paginated (`page`, `per_page`)."""
+        可按 `uscc`、`decision_number` 和 `status` 筛选；决定日期最新的在前，分页（`page`、
+        `per_page`）。"""
         principal = auth.current_principal()
         page, per_page = page_window(args)
         where = [Penalty.authority_uscc == principal.authority_uscc]
@@ -108,12 +108,11 @@ class Penalties(MethodView):
     )
     @documents_errors(blp, 400, 422, 503)
     def post(self, record: dict[str, Any]) -> Any:
-        """Write one record (idempotent)
+        """写入一条处罚记录（幂等）
 
-        Keyed by (`authority_uscc`, `decision_number`): a new key creates the
-        record (201); the same key again updates it, or leaves it unchanged when the
-        content is the same (200) — never a duplicate.  `authority_uscc` must be the
-        token's authority (403 otherwise)."""
+        以（`authority_uscc`、`decision_number`）为键：新键创建记录（201）；
+        同一键再次提交则更新，内容相同时不变（200）——绝不重复。`authority_uscc`
+        必须是令牌所属机关（否则 403）。"""
         principal = auth.current_principal()
         if record["authority_uscc"] != principal.authority_uscc:
             raise Forbidden(
@@ -150,7 +149,7 @@ class PenaltyOne(MethodView):
     @blp.response(200, PenaltySchema)
     @documents_errors(blp, 404, 503)
     def get(self, penalty_id: int) -> Penalty:
-        """One of the authority's records"""
+        """本机关的一条处罚记录"""
         penalty = _own(db().get(Penalty, penalty_id), penalty_id)
         _mark_objections(db(), [penalty])
         return penalty
@@ -163,11 +162,11 @@ class PenaltyRevoke(MethodView):
     @blp.response(200, PenaltySchema)
     @documents_errors(blp, 404, 409, 422, 503)
     def post(self, body: dict[str, Any], penalty_id: int) -> Penalty:
-        """Revoke (withdraw) a record
+        """撤销一条处罚记录
 
-        It leaves public disclosure at once; the record and its history stay; the rules
-        run again for the entity (an entry whose only basis is revoked is removed).
-        Only the record's own authority may revoke it (403)."""
+        记录立即停止公示；记录及其历史保留；
+        该主体的规则重新运行（仅以被撤销记录为依据的名单条目随之移出）。
+        只有记录所属机关可以撤销（否则 403）。"""
         principal = auth.current_principal()
         session = db()
         penalty = revoke_penalty(

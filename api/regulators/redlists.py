@@ -20,8 +20,7 @@ blp = Blueprint(
     "red-lists",
     __name__,
     url_prefix="/api/v1/red-lists",
-    description="Regulators: name entities to a red list of the pack (incentive lists no "
-    "rule fills); remove them with /api/v1/list-entries/<id>/remove.",
+    description="监管部门：把主体列入规则包中的红名单（守信激励名单）。",
 )
 
 ROLES = ("regulator",)
@@ -92,10 +91,10 @@ class NamedEntries(MethodView):
     def post(self, body: dict[str, Any], list_type: str) -> Any:
         """Name an entity to a red list (认定守信激励对象)
 
-        For incentive lists no rule fills (e.g. `customs_aeo`, `tax_a`); the entry is
-        active from `since` to `until` in the name of the token's authority.  The same
-        entry again changes nothing (`unchanged`); other dates or basis renew the entry
-        in force (`updated`)."""
+        用于没有规则自动填充的激励名单（如 `customs_aeo`、`tax_a`）；
+        条目以令牌所属机关的名义自 `since` 至 `until` 有效。
+        同样的条目再次提交不作改变（`unchanged`）；
+        日期或依据不同则更新有效的条目（`updated`）。"""
         principal = auth.current_principal()
         session = db()
         entry, outcome = add_named_entry(

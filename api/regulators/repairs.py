@@ -28,7 +28,7 @@ blp = Blueprint(
     "repairs",
     __name__,
     url_prefix="/api/v1/repairs",
-    description="Regulators: credit repair of a penalty's disclosure or a list entry.",
+    description="监管部门：处罚公示或名单条目的信用修复。",
 )
 
 ROLES = ("regulator",)
@@ -41,7 +41,7 @@ class Repairs(MethodView):
     @blp.response(200, RepairPageSchema)
     @documents_errors(blp, 422, 503)
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
-        """The authority's applications (optionally of one status), oldest first"""
+        """本机关收到的信用修复申请（可按状态筛选），最早的在前"""
         principal = auth.current_principal()
         page, per_page = page_window(args)
         where = [Repair.authority_uscc == principal.authority_uscc]
@@ -65,12 +65,11 @@ class Repairs(MethodView):
     @blp.response(201, RepairSchema)
     @documents_errors(blp, 404, 409, 422, 503)
     def post(self, body: dict[str, Any]) -> Repair:
-        """File an application received from the party
+        """登记当事人提交的信用修复申请
 
-        Refused before the minimum period (`too_early`, `details.allowed_from`) or
-        when the target cannot be repaired (409).  Only for the token's own authority's
-        records and entries: another authority's is 403 before anything about it is
-        checked, so the answer tells nothing of its dates or state."""
+        未满最短期限时拒绝（`too_early`，`details.allowed_from` 给出可申请的日期），
+        对象不可修复时 409。只能针对令牌所属机关的记录和条目：
+        其他机关的对象在任何检查之前即答复 403，答复不透露其日期或状态。"""
         principal = auth.current_principal()
         session = db()
         repair = apply_repair(
@@ -92,7 +91,7 @@ class RepairOne(MethodView):
     @blp.response(200, RepairSchema)
     @documents_errors(blp, 404, 503)
     def get(self, repair_id: int) -> Repair:
-        """One of the authority's applications"""
+        """本机关的一个信用修复申请"""
         principal = auth.current_principal()
         repair = get_repair(db(), repair_id)
         if repair.authority_uscc != principal.authority_uscc:
@@ -107,7 +106,7 @@ class Approve(MethodView):
     @blp.response(200, RepairSchema)
     @documents_errors(blp, 404, 409, 422, 503)
     def post(self, body: dict[str, Any], repair_id: int) -> Repair:
-        """Approve: the penalty leaves disclosure today, or the entry is removed today"""
+        """批准修复：处罚记录自今天起不再公示，或名单条目自今天起移出"""
         return auth.act_for_authority(approve_repair, repair_id, body["reason"])
 
 
@@ -118,5 +117,5 @@ class Reject(MethodView):
     @blp.response(200, RepairSchema)
     @documents_errors(blp, 404, 409, 422, 503)
     def post(self, body: dict[str, Any], repair_id: int) -> Repair:
-        """Reject an application; the reason is required"""
+        """驳回修复申请（须说明理由）"""
         return auth.act_for_authority(reject_repair, repair_id, body["reason"])

@@ -27,7 +27,7 @@ blp = Blueprint(
     "commitments",
     __name__,
     url_prefix="/api/v1/commitments",
-    description="Regulators and administrators: entities' quality commitments (质量承诺).",
+    description="监管部门和管理员：主体的质量承诺。",
 )
 
 ROLES = ("regulator", "admin")
@@ -46,7 +46,7 @@ class Commitments(MethodView):
     @blp.response(200, CommitmentPageSchema)
     @documents_errors(blp, 422, 503)
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
-        """Commitments recorded by the authority (administrators: all), newest first"""
+        """本机关登记的质量承诺（管理员：全部），最新的在前"""
         page, per_page = page_window(args)
         where = []
         authority = _scope()
@@ -72,7 +72,7 @@ class Commitments(MethodView):
     @blp.response(201, CommitmentSchema)
     @documents_errors(blp, 422, 503)
     def post(self, body: dict[str, Any]) -> QualityCommitment:
-        """Record an entity's public quality commitment"""
+        """登记主体公开作出的质量承诺"""
         principal = auth.current_principal()
         session = db()
         row = record_commitment(session, _scope(), principal.actor, **body)
@@ -87,7 +87,7 @@ class Withdraw(MethodView):
     @blp.response(200, CommitmentSchema)
     @documents_errors(blp, 404, 409, 422, 503)
     def post(self, body: dict[str, Any], commitment_id: int) -> QualityCommitment:
-        """Withdraw a commitment from today (its recording authority, or an admin)"""
+        """自今天起撤回质量承诺（登记机关或管理员）"""
         principal = auth.current_principal()
         session = db()
         row = withdraw_commitment(session, commitment_id, _scope(), principal.actor, body["reason"])

@@ -51,15 +51,13 @@ blp = Blueprint(
     "inspections",
     __name__,
     url_prefix="/api/v1/inspections",
-    description="Regulators: double-random inspection tasks (双随机抽查) of the token's "
-    "authority — define, set the inspector pool, draw with a seed, enter results, publish.",
+    description="监管部门：本机关的双随机抽查任务。",
 )
 public_blp = Blueprint(
     "public-supervision",
     __name__,
     url_prefix="/api/v1/public",
-    description="Public, no token: published inspection tasks and results, and an "
-    "entity's quality commitments (rate-limited per client).",
+    description="公众（无需令牌）：已公示的抽查任务和结果，以及主体的质量承诺与抽查结果。",
 )
 
 ROLES = ("regulator",)
@@ -122,7 +120,7 @@ class Tasks(MethodView):
     @blp.response(200, TaskPageSchema)
     @documents_errors(blp, 422, 503)
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
-        """The authority's tasks, newest first (without their drawn entities)"""
+        """本机关的抽查任务，最新的在前（不含抽取对象）"""
         return _task_page(args, public=False, authority_uscc=_authority())
 
     @auth.required(blp, *ROLES)
@@ -130,11 +128,11 @@ class Tasks(MethodView):
     @blp.response(201, TaskSchema)
     @documents_errors(blp, 422, 503)
     def post(self, body: dict[str, Any]) -> dict[str, Any]:
-        """Define a task
+        """创建抽查任务
 
-        Scope (regions, name keywords, list status, committed entities only), the
-        sample ratio per credit grade (default: configuration, DOMAIN.md §6), inspectors
-        per entity, and optionally the SHA-256 of the seed, committed in advance."""
+        范围（地区、名称关键词、名单状态、仅限作出承诺的主体），
+        各信用等级的抽查比例（默认取配置，见 DOMAIN.md §6），每个对象的检查人员数，
+        以及可选的、事先承诺的随机种子 SHA-256。"""
         principal = auth.current_principal()
         session = db()
         task = create_task(
@@ -159,7 +157,7 @@ class TaskOne(MethodView):
     @blp.response(200, TaskSchema)
     @documents_errors(blp, 404, 503)
     def get(self, task_id: int) -> dict[str, Any]:
-        """One of the authority's tasks, with its drawn entities and results"""
+        """本机关的一个抽查任务，含抽取对象和检查结果"""
         session = db()
         return task_view(session, own_task(session, task_id, _authority()), public=False)
 
@@ -173,8 +171,8 @@ class TaskPool(MethodView):
     def put(self, body: dict[str, Any], task_id: int) -> dict[str, Any]:
         """Set the inspector pool (执法检查人员名录) of a planned task
 
-        Each inspector: certificate number (stable across tasks: the conflict rule
-        follows it), name, and the division-code prefix of their office."""
+        每名检查人员：执法证号（跨任务不变：回避规则以此为准）、姓名、
+        所在单位的行政区划代码前缀。"""
         principal = auth.current_principal()
         session = db()
         set_pool(session, task_id, _authority(), principal.actor, body["inspectors"])
@@ -195,12 +193,11 @@ class TaskDraw(MethodView):
     @blp.response(200, DrawSchema)
     @documents_errors(blp, 404, 409, 422, 503)
     def post(self, body: dict[str, Any], task_id: int) -> dict[str, Any]:
-        """Draw entities and inspectors (or re-run a draw)
+        """抽取检查对象和检查人员（或重新计算已有的抽取）
 
-        A planned task is drawn and recorded (`recorded: true`); the seed is published
-        with the task.  With `dry_run`, or for a task already drawn, the draw is only
-        computed — for a drawn task as of its draw day — and `matches_recorded` says
-        whether it equals the recorded one byte for byte."""
+        计划中的任务被抽取并记录（`recorded: true`）；随机种子随任务公布。`dry_run`
+        或已抽取的任务只计算（已抽取的按其抽取日计算），`matches_recorded`
+        说明与已记录的结果是否逐字节相同。"""
         principal = auth.current_principal()
         session = db()
         task, draw, recorded = draw_task(
@@ -231,10 +228,9 @@ class TaskResults(MethodView):
     @blp.response(200, TaskItemSchema)
     @documents_errors(blp, 404, 409, 422, 503)
     def post(self, body: dict[str, Any], task_id: int) -> dict[str, Any]:
-        """Enter the result of one drawn entity's inspection
+        """录入一个被抽取对象的检查结果
 
-        Public once the task is published (again, for results entered after the last
-        publication)."""
+        任务公示后即公开（公示后录入的结果在再次公示时公开）。"""
         principal = auth.current_principal()
         session = db()
         row = enter_result(
@@ -275,7 +271,7 @@ class PublicTasks(MethodView):
     @public_blp.response(200, TaskPageSchema)
     @documents_errors(public_blp, 422, 503)
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
-        """Published inspection tasks, newest first"""
+        """已公示的抽查任务，最新的在前"""
         return _task_page(args, public=True, published_only=True)
 
 
@@ -284,10 +280,9 @@ class PublicTask(MethodView):
     @public_blp.response(200, TaskSchema)
     @documents_errors(public_blp, 404, 503)
     def get(self, task_id: int) -> dict[str, Any]:
-        """A published task: scope, ratios, seed and fingerprints, the drawn entities
-        and inspectors, and the published results
+        """一个已公示的抽查任务：范围、比例、随机种子和指纹、抽取的对象和检查人员、公示的检查结果
 
-        Entities' credit grades are not public; the per-grade counts are."""
+        主体的信用等级不公开；只公开各等级的数量。"""
         session = db()
         return task_view(session, published_task(session, task_id), public=True)
 
@@ -297,7 +292,7 @@ class PublicSupervision(MethodView):
     @public_blp.response(200, PublicSupervisionSchema)
     @documents_errors(public_blp, 400, 503)
     def get(self, uscc: str) -> dict[str, Any]:
-        """An entity's quality commitments in force and its published inspection results"""
+        """主体有效的质量承诺和已公示的抽查结果"""
         try:
             code = validate_uscc(uscc)
         except CodeError as exc:

@@ -33,8 +33,7 @@ blp = Blueprint(
     "transfers",
     __name__,
     url_prefix="/api/v1",
-    description="Regulators: transfers of the authority's cases to the police, their "
-    "outcomes, and the report of records over the thresholds not transferred.",
+    description="监管部门：本机关案件移送公安机关的记录及其处理结果。",
 )
 
 ROLES = ("regulator",)
@@ -62,9 +61,9 @@ class PenaltyTransfers(MethodView):
     @blp.response(200, TransferListSchema)
     @documents_errors(blp, 404, 503)
     def get(self, penalty_id: int) -> dict[str, Any]:
-        """The transfer records of one of the authority's penalties
+        """本机关一条处罚记录的移送记录
 
-        Transfers, and reasons for not transferring given when resolving an alert."""
+        移送记录，以及处理预警时给出的不移送理由。"""
         rows = transfers_of(db(), penalty_id, _principal().authority_uscc)
         return {"items": [transfer_view(r) for r in rows]}
 
@@ -80,10 +79,10 @@ class PenaltyTransfers(MethodView):
     @blp.response(201, TransferOutSchema)
     @documents_errors(blp, 404, 409, 422, 503)
     def post(self, body: dict[str, Any], penalty_id: int) -> dict[str, Any]:
-        """Record the transfer of a case to the police
+        """登记案件移送公安机关
 
-        Resolves the penalty's open `criminal-transfer-check` alert.  One transfer per
-        penalty (409 for a second); only the record's own authority (403)."""
+        同时处理该处罚未结的 `criminal-transfer-check`（以罚代刑）预警。
+        每条处罚只能移送一次（再次移送 409）；只有记录所属机关可以登记（否则 403）。"""
         return _act(
             record_transfer,
             penalty_id,
@@ -103,7 +102,7 @@ class TransferOutcome(MethodView):
     @blp.response(200, TransferOutSchema)
     @documents_errors(blp, 404, 409, 422, 503)
     def post(self, body: dict[str, Any], transfer_id: int) -> dict[str, Any]:
-        """Record what became of a transferred case"""
+        """登记移送案件的处理结果"""
         return _act(
             record_outcome, transfer_id, outcome=body["outcome"], outcome_on=body["outcome_on"]
         )
@@ -118,8 +117,7 @@ class Untransferred(MethodView):
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """Records over a prosecution threshold with no transfer recorded (以罚代刑 risk)
 
-        The authority's penalties for which the rules raised `criminal-transfer-check`
-        (DOMAIN.md §4 thresholds), not revoked, not transferred — whether the alert is
-        still open or was closed with a reason for not transferring (shown)."""
+        规则对其发出 `criminal-transfer-check`（以罚代刑，DOMAIN.md §4 的标准）预警、
+        未撤销且未移送的本机关处罚——无论预警仍未处理，还是已附不移送理由关闭（理由一并列出）。"""
         page, per_page = page_window(args)
         return untransferred(db(), _principal().authority_uscc, page=page, per_page=per_page)

@@ -182,9 +182,9 @@ def verify_chain(session: Session) -> tuple[int, ChainBreak | None]:
             "after": entry.after,
         }
         if entry.prev_hash != prev:
-            return count, ChainBreak(entry.id, "previous-hash link does not match the row before")
+            return count, ChainBreak(entry.id, "前一条的哈希与链接不符（有记录被删除或插入）")
         if _digest(prev, row) != entry.hash:
-            return count, ChainBreak(entry.id, "content does not match its hash (row was altered)")
+            return count, ChainBreak(entry.id, "内容与其哈希不符（该条记录被改动）")
         prev = entry.hash
         count += 1
     return count, None
@@ -205,10 +205,12 @@ class Anchor:
         """Parse ``<id>:<64 hex>``; a ValueError names ``where`` and what is wrong."""
         entry_id, sep, digest = text_.strip().partition(":")
         if not sep or not entry_id.isdigit():
-            raise ValueError(f"{where}: expected <entry id>:<sha-256 hex>, not {text_.strip()!r}")
+            raise ValueError(
+                f"{where}：应为 <条目编号>:<sha-256 十六进制>，而不是 {text_.strip()!r}"
+            )
         digest = digest.strip().lower()
         if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
-            raise ValueError(f"{where}: the hash must be 64 hexadecimal characters")
+            raise ValueError(f"{where}：哈希应为64个十六进制字符")
         return cls(int(entry_id), digest)
 
 
@@ -229,7 +231,7 @@ def read_anchors(path: str) -> list[Anchor]:
             line = line.strip()
             if not line or line.startswith("#"):
                 continue
-            anchors.append(Anchor.parse(line.split()[0], where=f"{path}, line {number}"))
+            anchors.append(Anchor.parse(line.split()[0], where=f"{path} 第 {number} 行"))
     return anchors
 
 
@@ -242,9 +244,7 @@ def check_anchors(session: Session, anchors: Iterable[Anchor]) -> list[str]:
             select(AuditEntry.hash).where(AuditEntry.id == anchor.entry_id)
         ).scalar_one_or_none()
         if found is None:
-            problems.append(f"anchored entry {anchor.entry_id} is missing: the trail was cut back")
+            problems.append(f"锚定的第 {anchor.entry_id} 条已不存在：审计日志被截短")
         elif found != anchor.hash:
-            problems.append(
-                f"anchored entry {anchor.entry_id} has another hash: the trail was rewritten"
-            )
+            problems.append(f"锚定的第 {anchor.entry_id} 条哈希已改变：审计日志被改写")
     return problems

@@ -8,14 +8,14 @@ run did when nothing is waiting.  Runs that found nothing to do are not kept: th
 scheduler drains an empty queue every few seconds.  Old rows go with the job-run
 retention of ``cli/jobs.py``.
 
-Every sentence that states these counts is made here (:func:`rules_sentence`), so the
-CLI, the import summary and the reports say the same thing the same way.
+Every sentence that states these counts is made by :mod:`registry.core.wording`
+(``rules_sentence``, re-exported here), so the CLI, the import summary and the reports
+say the same thing the same way.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -24,12 +24,15 @@ from sqlalchemy import select
 
 from registry.core import clock
 from registry.core.models import JobRun
+from registry.core.wording import RULES_COUNTS, rules_sentence
 from registry.evaluation.plan import EvaluationSummary
 
 if TYPE_CHECKING:
     from registry.core.runtime import Runtime
 
 log = logging.getLogger(__name__)
+
+__all__ = ["LastRun", "last_run", "record_run", "rules_sentence", "rules_summary"]
 
 #: The ``job_runs.job`` of a rules run.
 RUN_JOB = "rules-run"
@@ -41,8 +44,6 @@ ORIGINS = {
     "rules": "定时任务",
     "full": "全量重新评估",
 }
-#: The counts of a summary, in the order a sentence states them.
-COUNTS = ("subjects", "proposed", "activated", "withdrawn", "removed", "alerts")
 
 
 def rules_summary(summary: EvaluationSummary) -> dict[str, Any]:
@@ -60,19 +61,7 @@ def rules_summary(summary: EvaluationSummary) -> dict[str, Any]:
 
 def failed_summary() -> dict[str, Any]:
     """The stored summary of a run that failed (its subjects stay queued)."""
-    return {**dict.fromkeys(COUNTS, 0), "failed": True}
-
-
-def rules_sentence(counts: Mapping[str, Any]) -> str:
-    """``规则评估 12 个主体：拟列入 3，生效 1，撤回 0，移出 0，新预警 2`` — the one way every
-    door states what a rules run did."""
-    if counts.get("failed"):
-        return "规则评估失败，受影响的主体仍在待处理队列中，将由定时任务重试"
-    c = {name: int(counts.get(name) or 0) for name in COUNTS}
-    return (
-        f"规则评估 {c['subjects']} 个主体：拟列入 {c['proposed']}，生效 {c['activated']}，"
-        f"撤回 {c['withdrawn']}，移出 {c['removed']}，新预警 {c['alerts']}"
-    )
+    return {**dict.fromkeys(RULES_COUNTS, 0), "failed": True}
 
 
 def origin_label(holder: str) -> str:

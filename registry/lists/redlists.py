@@ -64,7 +64,7 @@ class Problem:
     reason: str
 
     def __str__(self) -> str:
-        return f"line {self.line}: {self.field}: {self.reason}"
+        return f"第 {self.line} 行：{self.field}：{self.reason}"
 
 
 @dataclass
@@ -77,10 +77,9 @@ class ImportReport:
     problems: list[Problem] = field(default_factory=list)
 
     def counts(self) -> str:
-        return (
-            f"{self.added} added, {self.updated} updated, {self.unchanged} unchanged, "
-            f"{self.rejected} rejected"
-        )
+        from registry.core.wording import counts_sentence
+
+        return counts_sentence(self.added, self.updated, self.unchanged, self.rejected)
 
 
 def named_list(pack: RulePack, list_type: str) -> None:
@@ -269,10 +268,10 @@ def _rows(path: Path) -> Iterator[tuple[int, dict[str, Any] | None, str | None]]
                 # JSONDecodeError says what is wrong in .msg; a plain ValueError (a number
                 # longer than int() accepts) has no .msg, only its text.
                 problem = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
-                yield number, None, f"not valid JSON: {problem}"
+                yield number, None, f"不是有效的JSON：{problem}"
                 continue
             if not isinstance(item, dict):
-                yield number, None, "each line must be a JSON object"
+                yield number, None, "每行应为一个JSON对象"
                 continue
             yield number, item, None
         return
@@ -325,13 +324,13 @@ def import_named_file(
         for number, item, problem in _rows(source):
             if item is None:
                 report.rejected += 1
-                report.problems.append(Problem(number, "line", problem or "unreadable"))
+                report.problems.append(Problem(number, "整行", problem or "无法读取"))
                 continue
             unknown = sorted(set(item) - set(HEADERS))
             if unknown:
                 report.rejected += 1
                 report.problems.append(
-                    Problem(number, unknown[0], f"unknown field (known: {', '.join(HEADERS)})")
+                    Problem(number, unknown[0], f"未知字段（可用：{'、'.join(HEADERS)}）")
                 )
                 continue
             try:  # every check comes before any write: a refused line leaves nothing

@@ -269,3 +269,29 @@ def test_the_answers_a_walk_without_data_cannot_provoke_are_chinese_too(
         resp = client.get(prefix + "no/such/thing", headers=tokens["admin"].headers)
         assert resp.status_code in (404, 405), prefix
         _check_error(resp, f"GET {prefix}no/such/thing")
+
+
+def test_the_api_document_a_department_reads_is_chinese(client):
+    """Each operation's summary (the line a reader scans in the index), its description
+    and each group's description are Chinese."""
+    spec = client.get("/api/v1/openapi.json").get_json()
+    summaries = [
+        (f"{method.upper()} {path}", op.get("summary", ""))
+        for path, item in spec["paths"].items()
+        for method, op in item.items()
+        if isinstance(op, dict) and method in ("get", "post", "put", "delete", "patch")
+    ]
+    assert len(summaries) >= 50
+    assert [s for s in summaries if not CJK.search(s[1])] == []
+    # The paragraphs under them are written in Chinese too (field names and codes aside).
+    english = [
+        (f"{method.upper()} {path}", op["description"][:60])
+        for path, item in spec["paths"].items()
+        for method, op in item.items()
+        if isinstance(op, dict)
+        and op.get("description")
+        and len(CJK.findall(op["description"])) < len(ENGLISH_SENTENCE.findall(op["description"]))
+    ]
+    assert english == []
+    tags = [(tag["name"], tag.get("description", "")) for tag in spec["tags"]]
+    assert [t for t in tags if not CJK.search(t[1])] == []

@@ -48,19 +48,19 @@ def test_import_a_csv_with_per_line_errors_then_again_changes_nothing(
     )
     result = invoke("lists", "import", str(path), "--list-type", "tax_a", "--authority", authority)
     assert result.exit_code == 1, result.output
-    assert f"{path}: tax_a: 2 added, 0 updated, 0 unchanged, 4 rejected" in result.output
-    lines = [line for line in result.output.splitlines() if ": line " in line]
-    assert [line.split(": line ")[1].split(":")[0] for line in lines] == ["4", "5", "6", "7"]
-    assert "line 4: uscc:" in lines[0]
-    assert "line 6: since:" in lines[2]
-    assert "line 7: basis:" in lines[3]
+    assert f"{path}: tax_a: 新增 2，更新 0，未变 0，拒收 4" in result.output
+    lines = [line for line in result.output.splitlines() if ": 第 " in line]
+    assert [line.split(": 第 ")[1].split(" 行")[0] for line in lines] == ["4", "5", "6", "7"]
+    assert "第 4 行：uscc：" in lines[0]
+    assert "第 6 行：since：" in lines[2]
+    assert "第 7 行：basis：" in lines[3]
     entries = named(rt, "tax_a")
     assert [(e.uscc, e.since, e.until, e.authority_uscc) for e in entries] == [
         (good, date(2026, 4, 1), date(2027, 3, 31), authority),
         (other, date(2026, 4, 1), date(2027, 4, 1), authority),  # the list's 12-month term
     ]
     again = invoke("lists", "import", str(path), "--list-type", "tax_a", "--authority", authority)
-    assert "0 added, 0 updated, 2 unchanged, 4 rejected" in again.output
+    assert "新增 0，更新 0，未变 2，拒收 4" in again.output
     assert len(named(rt, "tax_a")) == 2
     with rt.sessions() as s:
         audited = s.execute(
@@ -83,9 +83,9 @@ def test_import_jsonl_and_fatal_errors(rt, invoke, tmp_path, factory: ApiFactory
         "lists", "import", str(path), "--list-type", "customs_aeo", "--authority", authority
     )
     assert result.exit_code == 1
-    assert "1 added, 0 updated, 0 unchanged, 2 rejected" in result.output
-    assert "line 2: line: not valid JSON" in result.output
-    assert "line 3: colour: unknown field" in result.output
+    assert "新增 1，更新 0，未变 0，拒收 2" in result.output
+    assert "第 2 行：整行：不是有效的JSON" in result.output
+    assert "第 3 行：colour：未知字段" in result.output
     [entry] = named(rt, "customs_aeo")
     assert (entry.since, entry.until, entry.authority_uscc) == (
         date(2026, 1, 1),
@@ -174,6 +174,6 @@ def test_import_jsonl_line_with_an_overlong_number_is_rejected_not_fatal(
         "lists", "import", str(path), "--list-type", "customs_aeo", "--authority", authority
     )
     assert result.exit_code == 1
-    assert "1 added, 0 updated, 0 unchanged, 1 rejected" in result.output
-    assert "line 2: line: not valid JSON: Exceeds the limit" in result.output
+    assert "新增 1，更新 0，未变 0，拒收 1" in result.output
+    assert "第 2 行：整行：不是有效的JSON：Exceeds the limit" in result.output
     assert [e.uscc for e in named(rt, "customs_aeo")] == [code]

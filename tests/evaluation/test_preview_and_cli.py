@@ -123,7 +123,7 @@ def test_evaluate_all_codes_and_the_queue(rt, session, invoke):
 def test_evaluate_refuses_bad_input(invoke):
     bad = invoke("evaluate", "91440300MA5FXXXXX1")
     assert bad.exit_code == 2
-    assert "Error" in bad.output
+    assert "错误：" in bad.output
     both = invoke("evaluate", "--all", "914403001922038216")
     assert both.exit_code == 2
     live = invoke("evaluate", "--rules", str(REPEAT36))

@@ -50,7 +50,7 @@ def test_init_twice_and_token_and_audit(invoke, session):
     assert first.exit_code == 0, first.output
     second = invoke("init")
     assert second.exit_code == 0
-    assert "up to date" in second.output
+    assert "数据库架构已是最新" in second.output
 
     created = invoke("token", "create", "--role", "department", "--name", "财政部门")
     assert created.exit_code == 0
@@ -64,7 +64,7 @@ def test_init_twice_and_token_and_audit(invoke, session):
 
     ok = invoke("audit", "verify")
     assert ok.exit_code == 0, ok.output
-    assert "1 entries verified" in ok.output
+    assert "已核验 1 条" in ok.output
 
 
 def test_audit_verify_fails_on_a_tampered_row(invoke, rt):
@@ -79,7 +79,7 @@ def test_audit_verify_fails_on_a_tampered_row(invoke, rt):
         conn.execute(update(AuditEntry).where(AuditEntry.id == second).values(actor="someone else"))
     result = invoke("audit", "verify")
     assert result.exit_code == 1
-    assert f"BROKEN at entry {second}" in result.output
+    assert f"审计链断裂：第 {second} 条" in result.output
 
 
 def test_audit_verify_fails_on_a_deleted_row(invoke, rt):
@@ -93,7 +93,7 @@ def test_audit_verify_fails_on_a_deleted_row(invoke, rt):
         conn.execute(text("DELETE FROM audit_log WHERE id = :i"), {"i": second})
     result = invoke("audit", "verify")
     assert result.exit_code == 1
-    assert "BROKEN" in result.output
+    assert "审计链断裂" in result.output
 
 
 def test_bad_configuration_is_one_line(tmp_path):
@@ -155,7 +155,7 @@ def test_audit_anchor_detects_a_trail_cut_back(invoke, rt, tmp_path):
 
     ok = invoke("audit", "verify", "--anchors", str(anchors))
     assert ok.exit_code == 0, ok.output
-    assert "2 anchors hold" in ok.output
+    assert "2 个锚点均在链中" in ok.output
 
     with rt.engine.begin() as conn:  # someone with database access drops the newest row
         bypass_audit_guard(conn)
@@ -163,7 +163,7 @@ def test_audit_anchor_detects_a_trail_cut_back(invoke, rt, tmp_path):
     assert invoke("audit", "verify").exit_code == 0  # undetectable without the anchor
     cut = invoke("audit", "verify", "--anchors", str(anchors))
     assert cut.exit_code == 1
-    assert f"anchored entry {head_id} is missing" in cut.output
+    assert f"锚定的第 {head_id} 条已不存在" in cut.output
 
 
 def test_audit_verify_names_a_malformed_anchor_line(invoke, tmp_path):
@@ -171,5 +171,5 @@ def test_audit_verify_names_a_malformed_anchor_line(invoke, tmp_path):
     bad.write_text("# anchors\n12:abc\n", encoding="utf-8")
     result = invoke("audit", "verify", "--anchors", str(bad))
     assert result.exit_code != 0
-    assert "line 2" in result.output
-    assert "64 hexadecimal" in result.output
+    assert "第 2 行" in result.output
+    assert "哈希应为64个十六进制字符" in result.output

@@ -35,7 +35,7 @@ def _export(invoke, tmp_path: Path, *args: str) -> tuple[str, str]:
     out = tmp_path / f"export-{len(list(tmp_path.iterdir()))}.out"
     result = invoke("export", "--out", str(out), *args)
     assert result.exit_code == 0, result.output
-    cursor = result.output.rsplit("next cursor: ", 1)[1].strip()
+    cursor = result.output.rsplit("游标（--since）：", 1)[1].strip()
     return out.read_text(encoding="utf-8"), cursor
 
 

@@ -178,7 +178,7 @@ def test_cli_scheduler_stops_cleanly_on_sigterm(rt, database_url, tmp_path):
         if proc.poll() is None:
             proc.kill()
     assert proc.returncode == 0, err
-    assert "scheduler running" in err
+    assert "定时任务运行中" in err
     assert "scheduler stopped" in err
     assert "job sweep ok" in err
     assert [r.status for r in _runs(rt) if r.job == "sweep"] == ["ok"]

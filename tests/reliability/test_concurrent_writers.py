@@ -246,4 +246,4 @@ def test_concurrent_writers_lose_nothing(database, tmp_path):
         assert (status == "revoked") == (penalty_id in ledger.revoked), key
     verified = run_cli(database, "audit", "verify")
     assert verified.returncode == 0, verified.stderr
-    assert "intact" in verified.stdout
+    assert "审计链完好" in verified.stdout

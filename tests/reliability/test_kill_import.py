@@ -41,7 +41,7 @@ BATCH = 100
 RUNS = 4
 SEED = 8
 VARYING = ("id", "history", "import_batch_id", "created_at", "updated_at")
-COUNTS = re.compile(r"accepted (\d+), updated (\d+), unchanged (\d+), rejected (\d+)")
+COUNTS = re.compile(r"新增 (\d+)，更新 (\d+)，未变 (\d+)，拒收 (\d+)")
 
 
 def _keys_in_file_order(path: Path) -> list[tuple[str, str]]:

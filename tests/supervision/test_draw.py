@@ -89,12 +89,12 @@ def test_draw_is_reproducible_bit_for_bit_and_respects_ratios(
     assert first.exit_code == 0, first.output
     assert first.stdout_bytes == second.stdout_bytes
     assert first.stdout_bytes == draw["text"].encode("utf-8")
-    assert "matches the recorded draw" in first.stderr
+    assert "与已记录的抽取结果一致" in first.stderr
 
     # Another seed gives another draw (and is not recorded over the first).
     other = invoke("inspections", "draw", str(task_id), "--seed", "another seed")
     assert other.stdout_bytes != first.stdout_bytes
-    assert "DIFFERS FROM the recorded draw" in other.stderr
+    assert "与已记录的抽取结果不一致" in other.stderr
     task = client.get(f"/api/v1/inspections/tasks/{task_id}", headers=regulator.headers).json
     assert task["seed"] == SEED
     assert task["status"] == "drawn"
@@ -108,14 +108,14 @@ def test_cli_draws_a_planned_task_and_api_agrees(
     _register(session, factory)
     task_id = make_task(ratios=RATIOS)
     dry = invoke("inspections", "draw", str(task_id), "--seed", SEED, "--dry-run")
-    assert "not recorded (dry run)" in dry.stderr
+    assert "未记录（试运行）" in dry.stderr
     assert (
         client.get(f"/api/v1/inspections/tasks/{task_id}", headers=regulator.headers).json["status"]
         == "planned"
     )
     done = invoke("inspections", "draw", str(task_id), "--seed", SEED)
     assert done.exit_code == 0
-    assert "recorded: task" in done.stderr
+    assert "已记录：任务" in done.stderr
     assert done.stdout_bytes == dry.stdout_bytes
     task = client.get(f"/api/v1/inspections/tasks/{task_id}", headers=regulator.headers).json
     assert task["draw_sha256"] == hashlib.sha256(done.stdout_bytes).hexdigest()
