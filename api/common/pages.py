@@ -20,9 +20,10 @@ from markupsafe import Markup, escape
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import TooManyRequests
 
-from api.common.context import runtime
+from api.common.context import db, runtime
 from registry.core.db import DatabaseUnavailable
 from registry.records.search import analyse_query, split_match
+from rules.model import LIST_GROUPS
 
 #: The templates and static files of every page, in ``api/templates`` and ``api/static``.
 SITE_ROOT = Path(__file__).resolve().parents[1]
@@ -100,6 +101,34 @@ def list_kind(list_type: str) -> str:
     return runtime().pack.list_kind(list_type)
 
 
+@blp.app_template_global("list_group")
+def list_group(list_type: str) -> str:
+    """``serious``, ``abnormal`` or ``incentive``: the list's public group (pack ``group:``)."""
+    spec = runtime().pack.lists.get(list_type)
+    return spec.group if spec is not None else "serious"
+
+
+_UPDATED: dict[str, Any] = {"at": None, "read": -1.0}
+
+
+@blp.app_template_global("data_updated_at")
+def data_updated_at() -> str:
+    """数据更新时间 of every page, in China time: read at most every 30 seconds per process
+    (it is only a hint of freshness, and pages must not cost a query more for it)."""
+    import time
+
+    from registry.core import clock
+    from registry.disclosure.views import data_updated_at as newest_change
+
+    if time.monotonic() - _UPDATED["read"] > 30:
+        _UPDATED["at"] = newest_change(db())
+        _UPDATED["read"] = time.monotonic()
+    at = _UPDATED["at"]
+    if at is None:
+        return "暂无数据"
+    return at.astimezone(clock.CHINA).strftime("%Y年%m月%d日 %H:%M")
+
+
 @blp.app_template_global("highlight")
 def highlight(name: str, q: str) -> Markup:
     """``name`` with the part matching the query in ``<mark>``; every piece escaped."""
@@ -112,7 +141,7 @@ def highlight(name: str, q: str) -> Markup:
 
 @blp.app_context_processor
 def _page_globals() -> dict[str, Any]:
-    return {"site_title": "信用信息公示查询"}
+    return {"site_title": "信用信息公示查询", "list_groups": LIST_GROUPS}
 
 
 @blp.errorhandler(OperationalError)
