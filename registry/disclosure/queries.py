@@ -90,6 +90,18 @@ def search_entities(
             Entity.uscc.like(escape_like(prefix, _LIKE_ESCAPE) + "%", escape=_LIKE_ESCAPE),
         )
         conditions.append(code_match)
+    fragment_match: Any = None
+    if query.code_fragment:
+        # Any contiguous part of a code (a trigram index serves it on PostgreSQL).
+        fragment_match = Entity.uscc.like(
+            f"%{escape_like(query.code_fragment, _LIKE_ESCAPE)}%", escape=_LIKE_ESCAPE
+        )
+        conditions.append(fragment_match)
+    if query.terms:
+        # A name typed in parts (成都 化妆品): every part somewhere in the name.
+        conditions.append(
+            and_(*(_contains(Entity.name, term, fold_case=True) for term in query.terms))
+        )
     for variant in query.names:
         has_latin = any(ch.isascii() and ch.isalpha() for ch in variant)
         conditions.append(_contains(Entity.name, variant, fold_case=has_latin))
@@ -108,6 +120,7 @@ def search_entities(
     first = query.names[0]
     rank = case(
         *([(code_match, 0)] if code_match is not None else []),
+        *([(fragment_match, 0)] if fragment_match is not None else []),
         (Entity.name == first, 1),
         (Entity.name.like(escape_like(first, _LIKE_ESCAPE) + "%", escape=_LIKE_ESCAPE), 2),
         else_=3,
@@ -135,7 +148,9 @@ def search_entities(
     )
     items = []
     for entity in entities:
-        by_code = bool(query.code_prefix) and entity.uscc.startswith(query.code_prefix or "")
+        by_code = (bool(query.code_prefix) and entity.uscc.startswith(query.code_prefix or "")) or (
+            bool(query.code_fragment) and (query.code_fragment or "") in entity.uscc
+        )
         items.append(
             {
                 "uscc": entity.uscc,
