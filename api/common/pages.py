@@ -85,6 +85,34 @@ def wan(value: str | None) -> str:
     return "—" if value in (None, "") else f"{value} 万元"
 
 
+@blp.app_template_filter("percent")
+def percent(value: Any) -> str:
+    """A ratio as people read it: ``0.2`` → ``20%``, ``0.035`` → ``3.5%``."""
+    from decimal import Decimal, InvalidOperation
+
+    try:
+        number = Decimal(str(value)) * 100
+    except (InvalidOperation, ValueError):
+        return str(value)
+    text = format(number.normalize(), "f")
+    return f"{text}%"
+
+
+@blp.app_template_filter("region_name")
+def region_name(division: Any) -> str:
+    """A division code or prefix (``31``, ``4403``, ``440305``) by its name (上海市)."""
+    from registry.core.codes import region_of
+
+    code = str(division).strip()
+    if not code.isdigit() or len(code) > 6:
+        return code
+    try:
+        label = region_of(code.ljust(6, "0")).label
+    except Exception:  # an unknown division is shown as its code
+        label = None
+    return label or f"行政区划代码 {code}"
+
+
 @blp.app_template_filter("severity_label")
 def severity_label(value: str | None) -> str:
     return SEVERITY_LABELS.get(value or "", value or "—")
