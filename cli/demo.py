@@ -22,7 +22,9 @@ def load_demo(rt: Runtime, records: int, seed: int = 2026) -> str:
     """Import ``records`` synthetic penalties, run the rules, confirm the proposals;
     returns a one-line summary."""
     from importers.run import import_file
+    from registry.core import clock
     from registry.evaluation.runs import evaluate_all
+    from registry.lists.demo import date_demo_entries
     from registry.lists.entries import confirm_entry
     from registry.lists.models import ListEntry
 
@@ -41,4 +43,9 @@ def load_demo(rt: Runtime, records: int, seed: int = 2026) -> str:
         for entry_id, authority in proposed:
             confirm_entry(session, rt.pack, entry_id, authority, "demo", NOTICE_GIVEN)
             confirmed += 1
-    return f"demo data: {summary.counts()}; {confirmed} proposed list entries confirmed"
+        # Dated as their basis would have listed them, not all on the day of the load.
+        dated = date_demo_entries(session, rt.pack, clock.today(), seed=seed)
+    return (
+        f"demo data: {summary.counts()}; {confirmed} proposed list entries confirmed; "
+        f"{dated} entries dated by their basis"
+    )
