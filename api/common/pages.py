@@ -154,7 +154,8 @@ def data_updated_at() -> str:
     at = _UPDATED["at"]
     if at is None:
         return "暂无数据"
-    return at.astimezone(clock.CHINA).strftime("%Y年%m月%d日 %H:%M")
+    local = at.astimezone(clock.CHINA)
+    return f"{local.year}年{local.month}月{local.day}日 {local:%H:%M}"
 
 
 @blp.app_template_global("highlight")
