@@ -22,7 +22,9 @@ def load_demo(rt: Runtime, records: int, seed: int = 2026) -> str:
     """Import ``records`` synthetic penalties, run the rules, confirm the proposals;
     returns a one-line summary."""
     from importers.run import import_file
+    from registry.core import clock
     from registry.evaluation.runs import evaluate_all
+    from registry.lists.demo import date_demo_entries
     from registry.lists.entries import confirm_entry
     from registry.lists.models import ListEntry
 
@@ -41,4 +43,9 @@ def load_demo(rt: Runtime, records: int, seed: int = 2026) -> str:
         for entry_id, authority in proposed:
             confirm_entry(session, rt.pack, entry_id, authority, "demo", NOTICE_GIVEN)
             confirmed += 1
-    return f"演示数据：{summary.counts()}；已确认 {confirmed} 个拟列入的名单条目"
+        # Dated as their basis would have listed them, not all on the day of the load.
+        dated = date_demo_entries(session, rt.pack, clock.today(), seed=seed)
+    return (
+        f"演示数据：{summary.counts()}；已确认 {confirmed} 个拟列入的名单条目；"
+        f"{dated} 个条目按其依据的决定日期定日"
+    )

@@ -20,9 +20,10 @@ from markupsafe import Markup, escape
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import TooManyRequests
 
-from api.common.context import runtime
+from api.common.context import db, runtime
 from registry.core.db import DatabaseUnavailable
 from registry.records.search import analyse_query, split_match
+from rules.model import LIST_GROUPS
 
 #: The templates and static files of every page, in ``api/templates`` and ``api/static``.
 SITE_ROOT = Path(__file__).resolve().parents[1]
@@ -84,6 +85,34 @@ def wan(value: str | None) -> str:
     return "—" if value in (None, "") else f"{value} 万元"
 
 
+@blp.app_template_filter("percent")
+def percent(value: Any) -> str:
+    """A ratio as people read it: ``0.2`` → ``20%``, ``0.035`` → ``3.5%``."""
+    from decimal import Decimal, InvalidOperation
+
+    try:
+        number = Decimal(str(value)) * 100
+    except (InvalidOperation, ValueError):
+        return str(value)
+    text = format(number.normalize(), "f")
+    return f"{text}%"
+
+
+@blp.app_template_filter("region_name")
+def region_name(division: Any) -> str:
+    """A division code or prefix (``31``, ``4403``, ``440305``) by its name (上海市)."""
+    from registry.core.codes import region_of
+
+    code = str(division).strip()
+    if not code.isdigit() or len(code) > 6:
+        return code
+    try:
+        label = region_of(code.ljust(6, "0")).label
+    except Exception:  # an unknown division is shown as its code
+        label = None
+    return label or f"行政区划代码 {code}"
+
+
 @blp.app_template_filter("severity_label")
 def severity_label(value: str | None) -> str:
     return SEVERITY_LABELS.get(value or "", value or "—")
@@ -100,6 +129,35 @@ def list_kind(list_type: str) -> str:
     return runtime().pack.list_kind(list_type)
 
 
+@blp.app_template_global("list_group")
+def list_group(list_type: str) -> str:
+    """``serious``, ``abnormal`` or ``incentive``: the list's public group (pack ``group:``)."""
+    spec = runtime().pack.lists.get(list_type)
+    return spec.group if spec is not None else "serious"
+
+
+_UPDATED: dict[str, Any] = {"at": None, "read": -1.0}
+
+
+@blp.app_template_global("data_updated_at")
+def data_updated_at() -> str:
+    """数据更新时间 of every page, in China time: read at most every 30 seconds per process
+    (it is only a hint of freshness, and pages must not cost a query more for it)."""
+    import time
+
+    from registry.core import clock
+    from registry.disclosure.views import data_updated_at as newest_change
+
+    if time.monotonic() - _UPDATED["read"] > 30:
+        _UPDATED["at"] = newest_change(db())
+        _UPDATED["read"] = time.monotonic()
+    at = _UPDATED["at"]
+    if at is None:
+        return "暂无数据"
+    local = at.astimezone(clock.CHINA)
+    return f"{local.year}年{local.month}月{local.day}日 {local:%H:%M}"
+
+
 @blp.app_template_global("highlight")
 def highlight(name: str, q: str) -> Markup:
     """``name`` with the part matching the query in ``<mark>``; every piece escaped."""
@@ -112,7 +170,7 @@ def highlight(name: str, q: str) -> Markup:
 
 @blp.app_context_processor
 def _page_globals() -> dict[str, Any]:
-    return {"site_title": "信用信息公示查询"}
+    return {"site_title": "信用信息公示查询", "list_groups": LIST_GROUPS}
 
 
 @blp.errorhandler(OperationalError)

@@ -108,7 +108,11 @@ def _records(uscc: str) -> tuple[str | None, dict[str, Any] | None]:
 @blp.get("/objections/new")
 def objection_form():
     code, profile = _records(request.args.get("uscc", ""))
-    values = {"uscc": code or request.args.get("uscc", "")[:40]}
+    values = {
+        "uscc": code or request.args.get("uscc", "")[:40],
+        # a record's own link (异议 on an entry or penalty card) names it as the target
+        "target": request.args.get("target", "")[:40],
+    }
     return _page("intake/objection_form.html", profile=profile, values=values, problem=None)
 
 

@@ -8,10 +8,13 @@ response of the application.
 
 from __future__ import annotations
 
+import csv
+import io
 from math import ceil
 from typing import Any
 
 from flask import (
+    Response,
     redirect,
     render_template,
     request,
@@ -25,8 +28,15 @@ from registry.core import clock
 from registry.core.codes import CodeError, normalise, validate_uscc
 from registry.core.errors import NotFound
 from registry.disclosure.profile import public_profile
-from registry.disclosure.queries import published_list, search_entities
+from registry.disclosure.queries import (
+    LIST_SORTS,
+    list_filters,
+    published_list,
+    published_list_all,
+    search_entities,
+)
 from registry.disclosure.views import public_lists
+from registry.records.export import safe_cell
 
 SEARCH_PER_PAGE = 20
 LIST_PER_PAGE = 50
@@ -139,21 +149,84 @@ def lists_index():
     return render_template("lists.html", lists=public_lists(runtime().pack))
 
 
+def _list_args() -> dict[str, Any]:
+    sort = request.args.get("sort", "date")
+    region = (request.args.get("region") or "").strip()
+    authority = (request.args.get("authority") or "").strip().upper()
+    return {
+        "sort": sort if sort in LIST_SORTS else "date",
+        "region": region if region.isdigit() and len(region) <= 6 else None,
+        "authority": authority if authority.isalnum() and len(authority) == 18 else None,
+    }
+
+
 @blp.get("/lists/<list_type>")
 def list_page(list_type: str):
     page = int_arg("page")
     pack = runtime().pack
+    args = _list_args()
     try:
         items, total = published_list(
-            db(), list_type, page, LIST_PER_PAGE, clock.today(), pack=pack
+            db(), list_type, page, LIST_PER_PAGE, clock.today(), pack=pack, **args
         )
     except NotFound:
         return not_found_page("名单不存在", "没有这个公开名单，请从名单目录中选择。")
+    link_args = {k: v for k, v in args.items() if v and not (k == "sort" and v == "date")}
     return render_template(
         "list.html",
         list_type=public_lists(pack)[list_type],
         items=items,
         pages=page_links(page, LIST_PER_PAGE, total),
+        args=args,
+        link_args=link_args,
+        filters=list_filters(db(), list_type, clock.today()),
+    )
+
+
+#: The CSV download's columns: header and the item's value.
+LIST_CSV_COLUMNS: tuple[tuple[str, Any], ...] = (
+    ("名称", lambda i: i["name"] or ""),
+    ("统一社会信用代码", lambda i: i["uscc"] or ""),
+    ("登记地", lambda i: i["region"] or ""),
+    ("名单类别", lambda i: i["group_title"]),
+    ("名单", lambda i: i["title"]),
+    ("列入机关", lambda i: i["authority"]["name"] or ""),
+    (
+        "列入依据",
+        lambda i: (
+            "；".join(g["decision_number"] for g in i["grounds"]["penalties"])
+            or (i["grounds"]["naming_decision"] or "")
+            or ((i["grounds"]["rule"] or {}).get("title") or "")
+        ),
+    ),
+    ("法律依据", lambda i: i["legal_basis"]),
+    ("列入日期", lambda i: i["since"] or ""),
+    ("期限", lambda i: i["term"]["text"]),
+    ("如何移出", lambda i: i["term"]["ends"]),
+    ("异议处理中", lambda i: "是" if i["under_objection"] else ""),
+)
+
+
+@blp.get("/lists/<list_type>.csv")
+def list_csv(list_type: str):
+    """The whole list as CSV for a spreadsheet: UTF-8 with a BOM (Excel opens it as
+    such), every cell formula-safe (:func:`registry.records.export.safe_cell`)."""
+    pack = runtime().pack
+    try:
+        items = published_list_all(db(), list_type, clock.today(), pack=pack, **_list_args())
+    except NotFound:
+        return not_found_page("名单不存在", "没有这个公开名单，请从名单目录中选择。")
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow([header for header, _ in LIST_CSV_COLUMNS])
+    for item in items:
+        writer.writerow([safe_cell(str(value(item))) for _, value in LIST_CSV_COLUMNS])
+    body = "\ufeff" + out.getvalue()
+    filename = f"{list_type}-{clock.today():%Y%m%d}.csv"
+    return Response(
+        body.encode("utf-8"),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
 
 

@@ -211,7 +211,7 @@ class SearchPageSchema(PageSchema):
     items = fields.List(fields.Nested(SearchItemSchema), required=True)
 
 
-class PublishedEntrySchema(PublicListRefSchema):
+class PublishedEntrySchema(PublicEntityListSchema):
     uscc = nullable(Str())
     name = nullable(Str(metadata={"description": "persons masked"}))
     region = nullable(Str())

@@ -8,6 +8,7 @@ Create Date: 2026-12-05 08:00:00
   subject, the day and time, and the digest and summary of the public facts it carried.
   Its verification code is an HMAC of these under the deployment's report key, so it is
   not stored.
+- PostgreSQL: a trigram index on ``entities.uscc`` for the search by any part of a code.
 """
 
 from alembic import op
@@ -35,8 +36,15 @@ def upgrade() -> None:
         sa.UniqueConstraint('number', name=op.f('uq_credit_reports_number')),
     )
     op.create_index(op.f('ix_credit_reports_uscc'), 'credit_reports', ['uscc'], unique=False)
+    if op.get_bind().dialect.name == 'postgresql':
+        # Search by any contiguous part of a code (``LIKE '%…%'``, at least six
+        # characters): a trigram index, like the name's (0005); SQLite scans.
+        op.execute('CREATE EXTENSION IF NOT EXISTS pg_trgm')
+        op.execute('CREATE INDEX ix_entities_uscc_trgm ON entities USING gin (uscc gin_trgm_ops)')
 
 
 def downgrade() -> None:
+    if op.get_bind().dialect.name == 'postgresql':
+        op.execute('DROP INDEX IF EXISTS ix_entities_uscc_trgm')
     op.drop_index(op.f('ix_credit_reports_uscc'), table_name='credit_reports')
     op.drop_table('credit_reports')

@@ -242,3 +242,51 @@ def objected(rows: Iterable[Any]) -> tuple[set[int], set[int]]:
         if entry_id is not None:
             entries.add(int(entry_id))
     return penalties, entries
+
+
+def entries_for(
+    session: Session,
+    entries: Sequence[ListEntry],
+    lists: Mapping[str, ListType],
+    pack: RulePack,
+    day: date,
+) -> dict[int, dict[str, Any]]:
+    """:func:`public_entry` of each of ``entries`` (of any entities: a list page), by
+    entry id — with three reads for the lot: their basis records, the open objections
+    to them, and which basis records are disclosed on ``day``."""
+    from registry.records.disclosure import disclosed_on
+
+    basis = sorted({int(i) for e in entries for i in (e.basis_penalty_ids or [])})
+    grounds = (
+        grounds_by_id(
+            session.execute(
+                select(*GROUND_COLUMNS).where(Penalty.id.in_(basis), Penalty.status == "active")
+            ).all()
+        )
+        if basis
+        else {}
+    )
+    disclosed = (
+        set(
+            session.execute(
+                select(Penalty.id).where(Penalty.id.in_(basis), disclosed_on(day))
+            ).scalars()
+        )
+        if basis
+        else set()
+    )
+    ids = [e.id for e in entries]
+    objected_ids = (
+        {
+            i
+            for i in session.execute(
+                select(Objection.list_entry_id).where(
+                    Objection.list_entry_id.in_(ids), Objection.status == "open"
+                )
+            ).scalars()
+            if i is not None
+        }
+        if ids
+        else set()
+    )
+    return {e.id: public_entry(e, lists, pack, grounds, objected_ids, disclosed) for e in entries}

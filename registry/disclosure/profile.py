@@ -404,9 +404,8 @@ def _profile_dict(
     """The answer: the list entries as :func:`registry.disclosure.entries.public_entry`
     builds them, and each record marked when an objection to it is open."""
     objected_penalties, objected_entries = objected(objections)
-    if objected_penalties:
-        for penalty in penalties:
-            penalty["under_objection"] = penalty["id"] in objected_penalties
+    for penalty in penalties:
+        penalty["under_objection"] = penalty["id"] in objected_penalties
     by_id = grounds_by_id(grounds) if entries else {}
     disclosed = [p["id"] for p in penalties]
     name = entity.name

@@ -90,6 +90,18 @@ def search_entities(
             Entity.uscc.like(escape_like(prefix, _LIKE_ESCAPE) + "%", escape=_LIKE_ESCAPE),
         )
         conditions.append(code_match)
+    fragment_match: Any = None
+    if query.code_fragment:
+        # Any contiguous part of a code (a trigram index serves it on PostgreSQL).
+        fragment_match = Entity.uscc.like(
+            f"%{escape_like(query.code_fragment, _LIKE_ESCAPE)}%", escape=_LIKE_ESCAPE
+        )
+        conditions.append(fragment_match)
+    if query.terms:
+        # A name typed in parts (成都 化妆品): every part somewhere in the name.
+        conditions.append(
+            and_(*(_contains(Entity.name, term, fold_case=True) for term in query.terms))
+        )
     for variant in query.names:
         has_latin = any(ch.isascii() and ch.isalpha() for ch in variant)
         conditions.append(_contains(Entity.name, variant, fold_case=has_latin))
@@ -108,6 +120,7 @@ def search_entities(
     first = query.names[0]
     rank = case(
         *([(code_match, 0)] if code_match is not None else []),
+        *([(fragment_match, 0)] if fragment_match is not None else []),
         (Entity.name == first, 1),
         (Entity.name.like(escape_like(first, _LIKE_ESCAPE) + "%", escape=_LIKE_ESCAPE), 2),
         else_=3,
@@ -135,7 +148,9 @@ def search_entities(
     )
     items = []
     for entity in entities:
-        by_code = bool(query.code_prefix) and entity.uscc.startswith(query.code_prefix or "")
+        by_code = (bool(query.code_prefix) and entity.uscc.startswith(query.code_prefix or "")) or (
+            bool(query.code_fragment) and (query.code_fragment or "") in entity.uscc
+        )
         items.append(
             {
                 "uscc": entity.uscc,
@@ -156,6 +171,10 @@ def search_entities(
 # --- a published list ----------------------------------------------------------------
 
 
+#: How a published list can be ordered: newest first, oldest first, by name (pinyin).
+LIST_SORTS = ("date", "date_asc", "name")
+
+
 def published_list(
     session: Session,
     list_type: str,
@@ -164,47 +183,165 @@ def published_list(
     as_of: date | None = None,
     *,
     pack: RulePack | None = None,
+    sort: str = "date",
+    region: str | None = None,
+    authority: str | None = None,
 ) -> tuple[list[dict[str, Any]], int]:
     """The entries of public list ``list_type`` binding on ``as_of`` (default today),
-    newest first, and their total.  Raises :class:`~registry.core.errors.NotFound` for a list
-    the pack does not know or does not publish."""
+    and their total: each with what the public is told about it
+    (:func:`registry.disclosure.entries.public_entry`) and the entity's code, name and
+    region.  ``sort``: :data:`LIST_SORTS`; ``region``: a province's two digits (or a
+    longer division prefix); ``authority``: the listing authority's code.  Raises
+    :class:`~registry.core.errors.NotFound` for a list the pack does not know or does
+    not publish."""
     lists = public_lists(pack)
     if list_type not in lists:
         raise NotFound(f"没有公开的名单“{list_type}”", details={"list_type": list_type})
     offset, limit = page_bounds(page, per_page)
     day = as_of or clock.today()
-    where = and_(ListEntry.list_type == list_type, in_force_on(day))
-    total = session.execute(select(func.count()).select_from(ListEntry).where(where)).scalar_one()
+    where = _list_where(list_type, day, region, authority)
+    total = session.execute(
+        select(func.count())
+        .select_from(ListEntry)
+        .outerjoin(Entity, Entity.uscc == ListEntry.uscc)
+        .where(where)
+    ).scalar_one()
+    if sort == "name":
+        order: list[Any] = [
+            func.coalesce(Entity.name_pinyin, Entity.name, ListEntry.uscc),
+            ListEntry.id,
+        ]
+    elif sort == "date_asc":
+        order = [ListEntry.since, ListEntry.id]
+    else:
+        order = [ListEntry.since.desc(), ListEntry.id.desc()]
     rows = session.execute(
         select(ListEntry, Entity)
         .outerjoin(Entity, Entity.uscc == ListEntry.uscc)
         .where(where)
-        .order_by(ListEntry.since.desc(), ListEntry.id.desc())
+        .order_by(*order)
         .offset(offset)
         .limit(limit)
     ).all()
+    return _published_items(session, rows, lists, pack, day), int(total)
+
+
+def _list_where(list_type: str, day: date, region: str | None, authority: str | None) -> Any:
+    conditions = [ListEntry.list_type == list_type, in_force_on(day)]
+    if region:
+        conditions.append(Entity.division_code.like(escape_like(region, _LIKE_ESCAPE) + "%"))
+    if authority:
+        conditions.append(ListEntry.authority_uscc == authority)
+    return and_(*conditions)
+
+
+def _published_items(
+    session: Session,
+    rows: Sequence[Any],
+    lists: Mapping[str, ListType],
+    pack: RulePack | None,
+    day: date,
+) -> list[dict[str, Any]]:
+    from registry.disclosure.entries import entries_for
+    from registry.disclosure.views import default_pack
+
+    facts = entries_for(session, [e for e, _ in rows], lists, pack or default_pack(), day)
     persons = _person_names(session, [e.uscc for e, _ in rows])
     items = []
     for entry, entity in rows:
         if entity is not None:
             name: str | None = entity_name(entity)
             code: str | None = entity.uscc
-            facts = code_facts(entity.uscc, entity.division_code)
+            where = code_facts(entity.uscc, entity.division_code)
         else:
             name, code = persons.get(entry.uscc), None
-            facts = {"region": None, "division_code": None}
+            where = {"region": None, "division_code": None}
             if not entry.uscc.startswith(PERSON_PREFIX):
                 code = entry.uscc
-                facts = code_facts(code)
+                where = code_facts(code)
         items.append(
             {
-                **list_entry_dict(entry, lists),
+                **facts[entry.id],
+                "kind": lists[entry.list_type].kind,
                 "uscc": code,
                 "name": name,
-                "region": facts.get("region"),
+                "region": where.get("region"),
             }
         )
-    return items, int(total)
+    return items
+
+
+def list_filters(
+    session: Session, list_type: str, as_of: date | None = None
+) -> dict[str, list[dict[str, str]]]:
+    """What a published list can be filtered by on ``as_of``: the provinces of the
+    listed entities and the listing authorities (by the name their records give them)."""
+    from registry.core.codes import region_of
+
+    day = as_of or clock.today()
+    where = and_(ListEntry.list_type == list_type, in_force_on(day))
+    provinces = session.execute(
+        select(Entity.province_code)
+        .join(ListEntry, ListEntry.uscc == Entity.uscc)
+        .where(where)
+        .distinct()
+        .order_by(Entity.province_code)
+    ).scalars()
+    regions = []
+    for province in provinces:
+        label = region_of(f"{province}0000").label if province else None
+        if label:
+            regions.append({"value": province, "label": label})
+    named = session.execute(
+        select(ListEntry.authority_uscc, func.min(Penalty.authority))
+        .join(
+            Penalty,
+            and_(
+                Penalty.uscc == ListEntry.uscc,
+                Penalty.authority_uscc == ListEntry.authority_uscc,
+            ),
+        )
+        .where(where, ListEntry.authority_uscc.is_not(None))
+        .group_by(ListEntry.authority_uscc)
+    ).all()
+    authorities = sorted(
+        ({"value": code, "label": name} for code, name in named if code),
+        key=lambda a: a["label"],
+    )
+    return {"regions": regions, "authorities": authorities}
+
+
+def published_list_all(
+    session: Session,
+    list_type: str,
+    as_of: date | None = None,
+    *,
+    pack: RulePack | None = None,
+    sort: str = "date",
+    region: str | None = None,
+    authority: str | None = None,
+    limit: int = 100_000,
+) -> list[dict[str, Any]]:
+    """Every entry of a published list (for its CSV download), page by page."""
+    out: list[dict[str, Any]] = []
+    page = 1
+    while len(out) < limit:
+        items, total = published_list(
+            session,
+            list_type,
+            page,
+            100,
+            as_of,
+            pack=pack,
+            sort=sort,
+            region=region,
+            authority=authority,
+        )
+        out.extend(items)
+        if not items or len(out) >= total:
+            break
+        page += 1
+    return out[:limit]
 
 
 def _person_names(session: Session, keys: Iterable[str]) -> dict[str, str | None]:

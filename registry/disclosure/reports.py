@@ -232,16 +232,13 @@ def verify_report(
         _clean_code(verification_code(key, report)), given
     ):
         return {"genuine": False, "facts_hold": None, "report": None, "changed": []}
-    profile = public_profile(session, report.uscc, clock.today(), pack=pack)
-    changed: list[str] = []
-    if profile is None:  # pragma: no cover - entities are never deleted
-        changed.append("主体已不在登记簿中")
-        holds = False
-    else:
-        now_facts = report_facts(profile, entity_inspections(session, report.uscc))
-        holds = digest(now_facts) == report.facts_digest
-        if not holds:
-            changed = _what_changed(report.facts, now_facts)
+    day = clock.today()
+    profile = public_profile(session, report.uscc, day, pack=pack) or _unknown_profile(
+        report.uscc, day
+    )
+    now_facts = report_facts(profile, entity_inspections(session, report.uscc))
+    holds = digest(now_facts) == report.facts_digest
+    changed = [] if holds else _what_changed(report.facts, now_facts)
     return {
         "genuine": True,
         "facts_hold": holds,

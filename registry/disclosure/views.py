@@ -183,7 +183,6 @@ def public_penalty(row: Mapping[Any, Any]) -> dict[str, Any]:
         "severity": row["severity"],
         "repair_allowed_from": iso_day(row["repair_allowed_from"]) if row["repairable"] else None,
         "source_unit": row["source_unit"],
-        "under_objection": False,
     }
 
 
@@ -203,3 +202,11 @@ def lists_of(
         if binds_on(entry, day):
             out[entry.uscc].append(entry)
     return out
+
+
+def data_updated_at(session: Session) -> datetime | None:
+    """When the public data last changed (数据更新时间): the newest entry of the change
+    feed, read by its primary key (one index probe)."""
+    from registry.core.models import Change
+
+    return session.execute(select(Change.at).order_by(Change.id.desc()).limit(1)).scalar()

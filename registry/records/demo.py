@@ -107,12 +107,42 @@ VIOLATIONS: list[tuple[int, str, list[str], tuple[float, float], dict[str, Any]]
     (2, "商标侵权（从重处罚）", ["罚款", "降低资质等级"], (10, 200), {"ip": True, "heavy": True}),
     (2, "消防安全违法", ["罚款"], (0.5, 5), {}),
 ]
+#: The article each violation is punished under (the basis a journalist would check).
 BASIS = {
+    "未按规定公示年度报告": "《企业信息公示暂行条例》第十八条",
     "生产销售不合格产品": "《中华人民共和国产品质量法》第四十九条",
     "虚假广告": "《中华人民共和国广告法》第五十五条",
-    "销售侵犯注册商标专用权商品": "《中华人民共和国商标法》第六十条",
+    "销售侵犯注册商标专用权商品": "《中华人民共和国商标法》第六十条第二款",
     "假冒专利": "《中华人民共和国专利法》第六十八条",
+    "以假充真、以次充好": "《中华人民共和国产品质量法》第五十条",
+    "无照经营": "《无证无照经营查处办法》第十三条",
+    "特种设备未经检验投入使用": "《中华人民共和国特种设备安全法》第八十四条",
+    "食品安全违法": "《中华人民共和国食品安全法》第一百二十四条",
     "侵犯著作权": "《中华人民共和国著作权法》第五十三条",
+    "价格违法": "《价格违法行为行政处罚规定》第七条",
+    "商标侵权（从重处罚）": "《中华人民共和国商标法》第六十条第二款",
+    "消防安全违法": "《中华人民共和国消防法》第六十条",
+}
+#: Who decides outside market regulation (by violation), as ``{city}`` + this.
+OTHER_AUTHORITIES = {
+    "侵犯著作权": "市文化市场综合行政执法总队",
+    "消防安全违法": "市消防救援支队",
+}
+#: What the facts say, per violation (``{goods}``: what the entity trades in).
+FACTS = {
+    "未按规定公示年度报告": "当事人未在规定期限内报送并公示上一年度年度报告。",
+    "生产销售不合格产品": "经监督抽查，当事人销售的{goods}经检验不合格。",
+    "虚假广告": "当事人在其网店宣传{goods}时使用无法证实的功效用语，构成虚假广告。",
+    "销售侵犯注册商标专用权商品": "当事人销售的{goods}经商标权利人鉴定为侵犯注册商标专用权的商品。",
+    "假冒专利": "当事人在其销售的{goods}包装上标注他人专利号，构成假冒专利。",
+    "以假充真、以次充好": "当事人在{goods}中以次充好，以不合格产品冒充合格产品销售。",
+    "无照经营": "当事人未依法取得营业执照从事{goods}经营活动。",
+    "特种设备未经检验投入使用": "当事人使用未经定期检验的特种设备从事生产经营。",
+    "食品安全违法": "当事人经营超过保质期的食品，且未按规定查验进货凭证。",
+    "侵犯著作权": "当事人未经著作权人许可复制发行其作品。",
+    "价格违法": "当事人销售{goods}未按规定明码标价。",
+    "商标侵权（从重处罚）": "当事人多次销售侵犯注册商标专用权的{goods}，经警告仍继续实施。",
+    "消防安全违法": "当事人经营场所疏散通道堵塞，消防设施未保持完好有效。",
 }
 
 
@@ -175,6 +205,11 @@ def generate(n: int, seed: int = 2026, today: date | None = None) -> Iterator[di
     for division, city, _county in CITIES:
         code = make_uscc(rng, division, authority="1", kind="1")
         authorities.append((f"{city}市市场监督管理局", code, division, city))
+    # The authority deciding a case is the one of the entity's own region: its district
+    # bureau where the code names a district, else the city's (and, for copyright and
+    # fire safety, that city's competent body).  A second generator makes their codes, so
+    # the records' other draws stay what they were for a seed.
+    local = _local_authorities(seed)
     # About two records per entity, some entities with many, as in real registers.
     n_entities = max(1, n // 2)
     entities: list[tuple[str, str, str, str, str]] = []
@@ -191,7 +226,10 @@ def generate(n: int, seed: int = 2026, today: date | None = None) -> Iterator[di
             rep_id = make_resident_id(rng, division)
             entities.append((uscc, name, division, rep, rep_id))
         _w, violation, categories, (lo, hi), flags = rng.choices(VIOLATIONS, weights=weights)[0]
-        auth_name, auth_code, _adiv, city = rng.choice(authorities)
+        auth_name, auth_code, _adiv, city = rng.choice(authorities)  # kept: the draws
+        auth_name, auth_code = local[(division, violation)]
+        city = next(c for d, c, _ in CITIES if d == division)
+        goods = next((g for t, g in TRADE if t in name), "商品")
         decided = today - timedelta(days=rng.randrange(1, 5 * 365))
         fine = _amount(rng, lo, hi) if "罚款" in categories else None
         confiscated = (
@@ -213,8 +251,8 @@ def generate(n: int, seed: int = 2026, today: date | None = None) -> Iterator[di
             "legal_representative_id_number": rep_id,
             "decision_number": f"{city}市监处罚〔{decided.year}〕{seq + 1}号",
             "violation_type": violation,
-            "facts": f"当事人{violation}，经查属实。",
-            "basis": BASIS.get(violation, "《中华人民共和国行政处罚法》第二十八条"),
+            "facts": FACTS.get(violation, f"当事人{violation}，经查属实。").format(goods=goods),
+            "basis": BASIS[violation],
             "categories": categories,
             "content": content,
             "fine_wan": fine,
@@ -225,14 +263,30 @@ def generate(n: int, seed: int = 2026, today: date | None = None) -> Iterator[di
             "disclosure_deadline": None,
             "authority": auth_name,
             "authority_uscc": auth_code,
-            "source_unit": auth_name,
-            "source_unit_uscc": auth_code,
+            "source_unit": f"{city}市市场监督管理局",
+            "source_unit_uscc": authorities[[c for _d, c, _ in CITIES].index(city)][1],
             "remarks": None,
             "business_volume_wan": volume,
             "illegal_gains_wan": gains,
             "transferred_to_police": False,
             "aggravated": bool(flags.get("heavy")) and "从重" in violation,
         }
+
+
+def _local_authorities(seed: int) -> dict[tuple[str, str], tuple[str, str]]:
+    """The deciding authority's name and code for each (division, violation)."""
+    rng = random.Random(seed + 1)  # noqa: S311 - synthetic data, not security
+    out: dict[tuple[str, str], tuple[str, str]] = {}
+    for division, city, county in CITIES:
+        bureau = f"{city}市{county}" if county != f"{city}市" else f"{city}市"
+        regulator = (f"{bureau}市场监督管理局", make_uscc(rng, division, authority="1", kind="1"))
+        others = {
+            violation: (f"{city}{suffix}", make_uscc(rng, division, authority="1", kind="1"))
+            for violation, suffix in OTHER_AUTHORITIES.items()
+        }
+        for _w, violation, *_rest in VIOLATIONS:
+            out[(division, violation)] = others.get(violation, regulator)
+    return out
 
 
 def _cell(value: Any) -> str:

@@ -135,10 +135,21 @@ class Query:
     code_prefix: str | None
     names: tuple[str, ...]
     latin: str | None
+    #: any contiguous part of a code (at least :data:`MIN_CODE_FRAGMENT` characters)
+    code_fragment: str | None = None
+    #: a name typed in parts (``成都 化妆品``): every part must be in the name
+    terms: tuple[str, ...] = ()
 
     @property
     def empty(self) -> bool:
-        return not (self.code_prefix or self.names or self.latin)
+        return not (
+            self.code_prefix or self.names or self.latin or self.code_fragment or self.terms
+        )
+
+
+#: The shortest part of a code searched anywhere in codes (a shorter one matches too
+#: many codes to be a search).
+MIN_CODE_FRAGMENT = 6
 
 
 def analyse_query(raw: str) -> Query:
@@ -165,7 +176,12 @@ def analyse_query(raw: str) -> Query:
         spelled = lower.replace(" ", "").replace("'", "").replace("ü", "v")
         if len(spelled) >= MIN_LATIN_LENGTH and not spelled.isdigit():
             latin = spelled
-    return Query(text, code_prefix, tuple(names), latin)
+    fragment = (
+        code if MIN_CODE_FRAGMENT <= len(code) < 18 and all(ch in ALPHABET for ch in code) else None
+    )
+    parts = tuple(dict.fromkeys(text.split()))
+    terms = parts if len(parts) > 1 and not latin and not fragment else ()
+    return Query(text, code_prefix, tuple(names), latin, fragment, terms)
 
 
 def escape_like(value: str, escape: str = "\\") -> str:

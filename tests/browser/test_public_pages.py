@@ -122,7 +122,7 @@ def test_report_prints_without_navigation(page, data, backend):
     page.emulate_media(media="print")
     assert not page.locator(".site-header").is_visible()
     assert not page.locator(".print-hint").is_visible()
-    assert page.get_by_role("heading", name="信用信息报告").is_visible()
+    assert page.get_by_role("heading", name="信用报告").is_visible()
     shot(page, f"report-print-{backend}")
     pdf = page.pdf(format="A4")
     assert pdf.startswith(b"%PDF")

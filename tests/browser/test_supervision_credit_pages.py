@@ -227,17 +227,19 @@ def test_entity_page_supervision_red_list_and_the_way_to_object(tab, world, back
         FINDINGS,
     ]
 
-    red = tab.locator("section", has=tab.locator("#credit-title"))
+    # issue 20: the lists in three groups (严重失信主体名单, 经营异常名录, 守信激励名单)
+    red = tab.locator("section", has=tab.locator("#group-incentive"))
     assert red.get_by_role("heading", level=2).inner_text() == "守信激励名单"
     assert red.get_by_role("link", name=RED).is_visible()
-    assert main.get_by_text(RED).count() == 1  # not also in the dishonesty table
-    dishonesty = tab.locator("section", has=tab.locator("#lists-title"))
-    assert dishonesty.inner_text().endswith("未列入公开的失信名单。")
+    # one entry card, not also in the dishonesty group
+    assert main.get_by_role("link", name=RED, exact=True).count() == 1
+    dishonesty = tab.locator("section", has=tab.locator("#group-serious"))
+    assert dishonesty.inner_text().endswith("未列入严重失信主体名单。")
     # graded A on record, but the default pack keeps grades from the public
     assert "信用等级" not in main.inner_text()
     assert tab.locator("[data-grade]").count() == 0
     assert_cjk_text(tab)
-    assert_cjk_text(tab, "#credit-title")
+    assert_cjk_text(tab, "#group-incentive")
     screenshot_is_not_blank(tab, f"entity-supervision-{backend}")
     assert_clean(tab)
 
@@ -253,7 +255,7 @@ def test_entity_page_supervision_red_list_and_the_way_to_object(tab, world, back
     assert_clean(tab)
 
     tab.goto("/")
-    red_lists = tab.locator("section", has=tab.locator("#red-lists-title"))
+    red_lists = tab.locator("section", has=tab.locator("#group-incentive"))
     red_lists.get_by_role("link", name=RED).click()
     tab.wait_for_url("**/lists/customs_aeo")
     assert tab.title() == f"{RED} - 信用信息公示查询"

@@ -133,7 +133,9 @@ def test_entity_page_shows_red_lists_and_hides_the_grade(
     assert entity.name in listing
     assert "守信激励名单：" in listing
     index = client.get("/lists").get_data(as_text=True)
-    assert "纳税信用A级纳税人</a>（守信激励）" in index
+    # issue 20: the index groups lists (严重失信主体名单, 经营异常名录, 守信激励名单)
+    assert index.index(">守信激励名单</h2>") < index.index("纳税信用A级纳税人</a>")
+    assert index.index(">经营异常名录</h2>") < index.index(">守信激励名单</h2>")
     api = client.get(f"/api/v1/public/entities/{entity.uscc}").json
     assert "a_grade_clean" in {item["list_type"] for item in api["lists"]}
     assert "grade" not in api

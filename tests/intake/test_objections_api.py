@@ -228,7 +228,7 @@ def test_objection_to_a_list_entry_revoked_removes_it(client, write_record, regu
     assert public_profile(client, record["uscc"])["lists"] == []
 
 
-def test_under_objection_for_departments_and_the_authority_never_the_public(
+def test_under_objection_for_departments_the_authority_and_the_public(
     client, write_record, regulator, department
 ):
     record, _entry = _listed(client, write_record, regulator)
@@ -253,13 +253,20 @@ def test_under_objection_for_departments_and_the_authority_never_the_public(
     ).json["items"]
     assert [p["under_objection"] for p in listing] == [True]
 
-    # The public answers are exactly what they were before the objection.
-    assert public_profile(client, record["uscc"]) == public_before
+    # Issue 20: the public sees that the record is under objection (异议处理中) — the
+    # profile marks it and the page says so; nothing else of the answers changes.
+    public_after = public_profile(client, record["uscc"])
+    assert [p["under_objection"] for p in public_before["penalties"]] == [False]
+    assert [p["under_objection"] for p in public_after["penalties"]] == [True]
+    unmarked = {
+        **public_after,
+        "penalties": [{**p, "under_objection": False} for p in public_after["penalties"]],
+    }
+    assert unmarked == public_before
     assert client.get(f"/api/v1/public/search?q={record['uscc']}").json == search_before
     page = client.get(f"/entities/{record['uscc']}").get_data(as_text=True)
-    assert page == page_before
-    assert "异议中" not in page
-    assert "under_objection" not in page
+    assert "异议处理中" not in page_before
+    assert "异议处理中" in page
     changes = client.get("/api/v1/public/changes").get_data(as_text=True)
     assert "objection" not in changes
 

@@ -325,3 +325,30 @@ def test_dashboard_shows_the_untransferred_count_of_the_authority(client, factor
     client.post("/dashboard/login", data={"token": regulator.secret, "csrf_token": csrf})
     page = client.get("/dashboard/").get_data(as_text=True)
     assert "<strong>1</strong>达到追诉标准未移送" in page
+
+
+def test_the_task_page_reads_as_labels_and_values_with_region_names_and_percentages(
+    client, factory, regulator, make_task
+):
+    """Issue 20: each label sits with its own value (the seed under 随机种子, not under
+    抽查范围), the scope names its region (上海市, not ``行政区划 31``), ratios are percent."""
+    import re
+
+    codes = [factory.entity(uscc=factory.uscc("310115"), name="上海恒信精密机械有限公司").uscc]
+    factory.commit()
+    task_id = make_task(
+        scope={"regions": ["31"]}, ratios={"A": "0.03", "B": "0.2", "C": "0.1", "D": "0.3"}
+    )
+    client.post(
+        f"/api/v1/inspections/tasks/{task_id}/draw", json={"seed": SEED}, headers=regulator.headers
+    )
+    client.post(f"/api/v1/inspections/tasks/{task_id}/publish", headers=regulator.headers)
+    page = client.get(f"/inspections/{task_id}").get_data(as_text=True)
+    pairs = dict(re.findall(r"<div[^>]*><dt>([^<]+)</dt><dd[^>]*>(.*?)</dd></div>", page, re.S))
+    assert pairs["抽查范围"] == "上海市"
+    assert SEED in pairs["随机种子"]
+    assert "行政区划 31" not in page
+    assert "<td>20%</td>" in page
+    assert "<td>3%</td>" in page
+    assert "<td>0.2</td>" not in page
+    assert codes

@@ -102,7 +102,7 @@ class WebFactory:
             decided_on=decided_on,
             authority=authority,
             authority_uscc=authority_uscc,
-            source_unit=authority,
+            source_unit=fields.pop("source_unit", authority),
             source_unit_uscc=authority_uscc,
             status=status,
             revoked_on=revoked_on,

@@ -64,13 +64,15 @@ def _section(page: str, heading_id: str) -> str:
 
 
 def test_each_membership_is_shown_once_in_its_own_section(client, both):
+    # issue 20: each entry is one card titled by its list, in its group's section (the
+    # list names also appear in legal bases and measures, e.g. 不予认证为海关高级认证企业)
     page = client.get(f"/entities/{both}").get_data(as_text=True)
-    assert page.count(RED) == 1
-    assert page.count(SERIOUS) == 1
-    dishonesty = _section(page, "lists-title")
-    red = _section(page, "credit-title")
+    assert page.count(f">{RED}</a>") == 1
+    assert page.count(f">{SERIOUS}</a>") == 1
+    dishonesty = _section(page, "group-serious")
+    red = _section(page, "group-incentive")
     assert SERIOUS in dishonesty
-    assert RED not in dishonesty
+    assert f">{RED}</a>" not in dishonesty
     assert RED in red
     assert SERIOUS not in red
     assert "2029年6月15日" in red
@@ -81,10 +83,12 @@ def test_each_membership_is_shown_once_in_its_own_section(client, both):
 
 def test_the_report_keeps_the_two_families_apart(client, both):
     page = client.get(f"/entities/{both}/report").get_data(as_text=True)
-    assert page.count(RED) == 1
-    assert page.count(SERIOUS) == 1
+    assert page.count(f">{RED}</a>") == 1
+    assert page.count(f">{SERIOUS}</a>") == 1
     lists = _section(page, "r-lists")
-    assert lists.index(SERIOUS) < lists.index("<h3>守信激励名单</h3>") < lists.index(RED)
+    assert (
+        lists.index(SERIOUS) < lists.index("<h3>3. 守信激励名单</h3>") < lists.index(f">{RED}</a>")
+    )
     assert "信用等级" not in page
 
 
@@ -92,7 +96,8 @@ def test_an_entity_on_no_list_says_so_for_both_families(client, factory: WebFact
     entity = factory.entity("深圳市无榜贸易有限公司")
     factory.session.commit()
     page = client.get(f"/entities/{entity.uscc}").get_data(as_text=True)
-    assert "未列入公开的失信名单。" in page
+    assert "未列入严重失信主体名单。" in page
+    assert "未列入经营异常名录。" in page
     assert "未列入守信激励名单。" in page
 
 
@@ -118,7 +123,7 @@ def test_a_public_grade_pack_shows_the_grade_on_page_and_api(
     assert 'data-grade="C"' in grade
     assert "信用风险较高（C类）" in grade
     assert "2026年3月1日" in grade
-    assert page.count(RED) == 1
+    assert page.count(f">{RED}</a>") == 1
 
     body = public.get(f"/api/v1/public/entities/{both}").json
     assert body["grade"] == {"grade": "C", "title": "信用风险较高（C类）", "since": "2026-03-01"}
@@ -161,10 +166,12 @@ def test_home_and_layout_lead_to_every_public_part(client):
         ("/complaints/new", "举报投诉"),
     ):
         assert f'<a href="{href}">{text}</a>' in nav
-    red = _section(page, "red-lists-title")
+    # issue 20: three groups on the home page
+    red = _section(page, "group-incentive")
     assert f'<a href="/lists/customs_aeo">{RED}</a>' in red
-    assert SERIOUS in _section(page, "lists-title")
-    assert RED not in _section(page, "lists-title")
+    assert SERIOUS in _section(page, "group-serious")
+    assert RED not in _section(page, "group-serious")
+    assert '<a href="/lists/abnormal_operations">' in _section(page, "group-abnormal")
     more = _section(page, "more-title")
     assert 'href="/objections/new"' in more
     assert 'href="/inspections"' in more

@@ -105,7 +105,7 @@ def test_report_page_is_printable(client, listed):
     response = client.get(f"/entities/{listed.uscc}/report")
     html = _text(response)
     assert response.status_code == 200
-    assert "信用信息报告" in html
+    assert "信用报告" in html  # issue 20: the report is a numbered 信用报告
     assert "深市监罚〔2026〕88号" in html
     assert "《中华人民共和国广告法》第五十五条" in html  # the full record
     assert "深市监罚〔2026〕99号" not in html
