@@ -150,16 +150,19 @@ def import_(
 
 
 def _keep_report(rt: Runtime, summary: ImportSummary, writer: ReportWriter) -> None:
-    """Keep a written batch's rejection report (a CSV file) for the dashboard and the
-    API to serve later (registry.records.reports)."""
+    """Keep a written batch's rejection report for the dashboard and the API to serve
+    later (registry.records.reports), always as CSV: the CSV file as written, or for an
+    XLSX report the same rows as CSV (the first ``writer.keep`` of them)."""
+    from importers.report import report_csv_text
     from registry.records.reports import keep_report
 
     path = writer.path
     if summary.batch_id is None or summary.dry_run or not writer.rows or not path:
         return
-    if not path.lower().endswith(".csv") or not Path(path).is_file():
-        return
-    text = Path(path).read_text(encoding="utf-8", errors="replace")
+    if writer.format == "csv" and Path(path).is_file():
+        text = Path(path).read_text(encoding="utf-8", errors="replace")
+    else:
+        text = report_csv_text(writer.kept)
     with rt.unit_of_work() as session:
         keep_report(session, summary.batch_id, text, writer.rows)
 

@@ -251,9 +251,8 @@ class ReportVerify(MethodView):
     def post(self, body: dict[str, Any]) -> dict[str, Any]:
         """Verify a credit report (信用报告) by its number and verification code
 
-        `genuine`: the registry issued a report with this number and this code (an
-        unknown number and a wrong code answer alike); `facts_hold`: the public facts
-        today are still those the report carried (`changed` says what differs)."""
+        `genuine`：登记簿签发过此编号、此验证码的报告（编号不存在与验证码错误的答复相同）；
+        `facts_hold`：今天的公示事实仍与报告所载相同（`changed` 说明哪些不同）。"""
         from registry.disclosure.reports import verify_report
 
         rt = runtime()

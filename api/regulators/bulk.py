@@ -26,8 +26,7 @@ blp = Blueprint(
     "list-entries-bulk",
     __name__,
     url_prefix="/api/v1/list-entries",
-    description="Regulators: confirm or reject many proposed entries of the token's "
-    "authority with one reason, all or nothing.",
+    description="监管部门：用同一理由批量确认或驳回本机关的拟列入条目，要么全部成功，要么全部不写入。",
 )
 
 
@@ -159,11 +158,10 @@ class BulkConfirm(MethodView):
     def post(self, body: dict[str, Any]) -> dict[str, Any]:
         """Confirm many proposed entries (列入决定), all or nothing
 
-        By `ids`, or by `filter` (every proposal of the authority it matches, at most
-        `lists.bulk_limit`; with `expected_count` the call is refused if the filter now
-        matches a different number).  Each entry is confirmed, dated and audited as by
-        `POST /list-entries/{id}/confirm`; if one cannot be, nothing is written and the
-        409's `context.failures` names each id with its reason."""
+        按 `ids`，或按 `filter`（本机关与之匹配的全部拟列入条目，最多 `lists.bulk_limit` 个；
+        给出 `expected_count` 时，若筛选结果的数量已变化则拒绝本次调用）。每个条目的确认、
+        日期和审计与 `POST /list-entries/{id}/confirm` 相同；只要有一个不能确认，就什么也
+        不写入，409 的 `context.failures` 列出每个编号及其原因。"""
         return _decide("confirm", body)
 
 
@@ -178,5 +176,5 @@ class BulkReject(MethodView):
     def post(self, body: dict[str, Any]) -> dict[str, Any]:
         """Reject many proposed entries (不予列入) with one reason, all or nothing
 
-        As the bulk confirm; the reason is required."""
+        与批量确认相同；必须填写理由。"""
         return _decide("reject", body)

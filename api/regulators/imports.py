@@ -244,10 +244,10 @@ class BatchReport(MethodView):
     )
     @documents_errors(blp, 404, 503)
     def get(self, batch_id: int) -> Response:
-        """An import batch's rejection report (CSV)
+        """导入批次的拒收行报告（CSV）
 
-        The report kept when the batch was imported (API or CLI), byte for byte as it
-        was produced.  Regulators: their authority's batches only (403)."""
+        导入（API 或命令行）时保存的报告，与当时生成的内容逐字节相同。监管部门只能下载
+        本机关的批次（否则 403）。"""
 
         principal = auth.current_principal()
         authority = principal.authority_uscc if principal.role == "regulator" else None

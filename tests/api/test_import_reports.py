@@ -81,3 +81,32 @@ def test_cli_import_keeps_its_report(invoke, session, factory, regulator, tmp_pa
     assert kept is not None
     assert kept.row_count == 1
     assert kept.report == report.read_text(encoding="utf-8")
+
+
+def test_cli_import_with_an_xlsx_report_keeps_it_as_csv(
+    invoke, session, factory, regulator, tmp_path
+):
+    good = factory.record(regulator.authority)
+    broken = factory.record(regulator.authority, decided_on="2026-13-40")
+    path = tmp_path / "cli-batch.jsonl"
+    path.write_bytes(_jsonl(good, broken))
+    report = tmp_path / "rejected.xlsx"
+    result = invoke(
+        "import",
+        str(path),
+        "--authority",
+        regulator.authority,
+        "--report",
+        str(report),
+        "--report-format",
+        "xlsx",
+    )
+    assert result.exit_code == 0, result.output
+    assert report.read_bytes()[:2] == b"PK"
+    session.rollback()
+    batch = session.execute(select(ImportBatch)).scalar_one()
+    kept = session.get(ImportReport, batch.id)
+    assert kept is not None and kept.row_count == 1
+    lines = kept.report.lstrip("\ufeff").splitlines()
+    assert lines[0] == "行号,决定书文号,字段,原因"
+    assert lines[1].startswith("2,")
