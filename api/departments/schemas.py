@@ -26,7 +26,11 @@ class SanctionsArgsSchema(Schema):
 
     scenario = Str(
         validate=validate.Length(max=40),
-        metadata={"description": "e.g. procurement, bidding, finance", "example": "procurement"},
+        metadata={
+            "description": "场景，如 procurement（政府采购）、bidding（招标投标）、"
+            "finance（融资信贷）",
+            "example": "procurement",
+        },
     )
     as_of = AsOf(
         metadata={
@@ -41,7 +45,7 @@ class BasisPenaltySchema(Schema):
     decision_number = Str(required=True)
     decided_on = IsoDate(required=True)
     authority = Str(required=True)
-    status = Str(required=True, metadata={"description": "active | revoked"})
+    status = Str(required=True, metadata={"description": "active（有效）| revoked（已撤销）"})
     under_objection = fields.Boolean(
         metadata={"description": "an objection (异议) to this record is open; never public"}
     )
@@ -53,18 +57,11 @@ class BecauseSchema(Schema):
     pack_version = nullable(Str())
     decided_at = nullable(IsoDateTime())
     penalties = fields.List(fields.Nested(BasisPenaltySchema), required=True)
-    under_objection = fields.Boolean(
-        metadata={"description": "the entry or one of these records is under objection"}
-    )
+    under_objection = fields.Boolean(metadata={"description": "该条目或其依据的记录正在异议处理中"})
     basis = nullable(
-        Str(
-            metadata={
-                "description": "for an entry an authority named (no rule): its basis text, "
-                "e.g. the certification decision"
-            }
-        )
+        Str(metadata={"description": "机关直接列入（非规则产生）的条目：其依据的文字，如认定决定"})
     )
-    authority_uscc = nullable(Str(metadata={"description": "the naming authority (with basis)"}))
+    authority_uscc = nullable(Str(metadata={"description": "列入该名单的机关（与依据一起给出）"}))
 
 
 class MeasureSchema(Schema):
@@ -76,7 +73,7 @@ class MeasureSchema(Schema):
     list_type = Str(required=True)
     list_entry_id = fields.Integer(required=True)
     since = IsoDate(required=True)
-    until = nullable(IsoDate(metadata={"description": "last day it binds; null: open-ended"}))
+    until = nullable(IsoDate(metadata={"description": "约束的最后一天；null：无期限"}))
     because = fields.List(fields.Nested(BecauseSchema), required=True)
 
 
@@ -111,23 +108,23 @@ MEASURE_EXAMPLE = {
 
 
 class GradeExplanationSchema(Schema):
-    rule_id = nullable(Str(metadata={"description": "grading row that matched; default: none did"}))
+    rule_id = nullable(Str(metadata={"description": "命中的评级规则行；default：没有任何一行命中"}))
     rule_title = nullable(Str())
-    when = nullable(Str(metadata={"description": "the row's condition"}))
+    when = nullable(Str(metadata={"description": "该行的条件"}))
     facts = fields.Dict(
         keys=fields.String(),
         values=fields.Raw(),
         required=True,
-        metadata={"description": "the aggregate values the row tested"},
+        metadata={"description": "该行检验的汇总数值"},
     )
     pack_version = Str(required=True)
 
 
 class GradeSchema(Schema):
-    grade = Str(required=True, metadata={"description": "A (low risk) … D (serious)"})
+    grade = Str(required=True, metadata={"description": "A（信用风险低）… D（严重失信）"})
     title = Str(required=True)
     since = IsoDate(required=True)
-    until = nullable(IsoDate(metadata={"description": "last day of this grade; null: current"}))
+    until = nullable(IsoDate(metadata={"description": "该等级的最后一天；null：当前等级"}))
     explanation = fields.Nested(GradeExplanationSchema)
 
 
@@ -207,7 +204,7 @@ class SanctionsSchema(Schema):
     incentives_withheld = nullable(
         fields.Nested(
             WithheldSchema,
-            metadata={"description": "why incentives are withheld; null: they are not"},
+            metadata={"description": "不给予激励的原因；null：未被扣除"},
         )
     )
 
@@ -261,7 +258,7 @@ class CheckRequestSchema(Schema):
         Str(validate=validate.Length(max=100)),
         required=True,
         validate=validate.Length(min=1),
-        metadata={"description": "codes to check, in order (at most api.batch_check_limit)"},
+        metadata={"description": "要核查的代码，按顺序（最多 api.batch_check_limit 个）"},
     )
     scenario = Str(load_default=None, validate=validate.Length(max=40))
     as_of = AsOf()
@@ -271,13 +268,16 @@ class CodeProblemSchema(Schema):
     code = Str(required=True, metadata={"description": "malformed_code"})
     check = Str(
         required=True,
-        metadata={"description": "length | character | authority | division | body_check | check"},
+        metadata={
+            "description": "未通过的校验：length 长度 | character 字符 | authority 登记管理"
+            "部门 | division 行政区划 | body_check 主体标识码 | check 校验码"
+        },
     )
     message = Str(required=True)
 
 
 class CheckResultSchema(Schema):
-    uscc = Str(required=True, metadata={"description": "as given, or normalised"})
+    uscc = Str(required=True, metadata={"description": "按提交的原样，或规范化后的代码"})
     name = nullable(Str())
     known = nullable(
         fields.Boolean(
@@ -289,7 +289,7 @@ class CheckResultSchema(Schema):
     )
     as_of = nullable(IsoDate())
     scenario = nullable(Str())
-    sanctioned = nullable(fields.Boolean(metadata={"description": "null for a malformed code"}))
+    sanctioned = nullable(fields.Boolean(metadata={"description": "代码格式错误时为 null"}))
     measures = fields.List(fields.Nested(MeasureSchema), required=True)
     grade = nullable(fields.Nested(GradeSchema))
     incentives = fields.List(fields.Nested(MeasureSchema), required=True)
@@ -331,8 +331,11 @@ class PersonSchema(Schema):
 
 
 class PersonMeasureSchema(MeasureSchema):
-    uscc = nullable(Str(metadata={"description": "the listed entity; null: the person"}))
-    role = Str(required=True, metadata={"description": "party | legal_representative"})
+    uscc = nullable(Str(metadata={"description": "被列入名单的主体；null：此人本人"}))
+    role = Str(
+        required=True,
+        metadata={"description": "party（当事人本人）| legal_representative（法定代表人）"},
+    )
 
 
 class PersonSanctionsSchema(Schema):
@@ -379,12 +382,12 @@ class SubscriptionRequestSchema(Schema):
         Str(validate=validate.Length(max=40)),
         load_default=list,
         validate=validate.Length(max=1000),
-        metadata={"description": "codes to follow; empty: every code"},
+        metadata={"description": "要关注的代码；为空：全部代码"},
     )
     list_types = fields.List(
         Str(validate=validate.Length(max=40)),
         load_default=list,
-        metadata={"description": "lists to follow; empty: every list"},
+        metadata={"description": "要关注的名单；为空：全部名单"},
     )
 
 
@@ -400,7 +403,7 @@ class SubscriptionSchema(Schema):
 class SubscriptionCreatedSchema(SubscriptionSchema):
     secret = Str(
         required=True,
-        metadata={"description": "signing secret, shown only in this answer; store it"},
+        metadata={"description": "签名密钥，只在此次答复中出示；请妥善保存"},
     )
     signature_header = Str(required=True, metadata={"example": "X-Registry-Signature"})
     signature_scheme = Str(
@@ -429,7 +432,10 @@ class DeliverySchema(Schema):
     id = fields.Integer(required=True)
     subscription_id = fields.Integer(required=True)
     change_id = nullable(fields.Integer())
-    status = Str(required=True, metadata={"description": "pending|delivered|failed"})
+    status = Str(
+        required=True,
+        metadata={"description": "pending（待推送）| delivered（已送达）| failed（失败）"},
+    )
     attempts = fields.Integer(required=True)
     next_attempt_at = IsoDateTime(required=True)
     last_status_code = nullable(fields.Integer())
