@@ -106,7 +106,8 @@ def test_cli_import_with_an_xlsx_report_keeps_it_as_csv(
     session.rollback()
     batch = session.execute(select(ImportBatch)).scalar_one()
     kept = session.get(ImportReport, batch.id)
-    assert kept is not None and kept.row_count == 1
+    assert kept is not None
+    assert kept.row_count == 1
     lines = kept.report.lstrip("\ufeff").splitlines()
     assert lines[0] == "行号,决定书文号,字段,原因"
     assert lines[1].startswith("2,")
