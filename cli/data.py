@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from cli.base import cli, connected, fail
+
+if TYPE_CHECKING:
+    from registry.core.runtime import Runtime
 
 # --- schema and demo data ------------------------------------------------------------
 
@@ -21,22 +25,68 @@ from cli.base import cli, connected, fail
     metavar="N",
     help="Also load N synthetic penalty records and run the rules.",
 )
+@click.option(
+    "--citus",
+    is_flag=True,
+    help="On a Citus coordinator: then distribute the tables (docs/scaling.md).",
+)
 @click.pass_context
-def init(ctx: click.Context, demo: int) -> None:
+def init(ctx: click.Context, demo: int, citus: bool) -> None:
     """Create or upgrade the schema (Alembic migrations); optionally load demo data."""
     from registry.core import migrate
 
     rt = connected(ctx, initialised=False)
+    if citus:
+        _check_citus(rt)
     before, after = migrate.upgrade(rt.engine)
     if before == after:
         click.echo(f"schema is up to date (revision {after})")
     else:
         click.echo(f"schema upgraded from {before or 'empty'} to {after}")
+    if citus:
+        _distribute(rt)
     if demo:
         from cli.demo import load_demo
 
         summary = load_demo(rt, demo)
         click.echo(summary)
+
+
+def _check_citus(rt: Runtime) -> None:
+    """Refuse ``--citus`` (exit 1) on a database without Citus or without workers."""
+    from registry.core import citus
+
+    with rt.engine.connect() as conn:
+        if not citus.has_citus(conn):
+            click.echo(
+                "此数据库没有 citus 扩展，不是 Citus 协调节点：请在协调节点上"
+                "执行 CREATE EXTENSION citus 并加入工作节点（docs/scaling.md）",
+                err=True,
+            )
+            sys.exit(1)
+        if citus.worker_count(conn) == 0:
+            click.echo(
+                "Citus 协调节点还没有工作节点：请先用 citus_add_node 加入工作节点"
+                "（docs/scaling.md）",
+                err=True,
+            )
+            sys.exit(1)
+
+
+def _distribute(rt: Runtime) -> None:
+    from registry.core import citus
+    from registry.schema import Base
+
+    with rt.engine.connect() as conn:
+        conn.execution_options(isolation_level="AUTOCOMMIT")
+        done = citus.distribute(conn, Base.metadata.sorted_tables)
+        workers = citus.worker_count(conn)
+    for line in done:
+        click.echo(line)
+    if done:
+        click.echo(f"已在 {workers} 个工作节点上分布 {len(done)} 张表；其余表留在协调节点")
+    else:
+        click.echo(f"各表已按计划分布（{workers} 个工作节点），无需改动")
 
 
 @cli.command("demo-data")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import weakref
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -136,6 +137,25 @@ _STATUS_READY = 1  # psycopg2.extensions.STATUS_READY: no transaction open
 def is_postgres(bind: Engine | Session | Any) -> bool:
     engine = bind.get_bind() if isinstance(bind, Session) else bind
     return engine.dialect.name == "postgresql"
+
+
+_CITUS: weakref.WeakKeyDictionary[Engine, bool] = weakref.WeakKeyDictionary()
+
+
+def is_citus(bind: Engine | Session | Any) -> bool:
+    """Whether the database is a Citus coordinator (the ``citus`` extension is there):
+    the few statements Citus plans differently take their Citus form then
+    (docs/scaling.md).  Asked once per engine."""
+    if not is_postgres(bind):
+        return False
+    found_bind = bind.get_bind() if isinstance(bind, Session) else bind
+    engine: Engine = found_bind if isinstance(found_bind, Engine) else found_bind.engine
+    known = _CITUS.get(engine)
+    if known is None:
+        with engine.connect() as conn:
+            found = conn.execute(text("SELECT 1 FROM pg_extension WHERE extname = 'citus'"))
+            known = _CITUS[engine] = found.first() is not None
+    return known
 
 
 def make_session_factory(engine: Engine, *, write: bool = False) -> sessionmaker[Session]:
