@@ -109,6 +109,23 @@ def make_engine(config: Config) -> Engine:
         connect_args=_postgres_session(config),
     )
 
+    @event.listens_for(engine, "connect")
+    def _citus_sequential(dbapi_conn: Any, _record: Any) -> None:
+        # A Citus coordinator: a transaction that writes shards and then a reference
+        # table another table refers to (``persons`` ← ``person_links``), or reads what
+        # it wrote over several connections, is refused unless its multi-shard writes go
+        # over one connection per node.  The registry's transactions do both (an import
+        # batch, a batch of the rules), so every connection writes that way.  One
+        # catalogue probe per new connection; nothing on plain PostgreSQL.
+        cur = dbapi_conn.cursor()
+        try:
+            cur.execute("SELECT 1 FROM pg_extension WHERE extname = 'citus'")
+            if cur.fetchone() is not None:
+                cur.execute("SET citus.multi_shard_modify_mode TO 'sequential'")
+        finally:
+            cur.close()
+        dbapi_conn.commit()
+
     @event.listens_for(engine, "checkin")
     def _transactions_again(dbapi_conn: Any, _record: Any) -> None:
         # A connection lent to read_outside_transaction goes back to the pool as it came.

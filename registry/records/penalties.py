@@ -109,15 +109,9 @@ class _Postgres:
         # the database waits for the reading thread to hand over the GIL.
         staged = ", ".join(f"{n} {t}" for n, t in _STAGED)
         touched = ", ".join(f"{n} {t}" for n, t in _TOUCHED)
-        # Citus: the records' writes reach ``persons`` (a reference table that
-        # ``person_links`` refers to) after shards were written in parallel, which Citus
-        # allows only over one connection per node: the import's writes go that way.
-        sequential = (
-            "SET LOCAL citus.multi_shard_modify_mode TO 'sequential'; " if is_citus(session) else ""
-        )
         session.execute(
             text(
-                f"{sequential}SET LOCAL jit = off; "
+                "SET LOCAL jit = off; "
                 f"CREATE TEMP TABLE import_stage ({staged}) ON COMMIT DROP; "
                 f"CREATE TEMP TABLE import_touched ({touched}) ON COMMIT DROP"
             )
