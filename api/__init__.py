@@ -50,11 +50,12 @@ def _configure(app: Flask, runtime: Runtime) -> None:
         SESSION_COOKIE_SECURE=cfg.security.session_cookie_secure,
     )
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
-    from api.common.context import close_db
+    from api.common.context import close_db, remember_writer
     from api.common.limiter import init_limiter
     from api.common.metrics import init_metrics
 
     app.teardown_appcontext(close_db)
+    app.after_request(remember_writer)
     init_metrics(app)
     init_limiter(app, runtime)
 
