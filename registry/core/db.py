@@ -14,7 +14,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, select, text
+from sqlalchemy import Engine, Table, create_engine, event, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -269,3 +269,39 @@ def release_job_lock(session: Session, name: str, holder: str) -> None:
         row.locked_until = None
         row.last_run_at = clock.now()
         session.flush()
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _citus_row_locks(state: Any) -> Any:
+    """Citus locks rows (``SELECT … FOR UPDATE``) only within one shard; the registry's
+    operations lock rows by id (an entry to confirm, a record to revoke, an alert to
+    resolve) or by date (the sweep), across shards.  On a Citus coordinator such a
+    statement takes a transaction-level advisory lock per distributed table it reads
+    instead — on the coordinator, which every registry process goes through — and then
+    reads without ``FOR UPDATE``.  Coarser than row locks (two such operations on the
+    same table queue behind each other), and as safe: the read that follows the lock
+    sees every change committed before it (docs/scaling.md).  Nothing changes elsewhere."""
+    statement = state.statement
+    if not state.is_select or getattr(statement, "_for_update_arg", None) is None:
+        return None
+    if not is_citus(state.session):
+        return None
+    from registry.core.citus import placement
+
+    tables = sorted(
+        {
+            t.name
+            for t in statement.get_final_froms()
+            if isinstance(t, Table) and placement(t).kind in ("distributed", "separate")
+        }
+    )
+    if not tables:
+        return None
+    for name in tables:
+        state.session.execute(
+            text("SELECT pg_advisory_xact_lock(hashtext(:key))"),
+            {"key": f"credit-registry:rows:{name}"},
+        )
+    unlocked = statement._clone()
+    unlocked._for_update_arg = None
+    return state.invoke_statement(statement=unlocked)

@@ -379,3 +379,63 @@ def _evaluate_together(url: str, processes: int) -> None:
     assert sum(evaluated) == len(queued), evaluated
     assert sum(1 for n in evaluated if n > 0) >= 2, evaluated  # they shared the work
     assert _rows(url, "SELECT count(*) FROM dirty_entities") == [(0,)]
+
+
+# --- the other doors ------------------------------------------------------------------
+
+
+def test_jobs_the_dashboard_doors_and_audit_verify_run_on_the_coordinator(
+    cluster: Servers, shared_dir: Path
+):
+    from api import create_app
+    from cli.jobs import job_specs
+    from registry.delivery.scheduler import run_job
+
+    url = cluster.cluster_url
+    _import(url, _sample(shared_dir))
+    penalty_id, code, number, authority = _rows(
+        url,
+        "SELECT id, uscc, decision_number, authority_uscc FROM penalties "
+        "WHERE uscc IS NOT NULL AND status = 'active' AND disclosure_until >= '2026-11-29' "
+        "AND decided_on <= '2026-11-29' ORDER BY id LIMIT 1",
+    )[0]
+    rt = Runtime(make_config(url))
+    try:
+        for name, spec in job_specs(rt).items():
+            outcome = run_job(rt, spec)
+            assert outcome.status == "ok", (name, outcome.detail)
+        client = create_app(runtime=rt).test_client()
+        # The public files an objection; the receipt finds it (through receipts).
+        filed = client.post(
+            "/api/v1/public/objections",
+            json={
+                "uscc": code,
+                "decision_number": number,
+                "statement": "罚款金额有误",
+                "contact": "0755-1234 王先生",
+            },
+        )
+        assert filed.status_code == 201, filed.get_json()
+        status = client.post(
+            "/api/v1/public/objections/status", json={"receipt": filed.get_json()["receipt"]}
+        )
+        assert status.status_code == 200, status.get_json()
+        # The authority revokes the record: gone from the public answer.
+        secret = _token(url, "regulator", authority=authority)
+        revoked = client.post(
+            f"/api/v1/penalties/{penalty_id}/revoke",
+            json={"reason": "经行政复议撤销原处罚决定"},
+            headers={"Authorization": f"Bearer {secret}"},
+        )
+        assert revoked.status_code == 200, revoked.get_json()
+        answer = client.get(f"/api/v1/public/entities/{code}").get_json()
+        assert number not in [p["decision_number"] for p in answer["penalties"]]
+        for path in ("/", f"/entities/{code}", "/lists", "/search?q=%E5%85%AC%E5%8F%B8"):
+            assert client.get(path).status_code == 200, path
+    finally:
+        rt.dispose()
+    verified = Invoke(url)("audit", "verify")
+    assert verified.exit_code == 0, verified.output
+    assert "intact" in verified.output
+    public = Invoke(url)("export", "--scope", "public")
+    assert public.exit_code == 0, public.output
