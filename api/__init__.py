@@ -54,11 +54,12 @@ def _configure(app: Flask, runtime: Runtime) -> None:
     )
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     from api.common.bodies import install as guard_bodies
-    from api.common.context import close_db
+    from api.common.context import close_db, remember_writer
     from api.common.limiter import init_limiter
     from api.common.metrics import init_metrics
 
     app.teardown_appcontext(close_db)
+    app.after_request(remember_writer)
     init_metrics(app)
     init_limiter(app, runtime)
     guard_bodies(app, runtime)

@@ -147,6 +147,7 @@ def main() -> None:
 
         if isinstance(exc, OperationalError | DBAPIError):
             reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
-            click.echo(f"{ERROR_PREFIX}数据库：{reason}", err=True)
+            # The unit of work in progress was rolled back: nothing of it is written.
+            click.echo(f"{ERROR_PREFIX}数据库出错，未完成的事务已回滚：{reason}", err=True)
             sys.exit(2)
         raise

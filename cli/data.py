@@ -26,22 +26,68 @@ if TYPE_CHECKING:
     metavar="N",
     help="同时载入 N 条合成的处罚记录并运行规则（演示用）。",
 )
+@click.option(
+    "--citus",
+    is_flag=True,
+    help="在 Citus 协调节点上：迁移之后分布各表（见 docs/scaling.md）。",
+)
 @click.pass_context
-def init(ctx: click.Context, demo: int) -> None:
-    """创建或升级数据库架构（Alembic 迁移）；可同时载入演示数据。"""
+def init(ctx: click.Context, demo: int, citus: bool) -> None:
+    """创建或升级数据库架构（Alembic 迁移）；可同时载入演示数据；--citus 时再分布各表。"""
     from registry.core import migrate
 
     rt = connected(ctx, initialised=False)
+    if citus:
+        _check_citus(rt)
     before, after = migrate.upgrade(rt.engine)
     if before == after:
         click.echo(f"数据库架构已是最新（版本 {after}）")
     else:
         click.echo(f"数据库架构已从 {before or '空库'} 升级到 {after}")
+    if citus:
+        _distribute(rt)
     if demo:
         from cli.demo import load_demo
 
         summary = load_demo(rt, demo)
         click.echo(summary)
+
+
+def _check_citus(rt: Runtime) -> None:
+    """Refuse ``--citus`` (exit 1) on a database without Citus or without workers."""
+    from registry.core import citus
+
+    with rt.engine.connect() as conn:
+        if not citus.has_citus(conn):
+            click.echo(
+                "此数据库没有 citus 扩展，不是 Citus 协调节点：请在协调节点上"
+                "执行 CREATE EXTENSION citus 并加入工作节点（docs/scaling.md）",
+                err=True,
+            )
+            sys.exit(1)
+        if citus.worker_count(conn) == 0:
+            click.echo(
+                "Citus 协调节点还没有工作节点：请先用 citus_add_node 加入工作节点"
+                "（docs/scaling.md）",
+                err=True,
+            )
+            sys.exit(1)
+
+
+def _distribute(rt: Runtime) -> None:
+    from registry.core import citus
+    from registry.schema import Base
+
+    with rt.engine.connect() as conn:
+        conn.execution_options(isolation_level="AUTOCOMMIT")
+        done = citus.distribute(conn, Base.metadata.sorted_tables)
+        workers = citus.worker_count(conn)
+    for line in done:
+        click.echo(line)
+    if done:
+        click.echo(f"已在 {workers} 个工作节点上分布 {len(done)} 张表；其余表留在协调节点")
+    else:
+        click.echo(f"各表已按计划分布（{workers} 个工作节点），无需改动")
 
 
 @cli.command("demo-data")

@@ -63,7 +63,12 @@ class PublicLookup:
 
         self.wsgi_app = wsgi_app
         self.runtime = app.extensions["registry"]
-        self.enabled = self.runtime.engine.dialect.name == "postgresql"
+        # With read replicas the lookup is the view's: it picks a replica or the
+        # primary per request (registry.core.replicas).
+        self.enabled = (
+            self.runtime.engine.dialect.name == "postgresql"
+            and not self.runtime.config.database.replica_urls
+        )
         limiter = app.extensions[LIMITER]
         self.rate_limiter = limiter.limiter
         self.limits = parse_many(self.runtime.config.api.public_rate_limit)

@@ -16,7 +16,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy.exc import DBAPIError
 
-from api.common.context import close_db, db, runtime
+from api.common.context import close_db, db, on_replica, replica_failed, runtime
 from api.common.errors import ApiError, NotFound
 from api.common.schemas import ERROR_EXAMPLES, EXAMPLE_USCC, ErrorSchema, documents_errors
 from api.public.credit import grade_is_public, public_grade, with_kinds
@@ -175,8 +175,9 @@ def _profile(uscc: str, as_of: Any) -> dict[str, Any] | None:
             read_outside_transaction(session)
             return public_profile(session, uscc, as_of, pack=runtime().pack)
         except DBAPIError as exc:
-            if attempt == 2 or not exc.connection_invalidated:
+            if attempt == 2 or not (exc.connection_invalidated or on_replica()):
                 raise
+            replica_failed()
             close_db()
     return None  # pragma: no cover - the loop returns or raises
 

@@ -38,6 +38,12 @@ class DatabaseConfig:
     #: PostgreSQL: statements running longer are cancelled, so no request hangs.
     statement_timeout_ms: int = 15000
     connect_timeout_s: int = 5
+    #: PostgreSQL streaming replicas (SQLAlchemy URLs): public lookups, search, published
+    #: lists and the change feed read from the first one that is up and no more than
+    #: ``max_replica_lag`` seconds behind; everything else reads and writes here
+    #: (registry.core.replicas, docs/scaling.md).
+    replica_urls: tuple[str, ...] = ()
+    max_replica_lag: int = 5
 
 
 @dataclass(frozen=True)

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import weakref
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, select, text
+from sqlalchemy import Engine, Table, create_engine, event, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -108,6 +109,23 @@ def make_engine(config: Config) -> Engine:
         connect_args=_postgres_session(config),
     )
 
+    @event.listens_for(engine, "connect")
+    def _citus_sequential(dbapi_conn: Any, _record: Any) -> None:
+        # A Citus coordinator: a transaction that writes shards and then a reference
+        # table another table refers to (``persons`` ← ``person_links``), or reads what
+        # it wrote over several connections, is refused unless its multi-shard writes go
+        # over one connection per node.  The registry's transactions do both (an import
+        # batch, a batch of the rules), so every connection writes that way.  One
+        # catalogue probe per new connection; nothing on plain PostgreSQL.
+        cur = dbapi_conn.cursor()
+        try:
+            cur.execute("SELECT 1 FROM pg_extension WHERE extname = 'citus'")
+            if cur.fetchone() is not None:
+                cur.execute("SET citus.multi_shard_modify_mode TO 'sequential'")
+        finally:
+            cur.close()
+        dbapi_conn.commit()
+
     @event.listens_for(engine, "checkin")
     def _transactions_again(dbapi_conn: Any, _record: Any) -> None:
         # A connection lent to read_outside_transaction goes back to the pool as it came.
@@ -136,6 +154,25 @@ _STATUS_READY = 1  # psycopg2.extensions.STATUS_READY: no transaction open
 def is_postgres(bind: Engine | Session | Any) -> bool:
     engine = bind.get_bind() if isinstance(bind, Session) else bind
     return engine.dialect.name == "postgresql"
+
+
+_CITUS: weakref.WeakKeyDictionary[Engine, bool] = weakref.WeakKeyDictionary()
+
+
+def is_citus(bind: Engine | Session | Any) -> bool:
+    """Whether the database is a Citus coordinator (the ``citus`` extension is there):
+    the few statements Citus plans differently take their Citus form then
+    (docs/scaling.md).  Asked once per engine."""
+    if not is_postgres(bind):
+        return False
+    found_bind = bind.get_bind() if isinstance(bind, Session) else bind
+    engine: Engine = found_bind if isinstance(found_bind, Engine) else found_bind.engine
+    known = _CITUS.get(engine)
+    if known is None:
+        with engine.connect() as conn:
+            found = conn.execute(text("SELECT 1 FROM pg_extension WHERE extname = 'citus'"))
+            known = _CITUS[engine] = found.first() is not None
+    return known
 
 
 def make_session_factory(engine: Engine, *, write: bool = False) -> sessionmaker[Session]:
@@ -232,3 +269,39 @@ def release_job_lock(session: Session, name: str, holder: str) -> None:
         row.locked_until = None
         row.last_run_at = clock.now()
         session.flush()
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _citus_row_locks(state: Any) -> Any:
+    """Citus locks rows (``SELECT … FOR UPDATE``) only within one shard; the registry's
+    operations lock rows by id (an entry to confirm, a record to revoke, an alert to
+    resolve) or by date (the sweep), across shards.  On a Citus coordinator such a
+    statement takes a transaction-level advisory lock per distributed table it reads
+    instead — on the coordinator, which every registry process goes through — and then
+    reads without ``FOR UPDATE``.  Coarser than row locks (two such operations on the
+    same table queue behind each other), and as safe: the read that follows the lock
+    sees every change committed before it (docs/scaling.md).  Nothing changes elsewhere."""
+    statement = state.statement
+    if not state.is_select or getattr(statement, "_for_update_arg", None) is None:
+        return None
+    if not is_citus(state.session):
+        return None
+    from registry.core.citus import placement
+
+    tables = sorted(
+        {
+            t.name
+            for t in statement.get_final_froms()
+            if isinstance(t, Table) and placement(t).kind in ("distributed", "separate")
+        }
+    )
+    if not tables:
+        return None
+    for name in tables:
+        state.session.execute(
+            text("SELECT pg_advisory_xact_lock(hashtext(:key))"),
+            {"key": f"credit-registry:rows:{name}"},
+        )
+    unlocked = statement._clone()
+    unlocked._for_update_arg = None
+    return state.invoke_statement(statement=unlocked)

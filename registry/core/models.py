@@ -28,6 +28,7 @@ from sqlalchemy import (
     Integer,
     MetaData,
     Numeric,
+    PrimaryKeyConstraint,
     String,
     Table,
     TypeDecorator,
@@ -168,3 +169,18 @@ class AuditEntry(Base):
     after: Mapped[dict[str, Any] | None] = mapped_column(JsonDoc)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+def subject_primary_key(column: str = "uscc") -> PrimaryKeyConstraint:
+    """The primary key of a table distributed by ``column`` on Citus: ``(id, column)``.
+    Citus wants the distribution column in every key (docs/scaling.md); ``id`` first
+    keeps a lookup by id one index probe on a single server, as before.  On PostgreSQL
+    migration 0012 builds it; on SQLite, which auto-increments only a lone ``INTEGER
+    PRIMARY KEY``, the table keeps ``id`` alone.  The ORM's identity is ``id`` on both
+    (:data:`BY_ID`): ids come from one sequence and stay unique on their own."""
+    return PrimaryKeyConstraint("id", column)
+
+
+#: ``__mapper_args__`` of a table keyed by :func:`subject_primary_key`: rows are known to
+#: the session by ``id`` (``session.get(Model, id)`` as before).
+BY_ID: dict[str, Any] = {"primary_key": ["id"]}

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from registry.core.config import Config, load_config
 from registry.core.db import make_engine, make_session_factory, unit_of_work
 from registry.core.keys import Keys, keys_for
+from registry.core.replicas import Replicas
 
 if TYPE_CHECKING:
     from contextlib import AbstractContextManager
@@ -57,6 +58,13 @@ class Runtime:
     def evaluator(self) -> Any:
         return self.pack.evaluator()
 
+    @cached_property
+    def replicas(self) -> Replicas:
+        """The read replicas (``database.replica_urls``), registry.core.replicas."""
+        return Replicas(self.config)
+
     def dispose(self) -> None:
         if "engine" in self.__dict__:
             self.engine.dispose()
+        if "replicas" in self.__dict__:
+            self.replicas.dispose()

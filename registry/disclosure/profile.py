@@ -110,7 +110,9 @@ _PROFILE_PENALTIES = (
         Penalty.repairable,
         Penalty.source_unit,
     )
-    .where(Penalty.uscc == _CODE, disclosed_on(_DAY))  # type: ignore[arg-type]
+    # The subject key too (it is the code when there is one): on Citus it names the
+    # shard, so the whole profile is one single-shard statement.
+    .where(Penalty.subject_key == _CODE, Penalty.uscc == _CODE, disclosed_on(_DAY))  # type: ignore[arg-type]
     .order_by(Penalty.decided_on.desc(), Penalty.id.desc())
 )
 
@@ -145,7 +147,7 @@ _PROFILE_ONE = select(
     ).label("lists"),
     _json_rows(
         list(_PENALTY_COLUMNS),
-        [Penalty.uscc == _CODE, disclosed_on(_DAY)],  # type: ignore[arg-type]
+        [Penalty.subject_key == _CODE, Penalty.uscc == _CODE, disclosed_on(_DAY)],  # type: ignore[arg-type]
         [Penalty.decided_on.desc(), Penalty.id.desc()],
     ).label("penalties"),
     _json_rows(list(GROUND_COLUMNS), ground_where(_CODE, _DAY), [Penalty.id]).label("grounds"),

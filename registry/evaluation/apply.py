@@ -21,7 +21,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from registry.core import audit, clock
-from registry.core.db import is_postgres
+from registry.core.db import is_citus, is_postgres
 from registry.core.models import Change, UTCDateTime
 from registry.evaluation.models import Alert, Decision
 from registry.lists.entries import entry_terms, is_public_list, snapshot
@@ -60,9 +60,18 @@ def write_penalties(session: Session, changes: list[PenaltyChange]) -> int:
     if not changes:
         return 0
     if is_postgres(session):
+        # Citus locks rows only within one shard: there the update waits for a writer's
+        # row lock rather than skipping it, and names each row's subject (its shard).
+        citus = is_citus(session)
+        guard = (
+            "p.subject_key = v.subject_key"
+            if citus
+            else "p.id IN (SELECT id FROM penalties WHERE id = ANY(CAST(:ids AS bigint[])) "
+            "FOR UPDATE SKIP LOCKED)"
+        )
         result = session.execute(
             text(
-                """
+                f"""
                 UPDATE penalties p SET severity = v.severity,
                     disclosure_until = v.disclosure_until,
                     repair_allowed_from = v.repair_allowed_from, repairable = v.repairable,
@@ -70,12 +79,10 @@ def write_penalties(session: Session, changes: list[PenaltyChange]) -> int:
                 FROM unnest(CAST(:ids AS bigint[]), CAST(:severity AS text[]),
                             CAST(:until AS date[]), CAST(:allowed AS date[]),
                             CAST(:repairable AS boolean[]), CAST(:version AS text[]),
-                            CAST(:regime AS text[]))
+                            CAST(:regime AS text[]), CAST(:subjects AS text[]))
                      AS v(id, severity, disclosure_until, repair_allowed_from, repairable,
-                          pack_version, disclosure_regime)
-                WHERE p.id = v.id AND p.id IN (
-                    SELECT id FROM penalties WHERE id = ANY(CAST(:ids AS bigint[]))
-                    FOR UPDATE SKIP LOCKED)
+                          pack_version, disclosure_regime, subject_key)
+                WHERE p.id = v.id AND {guard}
                 """
             ),
             {
@@ -86,6 +93,7 @@ def write_penalties(session: Session, changes: list[PenaltyChange]) -> int:
                 "repairable": [c.after.repairable for c in changes],
                 "version": [c.after.pack_version for c in changes],
                 "regime": [c.after.disclosure_regime for c in changes],
+                "subjects": [c.subject_key for c in changes],
             },
         )
         return int(rowcount(result))

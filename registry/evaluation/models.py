@@ -8,15 +8,22 @@ from typing import Any
 
 from sqlalchemy import (
     Date,
-    ForeignKey,
     String,
     Text,
     UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from registry.core.models import Base, BigId, JsonDoc, Timestamps, UTCDateTime, utc_now
-from registry.records.models import Penalty
+from registry.core.models import (
+    BY_ID,
+    Base,
+    BigId,
+    JsonDoc,
+    Timestamps,
+    UTCDateTime,
+    subject_primary_key,
+    utc_now,
+)
 
 
 class Decision(Base):
@@ -25,7 +32,7 @@ class Decision(Base):
 
     __tablename__ = "decisions"
 
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(BigId, autoincrement=True)
     uscc: Mapped[str] = mapped_column(String(80), index=True)
     rule_id: Mapped[str] = mapped_column(String(80))
     rule_title: Mapped[str] = mapped_column(String(200))
@@ -38,16 +45,19 @@ class Decision(Base):
     trace: Mapped[dict[str, Any]] = mapped_column(JsonDoc, default=dict)
     decided_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utc_now)
 
+    __table_args__ = (subject_primary_key(),)
+    __mapper_args__ = BY_ID
+
 
 class Alert(Timestamps, Base):
     """A record that needs a second look, e.g. ``criminal-transfer-check`` (以罚代刑)."""
 
     __tablename__ = "alerts"
 
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(BigId, autoincrement=True)
     uscc: Mapped[str] = mapped_column(String(80), index=True)
     kind: Mapped[str] = mapped_column(String(60))
-    penalty_id: Mapped[int] = mapped_column(BigId, ForeignKey(Penalty.id))
+    penalty_id: Mapped[int] = mapped_column(BigId)
     decision_number: Mapped[str] = mapped_column(String(200))
     authority_uscc: Mapped[str] = mapped_column(String(18), index=True)
     rule_id: Mapped[str] = mapped_column(String(80))
@@ -58,7 +68,11 @@ class Alert(Timestamps, Base):
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     resolved_by: Mapped[str | None] = mapped_column(String(200))
 
-    __table_args__ = (UniqueConstraint("uscc", "kind", "penalty_id"),)
+    __table_args__ = (
+        subject_primary_key(),
+        UniqueConstraint("uscc", "kind", "penalty_id"),
+    )
+    __mapper_args__ = BY_ID
 
 
 class CreditGrade(Base):
@@ -66,7 +80,7 @@ class CreditGrade(Base):
 
     __tablename__ = "credit_grades"
 
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(BigId, autoincrement=True)
     uscc: Mapped[str] = mapped_column(String(18))
     grade: Mapped[str] = mapped_column(String(2))
     since: Mapped[date] = mapped_column(Date)
@@ -74,7 +88,11 @@ class CreditGrade(Base):
     pack_version: Mapped[str] = mapped_column(String(64))
     explanation: Mapped[dict[str, Any]] = mapped_column(JsonDoc, default=dict)
 
-    __table_args__ = (UniqueConstraint("uscc", "since"),)
+    __table_args__ = (
+        subject_primary_key(),
+        UniqueConstraint("uscc", "since"),
+    )
+    __mapper_args__ = BY_ID
 
 
 # --- packs and measures --------------------------------------------------------------

@@ -23,6 +23,7 @@ from sqlalchemy import func, insert, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from registry.core import audit, clock
+from registry.core.db import is_citus
 from registry.core.models import Change
 from registry.lists.entries import end_entry, in_force_on
 from registry.lists.models import ListEntry, Repair
@@ -104,6 +105,24 @@ def _end_terms(session: Session, pack: RulePack, day: date) -> list[int]:
     return [e.id for e in entries]
 
 
+def _told(session: Session, ids: list[int]) -> set[int]:
+    """Of these penalties, those whose latest change is already ``disclosure_ended``."""
+    told: set[int] = set()
+    for start in range(0, len(ids), 10000):
+        chunk = ids[start : start + 10000]
+        ended = func.max(Change.id).filter(Change.action == DISCLOSURE_ENDED)
+        other = func.max(Change.id).filter(Change.action != DISCLOSURE_ENDED)
+        rows = session.execute(
+            select(Change.object_id, ended, other)
+            .where(Change.kind == "penalty", Change.object_id.in_(chunk))
+            .group_by(Change.object_id)
+        ).all()
+        told.update(
+            int(pid) for pid, e, o in rows if pid is not None and e is not None and e > (o or 0)
+        )
+    return told
+
+
 def _end_disclosures(session: Session, day: date) -> list[int]:
     """Penalties whose disclosure window ran out before ``day`` get one change-feed row
     (``disclosure_ended``) and an audit entry.  Already told: the latest change of the
@@ -131,17 +150,25 @@ def _end_disclosures(session: Session, day: date) -> list[int]:
         )
         .exists()
     )
-    rows = session.execute(
-        select(Penalty.id, Penalty.subject_key, Penalty.disclosure_until)
-        .where(
-            Penalty.status == "active",
-            Penalty.disclosure_until.is_not(None),
-            Penalty.disclosure_until < day,
-            or_(Penalty.repaired_on.is_(None), Penalty.repaired_on > Penalty.disclosure_until),
-            ~told_since_last_change,
+    ran_out = [
+        Penalty.status == "active",
+        Penalty.disclosure_until.is_not(None),
+        Penalty.disclosure_until < day,
+        or_(Penalty.repaired_on.is_(None), Penalty.repaired_on > Penalty.disclosure_until),
+    ]
+    columns = (Penalty.id, Penalty.subject_key, Penalty.disclosure_until)
+    if is_citus(session):
+        # Citus: the feed is on the coordinator, the records on the workers — no
+        # correlated subquery between them; the same test in two steps.
+        found = session.execute(select(*columns).where(*ran_out).order_by(Penalty.id)).all()
+        told = _told(session, [r[0] for r in found])
+        rows = [r for r in found if r[0] not in told]
+    else:
+        rows = list(
+            session.execute(
+                select(*columns).where(*ran_out, ~told_since_last_change).order_by(Penalty.id)
+            ).all()
         )
-        .order_by(Penalty.id)
-    ).all()
     # The query leaves out NULL dates; this only narrows the column's type to date.
     ended = [(pid, key, until) for pid, key, until in rows if until is not None]
     if not ended:

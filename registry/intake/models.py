@@ -6,15 +6,21 @@ from datetime import date, datetime
 
 from sqlalchemy import (
     Date,
-    ForeignKey,
     Integer,
     String,
     Text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from registry.core.models import Base, BigId, Timestamps, UTCDateTime, utc_now
-from registry.records.models import Penalty
+from registry.core.models import (
+    BY_ID,
+    Base,
+    BigId,
+    Timestamps,
+    UTCDateTime,
+    subject_primary_key,
+    utc_now,
+)
 
 # --- intake ----------------------------------------------------------------------------
 
@@ -25,14 +31,15 @@ class Objection(Timestamps, Base):
 
     __tablename__ = "objections"
 
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(BigId, autoincrement=True)
+    # Unique through ``receipts`` (written with the objection): a unique constraint here
+    # would have to contain ``uscc`` on Citus, and say nothing about other subjects.
     receipt_hash: Mapped[str] = mapped_column(
         String(64),
-        unique=True,
         comment="HMAC-SHA256 of the receipt (receipt key); the receipt is never stored",
     )
     uscc: Mapped[str] = mapped_column(String(80), index=True)
-    penalty_id: Mapped[int | None] = mapped_column(BigId, ForeignKey(Penalty.id))
+    penalty_id: Mapped[int | None] = mapped_column(BigId)
     list_entry_id: Mapped[int | None] = mapped_column(BigId)
     authority_uscc: Mapped[str] = mapped_column(String(18), index=True)
     contact: Mapped[str] = mapped_column(String(200))
@@ -47,6 +54,9 @@ class Objection(Timestamps, Base):
     corrected_version: Mapped[int | None] = mapped_column(
         Integer, comment="the penalty's version after a correction"
     )
+
+    __table_args__ = (subject_primary_key(),)
+    __mapper_args__ = BY_ID
 
 
 class Complaint(Timestamps, Base):
@@ -85,7 +95,7 @@ class MeasureFeedback(Base):
 
     __tablename__ = "measure_feedback"
 
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(BigId, autoincrement=True)
     uscc: Mapped[str] = mapped_column(String(80), index=True)
     measure_id: Mapped[str] = mapped_column(String(60))
     list_entry_id: Mapped[int | None] = mapped_column(BigId)
@@ -95,3 +105,20 @@ class MeasureFeedback(Base):
     note: Mapped[str | None] = mapped_column(Text)
     acted_on: Mapped[date] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utc_now)
+
+    __table_args__ = (subject_primary_key(),)
+    __mapper_args__ = BY_ID
+
+
+class Receipt(Base):
+    """The receipt hashes of objections, unique here (an objection lives with its subject:
+    on Citus a unique constraint of ``objections`` would have to contain ``uscc``).  A
+    lookup by receipt finds the subject and the objection's id here, then the objection
+    on its subject's shard.  Written in the same transaction as the objection."""
+
+    __tablename__ = "receipts"
+
+    receipt_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), comment="objection")
+    uscc: Mapped[str] = mapped_column(String(80), comment="subject key of the filing")
+    object_id: Mapped[int] = mapped_column(BigId)

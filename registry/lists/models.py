@@ -6,14 +6,22 @@ from datetime import date, datetime
 
 from sqlalchemy import (
     Date,
-    ForeignKey,
     Index,
     String,
     Text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from registry.core.models import Base, BigId, JsonDoc, Timestamps, UTCDateTime, utc_now
+from registry.core.models import (
+    BY_ID,
+    Base,
+    BigId,
+    JsonDoc,
+    Timestamps,
+    UTCDateTime,
+    subject_primary_key,
+    utc_now,
+)
 
 # --- lists, decisions, alerts --------------------------------------------------------
 
@@ -23,7 +31,7 @@ class ListEntry(Timestamps, Base):
 
     __tablename__ = "list_entries"
 
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(BigId, autoincrement=True)
     uscc: Mapped[str] = mapped_column(String(80), comment="subject key of the listed party")
     list_type: Mapped[str] = mapped_column(String(40))
     status: Mapped[str] = mapped_column(String(16), comment="proposed|active|removed|rejected")
@@ -44,9 +52,11 @@ class ListEntry(Timestamps, Base):
     note: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (
+        subject_primary_key(),
         Index("ix_list_entries_uscc_list_type_status", "uscc", "list_type", "status"),
         Index("ix_list_entries_list_type_status", "list_type", "status"),
     )
+    __mapper_args__ = BY_ID
 
 
 class ListEntryEvent(Base):
@@ -54,8 +64,8 @@ class ListEntryEvent(Base):
 
     __tablename__ = "list_entry_events"
 
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    list_entry_id: Mapped[int] = mapped_column(BigId, ForeignKey("list_entries.id"), index=True)
+    id: Mapped[int] = mapped_column(BigId, autoincrement=True)
+    list_entry_id: Mapped[int] = mapped_column(BigId, index=True)
     uscc: Mapped[str] = mapped_column(String(80))
     event: Mapped[str] = mapped_column(String(24), comment="proposed|confirmed|rejected|removed|…")
     on_date: Mapped[date] = mapped_column(Date)
@@ -63,13 +73,16 @@ class ListEntryEvent(Base):
     actor: Mapped[str] = mapped_column(String(200))
     reason: Mapped[str | None] = mapped_column(Text)
 
+    __table_args__ = (subject_primary_key(),)
+    __mapper_args__ = BY_ID
+
 
 class Repair(Timestamps, Base):
     """A credit-repair application (信用修复) for a penalty's disclosure or a list entry."""
 
     __tablename__ = "repairs"
 
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(BigId, autoincrement=True)
     uscc: Mapped[str] = mapped_column(String(80), index=True)
     target_type: Mapped[str] = mapped_column(String(16), comment="penalty | list_entry")
     target_id: Mapped[int] = mapped_column(BigId)
@@ -82,3 +95,6 @@ class Repair(Timestamps, Base):
     applicant: Mapped[str | None] = mapped_column(String(200))
     statement: Mapped[str | None] = mapped_column(Text)
     reason: Mapped[str | None] = mapped_column(Text, comment="of the decision")
+
+    __table_args__ = (subject_primary_key(),)
+    __mapper_args__ = BY_ID

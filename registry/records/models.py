@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import (
     Boolean,
+    Connection,
     Date,
     ForeignKey,
     Index,
@@ -16,10 +17,24 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    event,
+    insert,
+    inspect,
+    update,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from registry.core.models import Base, BigId, JsonDoc, Money, Timestamps, UTCDateTime, utc_now
+from registry.core.models import (
+    BY_ID,
+    Base,
+    BigId,
+    JsonDoc,
+    Money,
+    Timestamps,
+    UTCDateTime,
+    subject_primary_key,
+    utc_now,
+)
 
 # --- parties -------------------------------------------------------------------------
 
@@ -47,13 +62,17 @@ class EntityName(Base):
 
     __tablename__ = "entity_names"
 
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(BigId, autoincrement=True)
     uscc: Mapped[str] = mapped_column(String(18), ForeignKey("entities.uscc"))
     name: Mapped[str] = mapped_column(String(200))
     first_seen_on: Mapped[date] = mapped_column(Date)
     last_seen_on: Mapped[date] = mapped_column(Date)
 
-    __table_args__ = (UniqueConstraint("uscc", "name"),)
+    __table_args__ = (
+        subject_primary_key(),
+        UniqueConstraint("uscc", "name"),
+    )
+    __mapper_args__ = BY_ID
 
 
 class Person(Timestamps, Base):
@@ -73,7 +92,7 @@ class PersonLink(Timestamps, Base):
 
     __tablename__ = "person_links"
 
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(BigId, autoincrement=True)
     # Looked up through the (uscc, person_key, role) unique index, whose leading column
     # it is.
     uscc: Mapped[str] = mapped_column(String(18))
@@ -85,7 +104,11 @@ class PersonLink(Timestamps, Base):
     since_on: Mapped[date | None] = mapped_column(Date)
     until_on: Mapped[date | None] = mapped_column(Date)
 
-    __table_args__ = (UniqueConstraint("uscc", "person_key", "role"),)
+    __table_args__ = (
+        subject_primary_key(),
+        UniqueConstraint("uscc", "person_key", "role"),
+    )
+    __mapper_args__ = BY_ID
 
 
 # --- penalties -----------------------------------------------------------------------
@@ -97,7 +120,7 @@ class Penalty(Timestamps, Base):
 
     __tablename__ = "penalties"
 
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(BigId, autoincrement=True)
     subject_key: Mapped[str] = mapped_column(
         String(80), comment="USCC, or P:<person key> for a party without a code"
     )
@@ -156,10 +179,11 @@ class Penalty(Timestamps, Base):
     repaired_on: Mapped[date | None] = mapped_column(Date, comment="credit repair approved")
 
     __table_args__ = (
-        UniqueConstraint("authority_uscc", "decision_number"),
+        subject_primary_key("subject_key"),
         Index("ix_penalties_subject_key_decided_on", "subject_key", "decided_on"),
         Index("ix_penalties_disclosure", "uscc", "status", "disclosure_until"),
     )
+    __mapper_args__ = BY_ID
 
 
 class PenaltyVersion(Base):
@@ -167,8 +191,8 @@ class PenaltyVersion(Base):
 
     __tablename__ = "penalty_versions"
 
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    penalty_id: Mapped[int] = mapped_column(BigId, ForeignKey("penalties.id"))
+    id: Mapped[int] = mapped_column(BigId, autoincrement=True)
+    penalty_id: Mapped[int] = mapped_column(BigId)
     subject_key: Mapped[str] = mapped_column(String(80))
     version: Mapped[int] = mapped_column(Integer)
     data: Mapped[dict[str, Any]] = mapped_column(JsonDoc)
@@ -176,7 +200,11 @@ class PenaltyVersion(Base):
     replaced_by: Mapped[str] = mapped_column(String(200))
     import_batch_id: Mapped[int | None] = mapped_column(BigId)
 
-    __table_args__ = (UniqueConstraint("penalty_id", "version"),)
+    __table_args__ = (
+        subject_primary_key("subject_key"),
+        UniqueConstraint("subject_key", "penalty_id", "version"),
+    )
+    __mapper_args__ = BY_ID
 
 
 # --- ingest, queues, operations ------------------------------------------------------
@@ -225,3 +253,48 @@ class DirtyEntity(Base):
 
     subject_key: Mapped[str] = mapped_column(String(80), primary_key=True)
     queued_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utc_now)
+
+
+class DecisionNumber(Base):
+    """The key of a penalty record, (authority USCC, decision number), unique here rather
+    than on ``penalties``: on Citus a unique constraint of ``penalties`` must contain its
+    distribution column (the subject), and a decision number is unique per authority
+    whoever it names.  Written in the same transaction as the record it points to (the
+    import's set-based upsert; any other insert of a :class:`Penalty` through the ORM, by
+    the hook in :mod:`registry.records.keys`)."""
+
+    __tablename__ = "decision_numbers"
+
+    authority_uscc: Mapped[str] = mapped_column(String(18), primary_key=True)
+    decision_number: Mapped[str] = mapped_column(String(200), primary_key=True)
+    subject_key: Mapped[str] = mapped_column(String(80), comment="the record's subject key")
+    penalty_id: Mapped[int] = mapped_column(BigId)
+
+
+@event.listens_for(Penalty, "after_insert")
+def _register_decision_number(mapper: Any, connection: Connection, target: Penalty) -> None:
+    """A record written through the ORM (not the import's SQL) claims its key too."""
+    connection.execute(
+        insert(DecisionNumber.__table__).values(
+            authority_uscc=target.authority_uscc,
+            decision_number=target.decision_number,
+            subject_key=target.subject_key,
+            penalty_id=target.id,
+        )
+    )
+
+
+@event.listens_for(Penalty, "after_update")
+def _follow_decision_number(mapper: Any, connection: Connection, target: Penalty) -> None:
+    """A record whose subject was corrected is found under its new subject."""
+    if not inspect(target).attrs.subject_key.history.has_changes():
+        return
+    connection.execute(
+        update(DecisionNumber.__table__)
+        .where(
+            DecisionNumber.authority_uscc == target.authority_uscc,
+            DecisionNumber.decision_number == target.decision_number,
+            DecisionNumber.subject_key != target.subject_key,
+        )
+        .values(subject_key=target.subject_key)
+    )

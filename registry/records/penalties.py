@@ -33,8 +33,9 @@ from sqlalchemy import bindparam, text
 from sqlalchemy.orm import Session
 
 from registry.core import audit, clock
-from registry.core.db import is_postgres
+from registry.core.db import is_citus, is_postgres
 from registry.core.models import UTCDateTime
+from registry.records.citus_sql import UpdateSql, citus_rename, update_changed
 from registry.records.staging import (
     _STAGED,
     _STAGED_NAMES,
@@ -133,8 +134,18 @@ class _Postgres:
     def json_object(pairs: list[tuple[str, str]]) -> str:
         return "jsonb_build_object(" + ", ".join(f"'{k}', {v}" for k, v in pairs) + ")"
 
+    @classmethod
+    def apply(cls, session: Session, params: dict[str, Any], staged: int) -> None:
+        if cls.create(session, params) == staged:
+            # Every record was new (a first load): nothing to compare.  Skipping the
+            # statement also spares the planner a join of the whole batch against
+            # ``penalties`` that it cannot know will find nothing.
+            return
+        cls.update(session, params)
+
     @staticmethod
-    def apply(session: Session, params: dict[str, Any], staged: int) -> None:
+    def create(session: Session, params: dict[str, Any]) -> int:
+        """Write the records whose keys are new; returns how many."""
         cols = ", ".join(_DATA_NAMES)
         s_cols = ", ".join(f"s.{c}" for c in _DATA_NAMES)
         # Sent as one round trip: without statistics the planner takes the fresh table
@@ -143,21 +154,30 @@ class _Postgres:
         # batch by batch, so two uploads of the same file can neither duplicate nor
         # deadlock; then the new records are written (the rowcount is the last
         # statement's).
-        created = _run(
-            session,
-            f"""
+        return int(
+            _run(
+                session,
+                f"""
             ANALYZE import_stage (idx, authority_uscc, decision_number);
             SELECT pg_advisory_xact_lock(hashtext('credit-registry:import:' || a))
             FROM (SELECT DISTINCT authority_uscc AS a FROM import_stage ORDER BY 1) x;
-            WITH ins AS (
-                INSERT INTO penalties ({cols}, status, revoked_on, revoked_reason, version,
-                                       import_batch_id, created_at, updated_at)
-                SELECT {s_cols}, COALESCE(s.status, 'active'), s.revoked_on, s.revoked_reason,
-                       1, :batch, :now, :now
-                FROM import_stage s
+            WITH claimed AS (
+                INSERT INTO decision_numbers (authority_uscc, decision_number, subject_key,
+                                              penalty_id)
+                SELECT s.authority_uscc, s.decision_number, s.subject_key,
+                       nextval(pg_get_serial_sequence('penalties', 'id'))
+                FROM (SELECT * FROM import_stage ORDER BY idx) s
                 WHERE true
-                ORDER BY s.idx
                 ON CONFLICT (authority_uscc, decision_number) DO NOTHING
+                RETURNING penalty_id, authority_uscc, decision_number
+            ), ins AS (
+                INSERT INTO penalties (id, {cols}, status, revoked_on, revoked_reason, version,
+                                       import_batch_id, created_at, updated_at)
+                SELECT c.penalty_id, {s_cols}, COALESCE(s.status, 'active'), s.revoked_on,
+                       s.revoked_reason, 1, :batch, :now, :now
+                FROM claimed c JOIN import_stage s ON s.authority_uscc = c.authority_uscc
+                                                  AND s.decision_number = c.decision_number
+                ORDER BY s.idx
                 RETURNING id, authority_uscc, decision_number
             )
             INSERT INTO import_touched ({", ".join(_TOUCHED_NAMES)})
@@ -165,19 +185,20 @@ class _Postgres:
             FROM ins JOIN import_stage s ON s.authority_uscc = ins.authority_uscc
                                         AND s.decision_number = ins.decision_number
             """,
-            params,
-        ).rowcount
-        if created == staged:
-            # Every record was new (a first load): nothing to compare.  Skipping the
-            # statement also spares the planner a join of the whole batch against
-            # ``penalties`` that it cannot know will find nothing.
-            return
+                params,
+            ).rowcount
+        )
+
+    @staticmethod
+    def update(session: Session, params: dict[str, Any]) -> None:
+        """Write the records whose keys are known and whose content changed."""
         # A row another process inserted meanwhile is seen here (a new statement, a new
         # snapshot); FOR UPDATE re-checks the difference on the row's latest version.
         # Each remaining record is looked up by its key (a LATERAL subquery with a
         # locking clause is never flattened into a join): the planner would otherwise
         # weigh a scan of all of ``penalties`` against the batch, and choose it while it
-        # takes the table for small.  Locks are taken in key order.
+        # takes the table for small.  Locks are taken in key order.  The key leads to the
+        # record through ``decision_numbers``; a corrected subject moves the key along.
         _run(
             session,
             f"""
@@ -190,9 +211,10 @@ class _Postgres:
                 ) s
                 CROSS JOIN LATERAL (
                     SELECT p.id, p.version, p.subject_key, {_version_json(_Postgres)} AS data
-                    FROM penalties p
-                    WHERE p.authority_uscc = s.authority_uscc
-                      AND p.decision_number = s.decision_number
+                    FROM decision_numbers d
+                    JOIN penalties p ON p.id = d.penalty_id AND p.subject_key = d.subject_key
+                    WHERE d.authority_uscc = s.authority_uscc
+                      AND d.decision_number = s.decision_number
                       AND {_CHANGED}
                     FOR UPDATE OF p
                 ) p
@@ -203,8 +225,14 @@ class _Postgres:
             ), upd AS (
                 UPDATE penalties p SET {_update_set("p")}
                 FROM old JOIN import_stage s ON s.idx = old.idx
-                WHERE p.id = old.id
+                WHERE p.id = old.id AND p.subject_key = old.subject_key
                 RETURNING s.idx, p.id, old.subject_key AS old_subject_key
+            ), moved AS (
+                UPDATE decision_numbers d SET subject_key = s.subject_key
+                FROM old JOIN import_stage s ON s.idx = old.idx
+                WHERE d.authority_uscc = s.authority_uscc
+                  AND d.decision_number = s.decision_number
+                  AND d.subject_key <> s.subject_key
             )
             INSERT INTO import_touched ({", ".join(_TOUCHED_NAMES)})
             SELECT 'updated', upd.id, upd.old_subject_key, {_FOLLOWED_FROM_STAGE}
@@ -212,6 +240,15 @@ class _Postgres:
             """,
             params,
         )
+
+
+class _Citus(_Postgres):
+    """A Citus coordinator: new records as on PostgreSQL; changed ones in steps by key
+    (:func:`registry.records.citus_sql.update_changed`)."""
+
+    @staticmethod
+    def update(session: Session, params: dict[str, Any]) -> None:
+        update_changed(session, params, _UPDATE_SQL)
 
 
 class _Sqlite:
@@ -250,9 +287,9 @@ class _Sqlite:
             session,
             """
             UPDATE import_stage SET penalty_id = (
-                SELECT p.id FROM penalties p
-                WHERE p.authority_uscc = import_stage.authority_uscc
-                  AND p.decision_number = import_stage.decision_number)
+                SELECT d.penalty_id FROM decision_numbers d
+                WHERE d.authority_uscc = import_stage.authority_uscc
+                  AND d.decision_number = import_stage.decision_number)
             """,
             {},
         )
@@ -285,27 +322,49 @@ class _Sqlite:
             """,
             params,
         )
+        # New records take the ids SQLite would give them (after the highest, in file
+        # order): known before the insert, so their keys are claimed without a lookup.
+        _run(
+            session,
+            """
+            UPDATE import_stage SET action = 'created',
+                penalty_id = (SELECT coalesce(max(id), 0) FROM penalties) + r.n
+            FROM (SELECT idx, row_number() OVER (ORDER BY idx) AS n
+                  FROM import_stage WHERE penalty_id IS NULL) r
+            WHERE import_stage.idx = r.idx
+            """,
+            {},
+        )
         cols = ", ".join(_DATA_NAMES)
         s_cols = ", ".join(f"s.{c}" for c in _DATA_NAMES)
         _run(
             session,
             f"""
-            INSERT INTO penalties ({cols}, status, revoked_on, revoked_reason, version,
+            INSERT INTO penalties (id, {cols}, status, revoked_on, revoked_reason, version,
                                    import_batch_id, created_at, updated_at)
-            SELECT {s_cols}, COALESCE(s.status, 'active'), s.revoked_on, s.revoked_reason,
-                   1, :batch, :now, :now
-            FROM import_stage s WHERE s.penalty_id IS NULL ORDER BY s.idx
+            SELECT s.penalty_id, {s_cols}, COALESCE(s.status, 'active'), s.revoked_on,
+                   s.revoked_reason, 1, :batch, :now, :now
+            FROM import_stage s WHERE s.action = 'created' ORDER BY s.idx
             """,
             params,
         )
         _run(
             session,
             """
-            UPDATE import_stage SET action = 'created', penalty_id = (
-                SELECT p.id FROM penalties p
-                WHERE p.authority_uscc = import_stage.authority_uscc
-                  AND p.decision_number = import_stage.decision_number)
-            WHERE penalty_id IS NULL
+            INSERT INTO decision_numbers (authority_uscc, decision_number, subject_key, penalty_id)
+            SELECT s.authority_uscc, s.decision_number, s.subject_key, s.penalty_id
+            FROM import_stage s WHERE s.action = 'created' ORDER BY s.idx
+            """,
+            {},
+        )
+        _run(
+            session,
+            """
+            UPDATE decision_numbers SET subject_key = s.subject_key
+            FROM import_stage s
+            WHERE s.action = 'updated' AND decision_numbers.authority_uscc = s.authority_uscc
+              AND decision_numbers.decision_number = s.decision_number
+              AND decision_numbers.subject_key <> s.subject_key
             """,
             {},
         )
@@ -337,8 +396,8 @@ def _version_json(engine: type[_Postgres] | type[_Sqlite]) -> str:
     return engine.json_object(pairs)
 
 
-def _update_set(target: str) -> str:
-    sets = [f"{c} = s.{c}" for c in _DATA_NAMES]
+def _update_set(target: str, subject: bool = True) -> str:
+    sets = [f"{c} = s.{c}" for c in _DATA_NAMES if subject or c != "subject_key"]
     sets += [
         f"status = COALESCE(s.status, {target}.status)",
         f"revoked_on = CASE WHEN s.status IS NULL THEN {target}.revoked_on ELSE s.revoked_on END",
@@ -349,6 +408,17 @@ def _update_set(target: str) -> str:
         "updated_at = :now",
     ]
     return ", ".join(sets)
+
+
+_UPDATE_SQL = UpdateSql(
+    data_names=_DATA_NAMES,
+    version_json=_version_json(_Postgres),
+    # Citus does not change a row's distribution column: a record whose subject was
+    # corrected moves (update_changed), the others keep theirs.
+    update_set=_update_set("p", subject=False),
+    touched_names=_TOUCHED_NAMES,
+    followed_from_stage=_FOLLOWED_FROM_STAGE,
+)
 
 
 def _run(session: Session, sql: str, params: dict[str, Any]) -> Any:
@@ -418,8 +488,7 @@ def _follow_up(session: Session, engine: type[_Postgres] | type[_Sqlite], now: d
     # lookup of each touched entity by its key, not a join the planner may run as a scan
     # of all entities every batch (it did, taking the table for small: 150 ms a batch
     # at 100,000 entities, growing with the table).
-    statements.append(
-        """
+    rename = """
         UPDATE entities SET name = u.name, name_pinyin = u.py, name_initials = u.ini,
                             updated_at = :now
         FROM (
@@ -437,7 +506,7 @@ def _follow_up(session: Session, engine: type[_Postgres] | type[_Sqlite], now: d
         ) u
         WHERE entities.uscc = u.uscc AND entities.name <> u.name
         """
-    )
+    statements.append(rename)
     statements.append(
         f"""
         INSERT INTO persons (person_key, id_type, id_masked, name, created_at, updated_at)
@@ -480,9 +549,12 @@ def _follow_up(session: Session, engine: type[_Postgres] | type[_Sqlite], now: d
         "FROM import_touched s ORDER BY s.idx"
     )
     params = {"now": now}
-    if engine is _Postgres:
+    if engine is _Postgres and not is_citus(session):
         return _run(session, ";\n".join(statements), params).all()
     for sql in statements[:-1]:
+        if sql is rename and is_citus(session):
+            citus_rename(session, now)  # the same, in steps Citus can plan
+            continue
         _run(session, sql, params)
     return _run(session, statements[-1], params).all()
 
@@ -515,7 +587,7 @@ def upsert_penalties(
     result.rejected = list(prepared.rejected)
     if not prepared.count:
         return result
-    engine = _Postgres if is_postgres(session) else _Sqlite
+    engine = (_Citus if is_citus(session) else _Postgres) if is_postgres(session) else _Sqlite
     now = clock.now()
     params = {"now": now, "batch": batch, "actor": actor}
     session.flush()

@@ -16,8 +16,15 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from registry.core.models import Base, BigId, JsonDoc, Timestamps, UTCDateTime
-from registry.records.models import Penalty
+from registry.core.models import (
+    BY_ID,
+    Base,
+    BigId,
+    JsonDoc,
+    Timestamps,
+    UTCDateTime,
+    subject_primary_key,
+)
 
 
 class CaseTransfer(Timestamps, Base):
@@ -25,9 +32,9 @@ class CaseTransfer(Timestamps, Base):
 
     __tablename__ = "case_transfers"
 
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(BigId, autoincrement=True)
     uscc: Mapped[str] = mapped_column(String(80), index=True)
-    penalty_id: Mapped[int] = mapped_column(BigId, ForeignKey(Penalty.id))
+    penalty_id: Mapped[int] = mapped_column(BigId)
     police_unit: Mapped[str | None] = mapped_column(String(200))
     transferred_on: Mapped[date | None] = mapped_column(Date)
     case_number: Mapped[str | None] = mapped_column(String(100))
@@ -38,7 +45,11 @@ class CaseTransfer(Timestamps, Base):
     outcome_on: Mapped[date | None] = mapped_column(Date, comment="outcome known on")
     outcome_by: Mapped[str | None] = mapped_column(String(200))
 
-    __table_args__ = (Index("ix_case_transfers_penalty_id", "penalty_id"),)
+    __table_args__ = (
+        subject_primary_key(),
+        Index("ix_case_transfers_penalty_id", "penalty_id"),
+    )
+    __mapper_args__ = BY_ID
 
 
 # --- supervision ---------------------------------------------------------------------

@@ -101,6 +101,7 @@ def test_receipts_filed_before_keyed_hashes_still_answer(client, session, file_o
     receipt = file_objection()
     legacy = hashlib.sha256(canonical(receipt).encode()).hexdigest()
     session.execute(text("UPDATE objections SET receipt_hash = :h"), {"h": legacy})
+    session.execute(text("UPDATE receipts SET receipt_hash = :h"), {"h": legacy})
     session.commit()
     answer = client.post("/api/v1/public/objections/status", json={"receipt": receipt})
     assert answer.status_code == 200, answer.json

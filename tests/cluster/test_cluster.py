@@ -1,0 +1,442 @@
+"""The registry on a real Citus cluster (a coordinator and two workers on this machine)
+beside one ordinary server: the same files give the same answers; per-entity reads are
+single-shard; a worker lost mid-import leaves nothing half-written."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import psycopg2
+import pytest
+from sqlalchemy import Engine, create_engine, event, text
+
+from registry.core.citus import DISTRIBUTED, REFERENCE, SEPARATE
+from registry.core.runtime import Runtime
+from tests.cluster.conftest import Servers, cli_env
+from tests.cluster.pgnodes import wait_for
+from tests.conftest import ROOT, Invoke, make_config
+
+pytestmark = [pytest.mark.citus, pytest.mark.slow]
+
+SAMPLE = "sample_penalties_gb18030.csv"
+#: ``credit-registry`` as a process of its own.
+CLI = [sys.executable, "-c", "from cli import main; main()"]
+
+
+def _sample(shared_dir: Path) -> Path:
+    data = shared_dir / "data" / SAMPLE
+    return data if data.exists() else shared_dir / SAMPLE
+
+
+@pytest.fixture(scope="module")
+def small_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from registry.records import demo
+
+    path = tmp_path_factory.mktemp("citus") / "demo1000.csv"
+    demo.write_file(path, 1000, "csv", seed=7)
+    return path
+
+
+@pytest.fixture(scope="module")
+def demo_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The same 3,000-row authority file for both databases."""
+    from registry.records import demo
+
+    path = tmp_path_factory.mktemp("citus") / "demo3000.csv"
+    demo.write_file(path, 3000, "csv", seed=19)
+    return path
+
+
+def _import(url: str, *files: Path) -> str:
+    result = Invoke(url)("import", *map(str, files))
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def _rows(url: str, sql: str) -> list[tuple[Any, ...]]:
+    engine = create_engine(url)
+    try:
+        with engine.begin() as conn:
+            result = conn.execute(text(sql))
+            return [tuple(r) for r in result.all()] if result.returns_rows else []
+    finally:
+        engine.dispose()
+
+
+def _export(url: str, tmp_path: Path, name: str) -> list[dict[str, Any]]:
+    out = tmp_path / f"{name}.jsonl"
+    result = Invoke(url)("export", "--scope", "full", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    return [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+
+
+def _public(url: str, paths: list[str]) -> list[tuple[int, Any]]:
+    from api import create_app
+
+    rt = Runtime(make_config(url))
+    try:
+        client = create_app(runtime=rt).test_client()
+        answers = []
+        for path in paths:
+            response = client.get(path)
+            answers.append((response.status_code, response.get_json(silent=True)))
+        return answers
+    finally:
+        rt.dispose()
+
+
+LISTS = (
+    "SELECT uscc, list_type, status, rule_id, pack_version, authority_uscc, "
+    "CAST(basis_penalty_ids AS text), proposed_on, since, until, end_reason "
+    "FROM list_entries ORDER BY uscc, list_type, id"
+)
+DECISIONS = (
+    "SELECT uscc, rule_id, outcome, list_type, CAST(basis_penalty_ids AS text) "
+    "FROM decisions ORDER BY uscc, rule_id, id"
+)
+ALERTS = "SELECT uscc, kind, penalty_id, decision_number, status FROM alerts ORDER BY uscc, id"
+
+
+# --- init --citus -----------------------------------------------------------------------
+
+
+def test_init_citus_places_every_table_and_runs_again_harmlessly(servers: Servers):
+    placed = dict(
+        _rows(servers.cluster_url, "SELECT table_name::text, citus_table_type FROM citus_tables")
+    )
+    for table in DISTRIBUTED:
+        assert placed[table] == "distributed", table
+    for table in SEPARATE:
+        assert placed[table] == "distributed", table
+    for table in REFERENCE:
+        assert placed[table] == "reference", table
+    assert "audit_log" not in placed  # global, on the coordinator
+    assert "changes" not in placed
+    colocated = _rows(
+        servers.cluster_url,
+        "SELECT count(DISTINCT colocation_id) FROM citus_tables WHERE table_name::text IN ("
+        + ", ".join(f"'{t}'" for t in DISTRIBUTED)
+        + ")",
+    )
+    assert colocated == [(1,)]
+    again = Invoke(servers.cluster_url)("init", "--citus")
+    assert again.exit_code == 0, again.output
+    assert "无需改动" in again.output
+
+
+def test_init_citus_without_citus_says_so_and_exits_1(servers: Servers):
+    result = Invoke(servers.single_url)("init", "--citus")
+    assert result.exit_code == 1
+    assert "没有 citus 扩展" in result.output
+
+
+# --- the same answers -----------------------------------------------------------------
+
+
+def test_same_files_give_the_same_answers_on_one_server_and_on_the_cluster(
+    cluster: Servers, shared_dir: Path, demo_file: Path, tmp_path: Path
+):
+    for url in (cluster.single_url, cluster.cluster_url):
+        _import(url, _sample(shared_dir), demo_file)
+        # Twice: the second run finds every record unchanged (the update path).
+        assert "accepted 0, updated 0" in _import(url, demo_file)
+    # Every subject queued again and drained by three evaluators at once (as on three
+    # machines): each evaluated once — none missed, none by two.  Processes of their own
+    # run on the real day, so the one server's subjects are evaluated alike.
+    for url in (cluster.cluster_url, cluster.single_url):
+        _evaluate_together(url, processes=3)
+    single = _export(cluster.single_url, tmp_path, "single")
+    spread = _export(cluster.cluster_url, tmp_path, "cluster")
+    assert len(single) >= 3000
+    assert spread == single
+    for sql in (LISTS, DECISIONS, ALERTS):
+        assert _rows(cluster.cluster_url, sql) == _rows(cluster.single_url, sql)
+    assert _rows(cluster.single_url, "SELECT count(*) FROM list_entries")[0][0] > 0
+    codes = [
+        r[0]
+        for r in _rows(
+            cluster.single_url,
+            "SELECT uscc FROM entities ORDER BY uscc LIMIT 15",
+        )
+    ]
+    listed = [
+        r[0] for r in _rows(cluster.single_url, "SELECT DISTINCT list_type FROM list_entries")
+    ]
+    paths = [f"/api/v1/public/entities/{c}" for c in codes]
+    paths += [f"/api/v1/public/lists/{t}/entries" for t in listed]
+    paths += ["/api/v1/public/search?q=%E5%85%AC%E5%8F%B8", "/api/v1/public/changes"]
+    single_answers = _public(cluster.single_url, paths)
+    assert all(status == 200 for status, _ in single_answers)
+    assert _public(cluster.cluster_url, paths) == single_answers
+
+
+# --- single-shard reads ---------------------------------------------------------------
+
+
+@contextmanager
+def captured() -> Iterator[list[tuple[str, Any]]]:
+    """Every statement any engine sends while the block runs."""
+    statements: list[tuple[str, Any]] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        statements.append((statement, parameters[0] if executemany else parameters))
+
+    event.listen(Engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(Engine, "before_cursor_execute", record)
+
+
+def _task_counts(url: str, statements: list[tuple[str, Any]]) -> dict[str, list[int]]:
+    """``Task Count`` of each captured statement that reads or writes a distributed table
+    (planned with EXPLAIN, never run)."""
+    names = set(DISTRIBUTED)
+    found: dict[str, list[int]] = {}
+    dsn = url.replace("postgresql+psycopg2://", "postgresql://")
+    conn = psycopg2.connect(dsn)
+    try:
+        for sql, params in statements:
+            head = sql.lstrip().split(None, 1)[0].upper()
+            if head not in ("SELECT", "WITH", "INSERT", "UPDATE", "DELETE"):
+                continue
+            if not any(f" {n} " in f" {sql} ".replace("\n", " ") for n in names):
+                continue
+            with conn.cursor() as cur:
+                cur.execute("EXPLAIN " + sql, params or None)
+                plan = "\n".join(r[0] for r in cur.fetchall())
+            conn.rollback()
+            counts = [
+                int(line.split(":")[1]) for line in plan.splitlines() if "Task Count:" in line
+            ]
+            found[" ".join(sql.split())[:160]] = counts
+    finally:
+        conn.close()
+    return found
+
+
+def _token(url: str, role: str, authority: str | None = None) -> str:
+    from registry.core.tokens import create_token
+
+    rt = Runtime(make_config(url))
+    try:
+        with rt.unit_of_work() as session:
+            return create_token(
+                session, role=role, name=f"{role}-t", authority=authority, actor="t"
+            )
+    finally:
+        rt.dispose()
+
+
+def test_a_lookup_a_sanctions_check_and_one_subjects_rules_are_single_shard(
+    cluster: Servers, shared_dir: Path
+):
+    from api import create_app
+    from registry.disclosure.profile import profile_statement_sql
+
+    url = cluster.cluster_url
+    _import(url, _sample(shared_dir))
+    code = _rows(url, "SELECT uscc FROM list_entries ORDER BY uscc LIMIT 1")[0][0]
+
+    # The public lookup: one statement.
+    conn = psycopg2.connect(url.replace("postgresql+psycopg2://", "postgresql://"))
+    try:
+        with conn.cursor() as cur:
+            cur.execute(f"PREPARE lookup(text, date, text[]) AS {profile_statement_sql()}")
+            cur.execute("EXPLAIN EXECUTE lookup(%s, %s, %s)", (code, "2026-11-29", ["x"]))
+            plan = "\n".join(r[0] for r in cur.fetchall())
+    finally:
+        conn.close()
+    counts = [line.split(":")[1].strip() for line in plan.splitlines() if "Task Count:" in line]
+    assert counts == ["1"], plan
+
+    # The sanctions check of one code, through the API.
+    secret = _token(url, "department")
+    rt = Runtime(make_config(url))
+    try:
+        client = create_app(runtime=rt).test_client()
+        with captured() as statements:
+            answer = client.get(
+                f"/api/v1/sanctions/{code}", headers={"Authorization": f"Bearer {secret}"}
+            )
+        assert answer.status_code == 200, answer.get_json()
+    finally:
+        rt.dispose()
+    counts = _task_counts(url, statements)
+    assert counts, "the sanctions check read no distributed table"
+    assert all(c == [1] for c in counts.values()), counts
+
+    # The rules of one subject.
+    with captured() as statements:
+        result = Invoke(url)("evaluate", code)
+    assert result.exit_code == 0, result.output
+    counts = _task_counts(url, statements)
+    assert counts, "the evaluation read no distributed table"
+    assert all(c == [1] for c in counts.values()), counts
+
+
+# --- a worker lost mid-import -----------------------------------------------------------
+
+
+def test_a_worker_killed_mid_import_leaves_nothing_half_written(
+    cluster: Servers, small_file: Path, tmp_path: Path
+):
+    demo_file = small_file
+    url = cluster.cluster_url
+    proc = subprocess.Popen(
+        [*CLI, "import", str(demo_file)],
+        cwd=ROOT,
+        env={**cli_env(url), "REGISTRY_IMPORTER_BATCH_SIZE": "100"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        # Kill a worker once some batches are in.
+        assert wait_for(lambda: _rows(url, "SELECT count(*) FROM penalties")[0][0] > 0, 60)
+        cluster.workers[1].kill()
+        out, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        cluster.workers[1].start()
+    assert proc.returncode != 0
+    assert "Traceback" not in err
+    assert "数据库出错，未完成的事务已回滚" in err, (out, err)
+    # Back: every committed batch is whole — each record with its key and entity.
+    wait_for(lambda: _rows(url, "SELECT count(*) FROM penalties") is not None, 30)
+    _rows(url, "SELECT recover_prepared_transactions()")
+    assert _consistent(url) == ""
+    _import(url, demo_file)
+    _import(cluster.single_url, demo_file)
+    assert _consistent(url) == ""
+    # The same records as one server's.  The batches the killed process wrote carry its
+    # own day (a process of its own runs on the real clock) in their timestamps, and the
+    # batch it lost used up ids (a sequence does not roll back); two runs, two batch ids.
+    spread = _untimed(_export(url, tmp_path, "cluster"))
+    single = _untimed(_export(cluster.single_url, tmp_path, "single"))
+    differ = [
+        (a["decision_number"], k, a[k], b.get(k))
+        for a, b in zip(spread, single, strict=True)
+        for k in a
+        if a[k] != b.get(k)
+    ]
+    assert not differ, differ[:5]
+
+
+def _untimed(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    kept = [
+        {k: v for k, v in r.items() if k not in ("id", "import_batch_id") and not k.endswith("_at")}
+        for r in records
+    ]
+    return sorted(kept, key=lambda r: (r["authority_uscc"], r["decision_number"]))
+
+
+def _consistent(url: str) -> str:
+    """What is half-written, if anything ("" when nothing is)."""
+    counts = _rows(
+        url,
+        "SELECT (SELECT count(*) FROM penalties), (SELECT count(*) FROM decision_numbers), "
+        "(SELECT count(*) FROM changes WHERE kind = 'penalty'), "
+        "(SELECT count(DISTINCT uscc) FROM penalties WHERE uscc IS NOT NULL), "
+        "(SELECT count(*) FROM entities)",
+    )[0]
+    penalties, keys, feed, coded, entities = counts
+    if penalties == keys == feed and coded == entities:
+        return ""
+    return f"penalties {penalties}, keys {keys}, feed {feed}, coded {coded}, entities {entities}"
+
+
+# --- several evaluators ---------------------------------------------------------------
+
+
+def _evaluate_together(url: str, processes: int) -> None:
+    queued = _rows(
+        url,
+        "INSERT INTO dirty_entities (subject_key, queued_at) "
+        "SELECT DISTINCT subject_key, now() FROM penalties RETURNING subject_key",
+    )
+    assert len(queued) > 1000
+    procs = [
+        subprocess.Popen(
+            [*CLI, "evaluate"],
+            cwd=ROOT,
+            env=cli_env(url),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(processes)
+    ]
+    outputs = [p.communicate(timeout=300) for p in procs]
+    assert all(p.returncode == 0 for p in procs), outputs
+    evaluated = [int(out.split("evaluated ")[1].split(" ")[0]) for out, _ in outputs]
+    assert sum(evaluated) == len(queued), evaluated
+    assert sum(1 for n in evaluated if n > 0) >= 2, evaluated  # they shared the work
+    assert _rows(url, "SELECT count(*) FROM dirty_entities") == [(0,)]
+
+
+# --- the other doors ------------------------------------------------------------------
+
+
+def test_jobs_the_dashboard_doors_and_audit_verify_run_on_the_coordinator(
+    cluster: Servers, shared_dir: Path
+):
+    from api import create_app
+    from cli.jobs import job_specs
+    from registry.delivery.scheduler import run_job
+
+    url = cluster.cluster_url
+    _import(url, _sample(shared_dir))
+    penalty_id, code, number, authority = _rows(
+        url,
+        "SELECT id, uscc, decision_number, authority_uscc FROM penalties "
+        "WHERE uscc IS NOT NULL AND status = 'active' AND disclosure_until >= '2026-11-29' "
+        "AND decided_on <= '2026-11-29' ORDER BY id LIMIT 1",
+    )[0]
+    rt = Runtime(make_config(url))
+    try:
+        for name, spec in job_specs(rt).items():
+            outcome = run_job(rt, spec)
+            assert outcome.status == "ok", (name, outcome.detail)
+        client = create_app(runtime=rt).test_client()
+        # The public files an objection; the receipt finds it (through receipts).
+        filed = client.post(
+            "/api/v1/public/objections",
+            json={
+                "uscc": code,
+                "decision_number": number,
+                "statement": "罚款金额有误",
+                "contact": "0755-1234 王先生",
+            },
+        )
+        assert filed.status_code == 201, filed.get_json()
+        status = client.post(
+            "/api/v1/public/objections/status", json={"receipt": filed.get_json()["receipt"]}
+        )
+        assert status.status_code == 200, status.get_json()
+        # The authority revokes the record: gone from the public answer.
+        secret = _token(url, "regulator", authority=authority)
+        revoked = client.post(
+            f"/api/v1/penalties/{penalty_id}/revoke",
+            json={"reason": "经行政复议撤销原处罚决定"},
+            headers={"Authorization": f"Bearer {secret}"},
+        )
+        assert revoked.status_code == 200, revoked.get_json()
+        answer = client.get(f"/api/v1/public/entities/{code}").get_json()
+        assert number not in [p["decision_number"] for p in answer["penalties"]]
+        for path in ("/", f"/entities/{code}", "/lists", "/search?q=%E5%85%AC%E5%8F%B8"):
+            assert client.get(path).status_code == 200, path
+    finally:
+        rt.dispose()
+    verified = Invoke(url)("audit", "verify")
+    assert verified.exit_code == 0, verified.output
+    assert "intact" in verified.output
+    public = Invoke(url)("export", "--scope", "public")
+    assert public.exit_code == 0, public.output
