@@ -106,6 +106,9 @@ def test_a_valid_code_without_records_gets_a_clean_report(session, client, facto
     unknown = make_uscc(random.Random(5), "310115", "9", "1")
     clean = factory.entity("上海恒信精密机械有限公司", factory.uscc("310115"))
     session.commit()
+    missing = client.get(f"/entities/{unknown}")
+    assert missing.status_code == 404
+    assert f"/entities/{unknown}/report" in missing.get_data(as_text=True)
     for uscc in (unknown, clean.uscc):
         number, code, html = _report(client, uscc)
         assert "查无不良信用记录" in html
