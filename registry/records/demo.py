@@ -249,7 +249,7 @@ def generate(n: int, seed: int = 2026, today: date | None = None) -> Iterator[di
             "legal_representative": rep,
             "legal_representative_id_type": "身份证",
             "legal_representative_id_number": rep_id,
-            "decision_number": f"{city}市监处罚〔{decided.year}〕{seq + 1}号",
+            "decision_number": f"{_number_prefix(auth_name, city)}〔{decided.year}〕{seq + 1}号",
             "violation_type": violation,
             "facts": FACTS.get(violation, f"当事人{violation}，经查属实。").format(goods=goods),
             "basis": BASIS[violation],
@@ -271,6 +271,19 @@ def generate(n: int, seed: int = 2026, today: date | None = None) -> Iterator[di
             "transferred_to_police": False,
             "aggravated": bool(flags.get("heavy")) and "从重" in violation,
         }
+
+
+def _number_prefix(authority: str, city: str) -> str:
+    """The decision number's prefix as the deciding body writes it: 深市监罚 for the
+    city's bureau, 深南市监罚 for its 南山区 bureau, 京海市监罚 for Beijing's 海淀区,
+    成文执罚 / 成消行罚决字 for the cultural-market and fire-rescue bodies."""
+    head = {"北京": "京", "上海": "沪", "天津": "津", "重庆": "渝"}.get(city, city[:1])
+    if "文化市场" in authority:
+        return f"{head}文执罚"
+    if "消防" in authority:
+        return f"{head}消行罚决字"
+    district = authority.removeprefix(f"{city}市").removesuffix("市场监督管理局")
+    return f"{head}{district[:1]}市监罚" if district else f"{head}市监罚"
 
 
 def _local_authorities(seed: int) -> dict[tuple[str, str], tuple[str, str]]:

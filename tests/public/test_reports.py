@@ -106,15 +106,21 @@ def test_a_valid_code_without_records_gets_a_clean_report(session, client, facto
     unknown = make_uscc(random.Random(5), "310115", "9", "1")
     clean = factory.entity("上海恒信精密机械有限公司", factory.uscc("310115"))
     session.commit()
+    missing = client.get(f"/entities/{unknown}")
+    assert missing.status_code == 404
+    assert f"/entities/{unknown}/report" in missing.get_data(as_text=True)
     for uscc in (unknown, clean.uscc):
         number, code, html = _report(client, uscc)
         assert "查无不良信用记录" in html
         assert _verify(client, number, code)["facts_hold"] is True
 
 
-def test_the_report_as_pdf_carries_the_chinese_text_and_code(session, client, listed):
+def test_the_report_as_pdf_carries_the_chinese_text_and_code(session, client, listed, factory):
     from pypdf import PdfReader
 
+    factory.penalty(
+        listed.uscc, authority_uscc=listed.authority, decision_number="深市监罚〔2026〕90号"
+    )
     session.commit()
     number, code, _ = _report(client, listed.uscc)
     response = client.get(f"/entities/{listed.uscc}/report.pdf")
@@ -126,7 +132,8 @@ def test_the_report_as_pdf_carries_the_chinese_text_and_code(session, client, li
     assert number in text
     assert code in text
     assert "限制参加政府采购活动" in text
-    # one penalty and one entry: at most two pages, not a page per card
+    assert "深市监罚〔2026〕90号" in text
+    # two penalties and one entry: two pages, not three half-empty ones
     assert len(reader.pages) <= 2
     fonts = {
         str(font.get_object()["/BaseFont"])
