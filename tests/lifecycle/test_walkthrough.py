@@ -97,7 +97,7 @@ def test_penalty_to_sanctions_to_repair(session, factory, pack, authority, today
     assert [e.id for e in entries_in_force(session, [uscc], date(2027, 12, 5))] == [entry.id]
     assert entries_in_force(session, [uscc], date(2027, 12, 6)) == []
     penalty = session.get(Penalty, penalty.id)
-    assert is_disclosed(penalty, date(2027, 12, 5))
+    assert not is_disclosed(penalty, date(2027, 12, 5))  # repaired: public on no day
     assert not is_disclosed(penalty, date(2027, 12, 6))
 
     # The same records do not put the entity back on the list.
