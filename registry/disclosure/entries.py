@@ -70,6 +70,9 @@ def ground_where(code: Any, day: Any) -> list[Any]:
     """The penalties read as possible grounds: the entity's own records that are not
     revoked, read only when it has an entry in force (most entities have none)."""
     return [
+        # The subject key too (it is the code when there is one): on Citus it names the
+        # shard, so the profile's one statement stays on one shard.
+        Penalty.subject_key == code,
         Penalty.uscc == code,
         Penalty.status == "active",
         exists().where(and_(ListEntry.uscc == code, in_force_on(day))),

@@ -145,7 +145,7 @@ def test_same_files_give_the_same_answers_on_one_server_and_on_the_cluster(
     for url in (cluster.single_url, cluster.cluster_url):
         _import(url, _sample(shared_dir), demo_file)
         # Twice: the second run finds every record unchanged (the update path).
-        assert "accepted 0, updated 0" in _import(url, demo_file)
+        assert "新增 0，更新 0" in _import(url, demo_file)
     # Every subject queued again and drained by three evaluators at once (as on three
     # machines): each evaluated once — none missed, none by two.  Processes of their own
     # run on the real day, so the one server's subjects are evaluated alike.
@@ -437,6 +437,6 @@ def test_jobs_the_dashboard_doors_and_audit_verify_run_on_the_coordinator(
         rt.dispose()
     verified = Invoke(url)("audit", "verify")
     assert verified.exit_code == 0, verified.output
-    assert "intact" in verified.output
+    assert "审计链完好" in verified.output
     public = Invoke(url)("export", "--scope", "public")
     assert public.exit_code == 0, public.output
