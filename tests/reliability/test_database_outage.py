@@ -200,6 +200,7 @@ def test_database_stop_gives_503_then_recovers(cluster, tmp_path):
     try:
         for t in threads:
             t.start()
+
         # Some answered requests first (a loaded machine may take more than a second or
         # two for the server's first answers), then the outage.
         # The scrape among them: its token is verified before the outage.
