@@ -225,8 +225,17 @@ class TaskSchema(Schema):
     items = fields.List(fields.Nested(TaskItemSchema))
 
 
+class TaskSummarySchema(TaskSchema):
+    """A task in a list: without its entities (they are on the task's own page)."""
+
+    class Meta:
+        # Left out, not merely absent: marshmallow would otherwise read a view dict
+        # without "items" through the dict's own ``items`` method.
+        exclude = ("items",)
+
+
 class TaskPageSchema(PageSchema):
-    items = fields.List(fields.Nested(TaskSchema), required=True)
+    items = fields.List(fields.Nested(TaskSummarySchema), required=True)
 
 
 # --- transfers -----------------------------------------------------------------------

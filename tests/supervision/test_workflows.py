@@ -352,3 +352,16 @@ def test_the_task_page_reads_as_labels_and_values_with_region_names_and_percenta
     assert "<td>3%</td>" in page
     assert "<td>0.2</td>" not in page
     assert codes
+
+
+def test_the_authority_lists_its_own_tasks_without_their_entities(
+    client, factory, regulator, make_task
+):
+    task_id, _codes = _drawn_task(client, factory, regulator, make_task, n=1)
+    answer = client.get("/api/v1/inspections/tasks", headers=regulator.headers)
+    assert answer.status_code == 200, answer.json
+    assert answer.json["total"] == 1
+    [task] = answer.json["items"]
+    assert task["id"] == task_id
+    assert task["status"] == "drawn"
+    assert "items" not in task  # the drawn entities are on the task's own page
