@@ -171,6 +171,10 @@ def import_(
                     stage=shown.stage,
                     restore=restore,
                 )
+            if summary.fatal:
+                # The reason the file was refused goes into its report too (as the
+                # inbox's does): 整个文件 in the field column.
+                writer.add(0, "_file", summary.fatal)
         finally:
             writer.close()
         _keep_report(rt, summary, writer)
@@ -178,6 +182,7 @@ def import_(
             click.echo(f"{path}：提示：{warning}", err=True)
         if summary.fatal:
             click.echo(f"{path}：错误：{summary.fatal}", err=True)
+            click.echo(f"{path}：原因已写入拒收行报告 {target}", err=True)
             status = 2
             continue
         click.echo(f"{path}：{summary.counts()}")

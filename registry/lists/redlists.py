@@ -275,7 +275,9 @@ def _rows(path: Path) -> Iterator[tuple[int, dict[str, Any] | None, str | None]]
                 continue
             yield number, item, None
         return
-    reader = csv.reader(io.StringIO(text))
+    # strict: a quote never closed is a file error whatever field size limit another
+    # import left set in this process (csv.field_size_limit is process-wide).
+    reader = csv.reader(io.StringIO(text), strict=True)
     try:
         header = [cell.strip() for cell in next(reader)]
     except StopIteration:
