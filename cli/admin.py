@@ -18,19 +18,20 @@ from registry.core.codes import CodeError, validate_uscc
 
 @cli.group("lists")
 def lists_group() -> None:
-    """Lists an authority names (e.g. red lists: 海关高级认证企业, 纳税信用A级)."""
+    """行政机关认定的名单（如守信激励名单：海关高级认证企业、纳税信用A级）及待确认列入的处理。"""
 
 
 @lists_group.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
-@click.option("--list-type", "list_type", required=True, help="A red list of the pack.")
-@click.option("--authority", help="USCC of the naming authority (it may later remove them).")
+@click.option(
+    "--list-type", "list_type", required=True, help="规则包中的名单类型（如 customs_aeo）。"
+)
+@click.option("--authority", help="认定机关的统一社会信用代码（以后可由该机关移出）。")
 @click.pass_context
 def lists_import(ctx: click.Context, file: str, list_type: str, authority: str | None) -> None:
-    """Import codes an authority names to a red list: CSV with a header (uscc or
-    统一社会信用代码, since, until, basis, name) or JSONL with those fields.  Prints the
-    counts and every refused line (line, field, reason); exit status 1 when a line was
-    refused, 2 when the file could not be taken at all."""
+    """导入行政机关认定的名单：带表头的 CSV（统一社会信用代码或 uscc、since、until、
+    basis、name），或含这些字段的 JSONL。打印新增、更新、未变、拒收的条数和每个被拒收的行
+    （行号、字段、原因）；有被拒收的行时退出码为 1，整个文件无法读取时为 2。"""
     from registry.core.errors import Forbidden, Invalid
     from registry.lists.redlists import import_named_file
 
@@ -59,25 +60,25 @@ def lists_import(ctx: click.Context, file: str, list_type: str, authority: str |
 
 @cli.group()
 def token() -> None:
-    """API tokens."""
+    """API 令牌：创建、列出、撤销。"""
 
 
 @token.command("create")
 @click.option("--role", type=click.Choice(["regulator", "department", "admin"]), required=True)
-@click.option("--name", required=True, help="Whose token this is.")
-@click.option("--authority", help="USCC of the authority (required for regulators).")
+@click.option("--name", required=True, help="令牌持有人（部门或人员名称）。")
+@click.option("--authority", help="所属执法机关的统一社会信用代码（监管部门令牌必填）。")
 @click.option(
     "--expires-in",
     "expires_in",
     type=int,
     metavar="DAYS",
-    help="The token stops working this many days from now (default: never).",
+    help="自现在起多少天后失效（默认：不失效）。",
 )
 @click.pass_context
 def token_create(
     ctx: click.Context, role: str, name: str, authority: str | None, expires_in: int | None
 ) -> None:
-    """Print a new API token, alone on standard output, once; only its hash is stored."""
+    """创建 API 令牌：令牌只在标准输出上打印这一次，系统只保存其哈希值。"""
     from registry.core.tokens import TokenError, create_token
 
     rt = connected(ctx)
@@ -97,25 +98,24 @@ def token_create(
 
 
 TOKEN_COLUMNS = (
-    "id",
-    "name",
-    "role",
-    "authority",
-    "created",
-    "expires",
-    "last_used",
-    "revoked",
-    "state",
-    "prefix",
+    "编号",
+    "持有人",
+    "角色",
+    "机关",
+    "创建",
+    "到期",
+    "最近使用",
+    "撤销",
+    "状态",
+    "开头",
 )
 
 
 @token.command("list")
 @click.pass_context
 def token_list(ctx: click.Context) -> None:
-    """Every token: id, name, role, authority, created, expires, last used, revoked, state
-    and the first characters (to recognise one) — never a secret or its hash.  Times in
-    China Standard Time."""
+    """列出全部令牌：编号、持有人、角色、机关、创建、到期、最近使用、撤销时间、状态和开头
+    几个字符（用于辨认），从不显示令牌本身或其哈希值。时间为北京时间。"""
     from registry.core.tokens import list_tokens, token_state
 
     rt = connected(ctx)
@@ -148,7 +148,7 @@ TOKEN_STATES = {"active": "有效", "revoked": "已撤销", "expired": "已过�
 @click.argument("token_id", type=int, metavar="ID")
 @click.pass_context
 def token_revoke(ctx: click.Context, token_id: int) -> None:
-    """Revoke token ID (see `token list`) at once: its next request is refused (401)."""
+    """立即撤销编号为 ID 的令牌（见 token list）：此后它的请求一律被拒绝（401）。"""
     from registry.core.errors import NotFound
     from registry.core.tokens import revoke_token
 

@@ -8,6 +8,7 @@ from typing import Any, NoReturn
 
 import click
 
+from cli import zh
 from registry.core.codes import CodeError
 from registry.core.config import Config, ConfigError, load_config
 from registry.core.db import (
@@ -18,6 +19,10 @@ from registry.core.db import (
     sqlite_file,
 )
 from registry.core.runtime import Runtime
+
+# Click's own words (usage, help headings, usage errors) in Chinese, before any command
+# is declared: some help texts are looked up when a decorator runs.
+zh.install()
 
 log = logging.getLogger("registry")
 

@@ -43,6 +43,25 @@ def test_help_lists_every_command():
     assert result.returncode == 0
     for name in COMMANDS:
         assert f"  {name} " in result.stdout
+    assert result.stdout.startswith("用法： credit-registry")
+    assert "选项:" in result.stdout
+    assert "显示本帮助并退出。" in result.stdout
+
+
+def test_a_mistyped_command_line_is_told_in_chinese():
+    for args, says in (
+        (("imprt",), "错误：没有命令 'imprt'。 是不是 'import'？"),
+        (("import",), "错误：缺少参数 'FILES...'"),
+        (("import", "--format", "doc", "x.csv"), "'doc' 不是可选值之一：'csv', 'xlsx', 'jsonl'。"),
+        (("import", "/no/such/file.csv"), "文件 '/no/such/file.csv' 不存在。"),
+        (("export", "--no-such-option"), "错误：没有选项 '--no-such-option'。"),
+    ):
+        result = _console(*args)
+        assert result.returncode == 2, (args, result.stderr)
+        assert says in result.stderr, (args, result.stderr)
+        assert "运行“credit-registry" in result.stderr
+        assert "Usage" not in result.stderr
+        assert "Error" not in result.stderr
 
 
 def test_init_twice_and_token_and_audit(invoke, session):

@@ -15,7 +15,7 @@ from sqlalchemy import text
 
 from tests.security.seams import set_clock
 
-COLUMNS = ("id", "name", "role", "authority", "created", "expires", "last used", "revoked")
+COLUMNS = ("编号", "持有人", "角色", "机关", "创建", "到期", "最近使用", "撤销")
 
 
 def _create(invoke, *args: str) -> str:
