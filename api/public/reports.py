@@ -43,7 +43,9 @@ def _issued(uscc: str, endpoint: str) -> tuple[dict[str, Any] | None, Any]:
         return None, redirect(url_for(endpoint, uscc=code), code=301)
     rt = runtime()
     with rt.unit_of_work() as session:
-        report = issue_report(session, rt.keys.report, code, pack=rt.pack)
+        report = issue_report(
+            session, rt.keys.report, code, pack=rt.pack, issuer=rt.config.records.report_issuer
+        )
     return report, None
 
 

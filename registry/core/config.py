@@ -109,6 +109,8 @@ class RecordsConfig:
     #: A penalty decided before this day is refused as a probable typing error (1899 for
     #: 1999…); an authority digitising older decisions sets an earlier day.
     earliest_decision_date: date = date(1990, 1, 1)
+    #: Who issues the credit reports (信用报告 出具机构): the deployment's own name.
+    report_issuer: str = "信用信息公示查询系统（行政处罚与信用名单公示登记机关）"
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session
 
 from registry.core import clock
 from registry.core.codes import validate_uscc
+from registry.core.config import RecordsConfig
 from registry.core.errors import Invalid
 from registry.disclosure.models import CreditReport
 from registry.disclosure.profile import public_profile
@@ -41,8 +42,6 @@ from registry.disclosure.views import facts_of
 if TYPE_CHECKING:
     from rules import RulePack
 
-#: Who issues the report (the registry), as printed on it.
-ISSUER = "信用信息公示查询系统（行政处罚与信用名单公示登记机关）"
 PREFIX = "XYBG"
 CODE_LENGTH = 20  # base32 characters: 100 bits
 
@@ -132,9 +131,11 @@ def issue_report(
     *,
     pack: RulePack | None = None,
     now: datetime | None = None,
+    issuer: str = RecordsConfig.report_issuer,
 ) -> dict[str, Any]:
-    """The credit report of ``uscc`` as of today: the stored report of the day with the
-    same facts, or a newly numbered one.  A valid code the registry holds nothing about
+    """The credit report of ``uscc`` as of today, issued in the name of ``issuer``
+    (``records.report_issuer``): the stored report of the day with the same facts, or a
+    newly numbered one.  A valid code the registry holds nothing about
     gets a report too — "查无不良信用记录" is what a bidder needs; a malformed code raises
     :class:`~registry.core.codes.CodeError`."""
     now = now or clock.now()
@@ -180,7 +181,7 @@ def issue_report(
     return {
         "number": issued.number,
         "code": verification_code(key, issued),
-        "issuer": ISSUER,
+        "issuer": issuer,
         "issued_at": _utc(issued.issued_at),
         "as_of": day.isoformat(),
         "profile": profile,

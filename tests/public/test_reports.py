@@ -178,3 +178,20 @@ def test_the_list_sorts_and_filters(session, client, listed, factory):
     assert "深圳市华鑫科技有限公司" in page
     assert "阿里巴巴测试有限公司" not in page
     assert '<option value="44"' in page  # the regions on the list, by name
+
+
+def test_the_issuer_is_the_deployments_own(session, database_url, listed):
+    from api import create_app
+    from registry.core.runtime import Runtime
+    from tests.conftest import make_config
+
+    session.commit()
+    issuer = "某市公共信用信息中心"
+    rt = Runtime(make_config(database_url, records={"report_issuer": issuer}))
+    try:
+        client = create_app(runtime=rt).test_client()
+        html = _report(client, listed.uscc)[2]
+    finally:
+        rt.dispose()
+    assert issuer in html
+    assert "公示登记机关）" not in html  # not the default name, anywhere on the report
