@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from cli.base import cli, connected, fail
+from cli.base import FileRefused, cli, connected, fail
 from registry.core.codes import CodeError, validate_uscc
 
 # --- lists named by authorities ------------------------------------------------------
@@ -31,9 +31,9 @@ def lists_group() -> None:
 def lists_import(ctx: click.Context, file: str, list_type: str, authority: str | None) -> None:
     """导入行政机关认定的名单：带表头的 CSV（统一社会信用代码或 uscc、since、until、
     basis、name），或含这些字段的 JSONL。打印新增、更新、未变、拒收的条数和每个被拒收的行
-    （行号、字段、原因）；有被拒收的行时退出码为 1，整个文件无法读取时为 2。"""
+    （行号、字段、原因）；有被拒收的行或整个文件无法读取时退出码为 1。"""
     from registry.core.errors import Forbidden, Invalid
-    from registry.lists.redlists import import_named_file
+    from registry.lists.redlists import import_named_file, named_list
 
     authority_uscc = None
     if authority:
@@ -42,11 +42,17 @@ def lists_import(ctx: click.Context, file: str, list_type: str, authority: str |
         except CodeError as exc:
             fail(f"--authority: {exc.message}")
     rt = connected(ctx)
+    try:  # a wrong --list-type is the command line's fault (2), a bad file the file's (1)
+        named_list(rt.pack, list_type)
+    except Invalid as exc:
+        fail(exc.message)
     try:
         report = import_named_file(
             rt, file, list_type, authority_uscc=authority_uscc, actor=f"cli:{Path(file).name}"
         )
-    except (Invalid, Forbidden) as exc:
+    except Invalid as exc:
+        raise FileRefused(f"{file}: {exc.message}") from None
+    except Forbidden as exc:
         fail(f"{file}: {exc.message}")
     click.echo(f"{file}: {list_type}: {report.counts()}")
     for problem in report.problems:

@@ -40,6 +40,14 @@ class UserError(click.ClickException):
         click.echo(f"{ERROR_PREFIX}{self.format_message()}", err=True)
 
 
+class FileRefused(UserError):
+    """A file that cannot be taken at all (unreadable, damaged, wrong header): exit
+    status 1, as a file with refused rows under ``--strict`` — the file is the problem,
+    not the command line (issue 18: a malformed file is a file-level error, exit 1)."""
+
+    exit_code = 1
+
+
 def fail(message: str) -> NoReturn:
     raise UserError(message)
 

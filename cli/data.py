@@ -147,7 +147,7 @@ def import_(
     都写入拒收行报告（列：行号, 决定书文号, 字段, 原因；字段按文件自己的表头命名）。
     只有 --restore 接受完整导出才有的字段（状态、撤销信息、加密字段和掩码），否则带有
     这些字段的行被拒收。
-    只有致命错误，或严格模式下有拒收行时，退出码才非零。"""
+    整个文件无法读取，或严格模式下有拒收行时，退出码为 1；命令用法、配置或数据库出错时为 2。"""
     from importers.progress import ConsoleProgress
     from importers.run import ReportWriter, import_file, report_path
 
@@ -183,7 +183,7 @@ def import_(
         if summary.fatal:
             click.echo(f"{path}：错误：{summary.fatal}", err=True)
             click.echo(f"{path}：原因已写入拒收行报告 {target}", err=True)
-            status = 2
+            status = 1
             continue
         click.echo(f"{path}：{summary.counts()}")
         rules = summary.rules_line()

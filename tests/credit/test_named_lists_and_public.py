@@ -102,7 +102,7 @@ def test_import_jsonl_and_fatal_errors(rt, invoke, tmp_path, factory: ApiFactory
     no_code = invoke(
         "lists", "import", str(header), "--list-type", "tax_a", "--authority", authority
     )
-    assert no_code.exit_code == 2
+    assert no_code.exit_code == 1  # the file is refused, not the command line
     assert "统一社会信用代码" in no_code.output
 
 
@@ -177,5 +177,5 @@ def test_import_jsonl_line_with_an_overlong_number_is_rejected_not_fatal(
     )
     assert result.exit_code == 1
     assert "新增 1，更新 0，未变 0，拒收 1" in result.output
-    assert "第 2 行：整行：不是有效的JSON：Exceeds the limit" in result.output
+    assert "第 2 行：整行：不是有效的JSON：数字的位数过多" in result.output
     assert [e.uscc for e in named(rt, "customs_aeo")] == [code]

@@ -181,7 +181,7 @@ def test_fatal_errors_are_one_line_and_write_nothing(invoke, rt, tmp_path):
 
     result = invoke("import", str(path), str(missing), "--report", str(tmp_path / "r.csv"))
 
-    assert result.exit_code == 2
+    assert result.exit_code == 1
     assert "broken.csv：错误：" in result.output
     assert "不是文本文件" in result.output
     assert "缺少必需的列" in result.output

@@ -140,7 +140,7 @@ def test_the_cli_and_the_inbox_report_a_broken_xlsx(invoke, database_url, tmp_pa
     path = tmp_path / "broken.xlsx"
     path.write_bytes(broken_xlsx())
     result = invoke("import", str(path), "--report", str(tmp_path / "r.csv"))
-    assert result.exit_code == 2, result.output
+    assert result.exit_code == 1, result.output  # the file is refused, not the command line
     assert "不是有效的XLSX文件" in result.output
     assert "Traceback" not in result.output
     written = (tmp_path / "r.csv").read_text("utf-8-sig").splitlines()
@@ -174,6 +174,6 @@ def test_lists_import_of_a_damaged_file(invoke, authority, factory, tmp_path: Pa
     csv_path = tmp_path / "named.csv"
     csv_path.write_bytes(b'uscc,basis\n"unterminated' + b"x" * 200_000 + b"\n")
     result = invoke(*args, str(csv_path), env=env)
-    assert result.exit_code == 2, result.output
+    assert result.exit_code == 1, result.output
     assert "不是可读取的CSV" in result.output
     assert "Traceback" not in result.output
