@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import importlib
 
+import click
+
 #: Click's message → the Chinese one, with the same ``{placeholders}``.
 CATALOGUE: dict[str, str] = {
     "Usage:": "用法：",
@@ -115,8 +117,20 @@ def ngettext(singular: str, plural: str, n: int) -> str:
     return one if n == 1 else many
 
 
+def _missing_message(self: click.exceptions.MissingParameter) -> str:
+    """Click writes the full stop after a missing parameter's name itself, outside its
+    catalogue (``"{missing}{param_hint}.{msg}"``): the Chinese sentence ends in 。"""
+    text = _CLICK_MISSING(self)
+    hint = "'" if "'" in text else ""
+    return text.replace(f"{hint}.", f"{hint}。", 1) if hint else text
+
+
+_CLICK_MISSING = click.exceptions.MissingParameter.format_message
+
+
 def install() -> None:
     """Bind Click's message lookups to the catalogue (idempotent)."""
+    click.exceptions.MissingParameter.format_message = _missing_message  # type: ignore[method-assign]
     for name in _MODULES:
         module = importlib.import_module(name)
         if hasattr(module, "_"):

@@ -51,7 +51,8 @@ def test_help_lists_every_command():
 def test_a_mistyped_command_line_is_told_in_chinese():
     for args, says in (
         (("imprt",), "错误：没有命令 'imprt'。 是不是 'import'？"),
-        (("import",), "错误：缺少参数 'FILES...'"),
+        (("import",), "错误：缺少参数 'FILES...'。"),
+        (("token", "create", "--name", "x"), "错误：缺少选项 '--role'。"),
         (("import", "--format", "doc", "x.csv"), "'doc' 不是可选值之一：'csv', 'xlsx', 'jsonl'。"),
         (("import", "/no/such/file.csv"), "文件 '/no/such/file.csv' 不存在。"),
         (("export", "--no-such-option"), "错误：没有选项 '--no-such-option'。"),
