@@ -35,6 +35,7 @@ from importers.headers import (
     map_headers,
     map_keys,
 )
+from registry.core.wording import json_problem
 
 DEFAULT_MAX_LINE_BYTES = 1 << 20
 FORMATS = ("csv", "xlsx", "jsonl")
@@ -589,7 +590,7 @@ def _open_jsonl(
             try:
                 obj = decoder.decode(text)
             except ValueError as exc:
-                yield line, Rejected((("_row", f"JSON格式错误：{exc}"),))
+                yield line, Rejected((("_row", f"JSON格式错误：{json_problem(exc)}"),))
                 continue
             except RecursionError:
                 yield line, Rejected((("_row", "JSON嵌套层数过多"),))

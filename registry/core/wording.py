@@ -8,6 +8,7 @@ penalty files and for the lists authorities name) and what a rules run did
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -31,3 +32,30 @@ def rules_sentence(counts: Mapping[str, Any]) -> str:
         f"规则评估 {c['subjects']} 个主体：拟列入 {c['proposed']}，生效 {c['activated']}，"
         f"撤回 {c['withdrawn']}，移出 {c['removed']}，新预警 {c['alerts']}"
     )
+
+
+#: What Python's JSON parser says (``JSONDecodeError.msg``), as a regulator reads it.
+_JSON_PROBLEMS = {
+    "Expecting value": "此处应为一个值",
+    "Expecting property name enclosed in double quotes": "此处应为双引号括起的字段名",
+    "Expecting ',' delimiter": "此处缺少逗号",
+    "Expecting ':' delimiter": "此处缺少冒号",
+    "Unterminated string starting at": "字符串缺少结束的引号",
+    "Invalid control character at": "字符串中有控制字符",
+    "Invalid \\escape": "无效的转义序列",
+    "Invalid \\uXXXX escape": "无效的 \\uXXXX 转义",
+    "Extra data": "一个JSON值之后还有多余内容",
+    "Illegal trailing comma before end of object": "对象末尾多了逗号",
+    "Illegal trailing comma before end of array": "数组末尾多了逗号",
+}
+
+
+def json_problem(exc: ValueError) -> str:
+    """Why a line is not JSON, in Chinese with the column (``此处缺少逗号（第 12 列）``);
+    never the parser's English."""
+    if isinstance(exc, json.JSONDecodeError):
+        said = _JSON_PROBLEMS.get(exc.msg, "无法解析")
+        return f"{said}（第 {exc.colno} 列）"
+    if "integer string conversion" in str(exc):
+        return "数字的位数过多"
+    return "无法解析"

@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 from registry.core import clock
 from registry.core.codes import CodeError, validate_uscc
 from registry.core.errors import Invalid
+from registry.core.wording import json_problem
 from registry.lists.entries import (
     check_competence,
     entry_terms,
@@ -265,10 +266,7 @@ def _rows(path: Path) -> Iterator[tuple[int, dict[str, Any] | None, str | None]]
                 yield number, None, "JSON嵌套层数过多"
                 continue
             except ValueError as exc:
-                # JSONDecodeError says what is wrong in .msg; a plain ValueError (a number
-                # longer than int() accepts) has no .msg, only its text.
-                problem = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
-                yield number, None, f"不是有效的JSON：{problem}"
+                yield number, None, f"不是有效的JSON：{json_problem(exc)}"
                 continue
             if not isinstance(item, dict):
                 yield number, None, "每行应为一个JSON对象"

@@ -252,7 +252,7 @@ def test_jsonl_lines_malformed_rows_and_decimals(tmp_path, today):
     assert errors == []
     assert record["fine_wan"] == Decimal("0.2405")  # parsed as a decimal, not a float
     assert isinstance(rows[1][1], Rejected)
-    assert "JSON格式错误" in rows[1][1].problems[0][1]
+    assert rows[1][1].problems[0][1] == "JSON格式错误：此处应为双引号括起的字段名（第 2 列）"
     assert isinstance(rows[2][1], Rejected)
     assert "JSON对象" in rows[2][1].problems[0][1]
     assert rows[3][1]["remarks"] == "联系电话: 123"
