@@ -5,6 +5,7 @@ single-shard; a worker lost mid-import leaves nothing half-written."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -51,6 +52,19 @@ def demo_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("citus") / "demo3000.csv"
     demo.write_file(path, 3000, "csv", seed=19)
     return path
+
+
+@pytest.fixture(scope="module")
+def other_formats(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """Records of their own as XLSX and as JSONL (English field names): the other two
+    readers, on both databases."""
+    from registry.records import demo
+
+    folder = tmp_path_factory.mktemp("citus")
+    xlsx, jsonl = folder / "demo300.xlsx", folder / "demo300.jsonl"
+    demo.write_file(xlsx, 300, "xlsx", seed=23)
+    demo.write_file(jsonl, 300, "jsonl", seed=29)
+    return xlsx, jsonl
 
 
 def _import(url: str, *files: Path) -> str:
@@ -140,10 +154,16 @@ def test_init_citus_without_citus_says_so_and_exits_1(servers: Servers):
 
 
 def test_same_files_give_the_same_answers_on_one_server_and_on_the_cluster(
-    cluster: Servers, shared_dir: Path, demo_file: Path, tmp_path: Path
+    cluster: Servers,
+    shared_dir: Path,
+    demo_file: Path,
+    other_formats: tuple[Path, Path],
+    tmp_path: Path,
 ):
     for url in (cluster.single_url, cluster.cluster_url):
-        _import(url, _sample(shared_dir), demo_file)
+        said = _import(url, _sample(shared_dir), demo_file, *other_formats)
+        for path in other_formats:  # each format's records went in
+            assert re.search(rf"{re.escape(str(path))}：新增 [1-9]", said), said
         # Twice: the second run finds every record unchanged (the update path).
         assert "新增 0，更新 0" in _import(url, demo_file)
     # Every subject queued again and drained by three evaluators at once (as on three
