@@ -77,3 +77,28 @@ def test_name_pinyin_and_initials_search_use_the_trigram_indexes(rt, session, fa
     assert "ix_entities_pinyin_trgm" in plan
     assert "ix_entities_initials_trgm" in plan
     assert "Seq Scan" not in plan
+
+
+@pytest.mark.postgres_only
+def test_a_code_fragment_search_uses_the_code_trigram_index(rt, session, factory):
+    """Any six or more contiguous characters of a code (migration 0011's trigram index on
+    ``entities.uscc``): the middle of a code finds its entity through the index."""
+    entity = factory.entity(name="上海市某某化妆品有限公司")
+    session.commit()
+    with rt.engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO entities (uscc, name, name_pinyin, name_initials, party_type, "
+                "division_code, province_code, created_at, updated_at) "
+                "SELECT '92' || lpad(g::text, 16, '0'), '广州市某某贸易商行' || g, "
+                "'guangzhoushi moumou ' || g, 'gzsmm' || g, 'individual_business', "
+                "'440100', '44', now(), now() FROM generate_series(1, 5000) g"
+            )
+        )
+        conn.execute(text("ANALYZE entities"))
+    middle = entity.uscc[6:13]  # neither its start nor its end
+    items, total, plan = _plans(rt, session, middle)
+    assert [i["uscc"] for i in items] == [entity.uscc]
+    assert total == 1
+    assert "ix_entities_uscc_trgm" in plan
+    assert "Seq Scan" not in plan
