@@ -39,21 +39,26 @@ def _plans(rt, session, q):
     return items, total, plan
 
 
+def _crowd(conn) -> None:
+    """Enough other entities for the planner to weigh indexes, and fresh statistics."""
+    conn.execute(
+        text(
+            "INSERT INTO entities (uscc, name, name_pinyin, name_initials, party_type, "
+            "division_code, province_code, created_at, updated_at) "
+            "SELECT '92' || lpad(g::text, 16, '0'), '广州市某某贸易商行' || g, "
+            "'guangzhoushi moumou ' || g, 'gzsmm' || g, 'individual_business', "
+            "'440100', '44', now(), now() FROM generate_series(1, 5000) g"
+        )
+    )
+    conn.execute(text("ANALYZE entities"))
+
+
 @pytest.mark.postgres_only
 def test_name_pinyin_and_initials_search_use_the_trigram_indexes(rt, session, factory):
     entity = factory.entity(name="深圳市华鑫科技有限公司")
     session.commit()
-    with rt.engine.begin() as conn:  # enough other rows for the planner to weigh indexes
-        conn.execute(
-            text(
-                "INSERT INTO entities (uscc, name, name_pinyin, name_initials, party_type, "
-                "division_code, province_code, created_at, updated_at) "
-                "SELECT '92' || lpad(g::text, 16, '0'), '广州市某某贸易商行' || g, "
-                "'guangzhoushi moumou ' || g, 'gzsmm' || g, 'individual_business', "
-                "'440100', '44', now(), now() FROM generate_series(1, 5000) g"
-            )
-        )
-        conn.execute(text("ANALYZE entities"))
+    with rt.engine.begin() as conn:
+        _crowd(conn)
         indexes = set(
             conn.execute(text("SELECT indexname FROM pg_indexes WHERE tablename = 'entities'"))
             .scalars()
@@ -86,16 +91,7 @@ def test_a_code_fragment_search_uses_the_code_trigram_index(rt, session, factory
     entity = factory.entity(name="上海市某某化妆品有限公司")
     session.commit()
     with rt.engine.begin() as conn:
-        conn.execute(
-            text(
-                "INSERT INTO entities (uscc, name, name_pinyin, name_initials, party_type, "
-                "division_code, province_code, created_at, updated_at) "
-                "SELECT '92' || lpad(g::text, 16, '0'), '广州市某某贸易商行' || g, "
-                "'guangzhoushi moumou ' || g, 'gzsmm' || g, 'individual_business', "
-                "'440100', '44', now(), now() FROM generate_series(1, 5000) g"
-            )
-        )
-        conn.execute(text("ANALYZE entities"))
+        _crowd(conn)
     middle = entity.uscc[6:13]  # neither its start nor its end
     items, total, plan = _plans(rt, session, middle)
     assert [i["uscc"] for i in items] == [entity.uscc]
