@@ -13,6 +13,7 @@ from typing import Any
 from flask import (
     Blueprint,
     Response,
+    current_app,
     render_template,
     request,
 )
@@ -136,22 +137,21 @@ def list_group(list_type: str) -> str:
     return spec.group if spec is not None else "serious"
 
 
-_UPDATED: dict[str, Any] = {"at": None, "read": -1.0}
-
-
 @blp.app_template_global("data_updated_at")
 def data_updated_at() -> str:
-    """数据更新时间 of every page, in China time: read at most every 30 seconds per process
-    (it is only a hint of freshness, and pages must not cost a query more for it)."""
+    """数据更新时间 of every page, in China time: read at most every 30 seconds per
+    application (it is only a hint of freshness, and pages must not cost a query more for
+    it).  An empty change feed is not remembered, so the first change shows at once."""
     import time
 
     from registry.core import clock
     from registry.disclosure.views import data_updated_at as newest_change
 
-    if time.monotonic() - _UPDATED["read"] > 30:
-        _UPDATED["at"] = newest_change(db())
-        _UPDATED["read"] = time.monotonic()
-    at = _UPDATED["at"]
+    seen = current_app.extensions.setdefault("data_updated_at", {"at": None, "read": -1.0})
+    if seen["at"] is None or time.monotonic() - seen["read"] > 30:
+        seen["at"] = newest_change(db())
+        seen["read"] = time.monotonic()
+    at = seen["at"]
     if at is None:
         return "暂无数据"
     local = at.astimezone(clock.CHINA)

@@ -239,3 +239,25 @@ def test_pages_use_no_inline_script_style_or_foreign_asset(client, listed):
         assert " style=" not in html
         for url in re.findall(r'(?:href|src)="([^"]+)"', html):
             assert url.startswith(("/", "#")), url
+
+
+def test_data_update_time_shows_the_first_change_at_once(client, session):
+    """数据更新时间 on every page: 暂无数据 while nothing was ever disclosed, then the
+    change feed's newest time in Beijing time at once (an empty feed is not remembered
+    for the 30 s the time is cached)."""
+    from datetime import UTC, datetime
+
+    from registry.core.models import Change
+
+    assert 'class="data-updated">暂无数据<' in _text(client.get("/"))
+    session.add(
+        Change(
+            uscc="91440300MA5EXAMPL1",
+            kind="penalty",
+            object_id=1,
+            action="create",
+            at=datetime(2026, 11, 28, 16, 5, tzinfo=UTC),
+        )
+    )
+    session.commit()
+    assert 'class="data-updated">2026年11月29日 00:05<' in _text(client.get("/"))
