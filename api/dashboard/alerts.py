@@ -26,7 +26,7 @@ from registry.core import clock
 from registry.core.errors import Invalid
 from registry.core.tokens import Principal
 from registry.evaluation.models import Alert
-from registry.records.models import Penalty
+from registry.records.models import Penalty, on_penalty
 from registry.supervision.alerts import resolve_alert
 
 PER_PAGE = 20
@@ -50,7 +50,7 @@ def alerts(principal: Principal):
     pages = pages_of(total, PER_PAGE)
     rows = session.execute(
         select(Alert, Penalty)
-        .outerjoin(Penalty, Penalty.id == Alert.penalty_id)
+        .outerjoin(Penalty, on_penalty(Alert))
         .where(*where)
         .order_by(Alert.id)
         .offset(pages.offset)

@@ -30,8 +30,8 @@ from registry.core.errors import Invalid
 from registry.core.tokens import Principal
 from registry.intake.models import Objection
 from registry.intake.objections import OPEN, answer_objection
-from registry.lists.models import ListEntry
-from registry.records.models import Penalty
+from registry.lists.models import ListEntry, on_entry
+from registry.records.models import Penalty, on_penalty
 from registry.records.schema import RECORD_FIELDS
 
 PER_PAGE = 20
@@ -78,8 +78,8 @@ def _items(session: Session, authority: str | None, pages_total: int) -> Any:
     pages = pages_of(total, pages_total)
     rows = session.execute(
         select(Objection, Penalty, ListEntry)
-        .outerjoin(Penalty, Penalty.id == Objection.penalty_id)
-        .outerjoin(ListEntry, ListEntry.id == Objection.list_entry_id)
+        .outerjoin(Penalty, on_penalty(Objection))
+        .outerjoin(ListEntry, on_entry(Objection))
         .where(*where)
         .order_by(Objection.due_on, Objection.id)
         .offset(pages.offset)

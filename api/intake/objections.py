@@ -44,7 +44,7 @@ from registry.intake.objections import (
     get_objection,
     is_overdue,
 )
-from registry.records.models import Penalty
+from registry.records.models import Penalty, on_penalty
 
 public_blp = Blueprint(
     "public_objections",
@@ -153,7 +153,7 @@ class Objections(MethodView):
         ).scalar_one()
         rows = session.execute(
             select(Objection, Penalty.decision_number)
-            .outerjoin(Penalty, Penalty.id == Objection.penalty_id)
+            .outerjoin(Penalty, on_penalty(Objection))
             .where(*where)
             .order_by(Objection.due_on, Objection.id)
             .offset((page - 1) * per_page)

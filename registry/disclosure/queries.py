@@ -297,6 +297,9 @@ def list_filters(
         .join(
             Penalty,
             and_(
+                # the subject key (the code, when there is one) keeps the join on one
+                # shard per entity on Citus
+                Penalty.subject_key == ListEntry.uscc,
                 Penalty.uscc == ListEntry.uscc,
                 Penalty.authority_uscc == ListEntry.authority_uscc,
             ),

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import (
     Date,
     Index,
     String,
     Text,
+    and_,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -98,3 +100,10 @@ class Repair(Timestamps, Base):
 
     __table_args__ = (subject_primary_key(),)
     __mapper_args__ = BY_ID
+
+
+def on_entry(row: Any) -> Any:
+    """Join condition from a per-subject table that points at a list entry
+    (``list_entry_id``) and keeps the subject key in ``uscc``: the entry's id and its
+    distribution column (see :func:`registry.records.models.on_penalty`)."""
+    return and_(ListEntry.id == row.list_entry_id, ListEntry.uscc == row.uscc)

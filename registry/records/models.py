@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    and_,
     event,
     insert,
     inspect,
@@ -298,3 +299,11 @@ def _follow_decision_number(mapper: Any, connection: Connection, target: Penalty
         )
         .values(subject_key=target.subject_key)
     )
+
+
+def on_penalty(row: Any) -> Any:
+    """Join condition from a per-subject table that points at a penalty (``penalty_id``)
+    and keeps the subject key in ``uscc`` (objections, alerts, transfers): the penalty's id
+    and its distribution column, so that on Citus the join stays on one shard — by id
+    alone it is a join across shards, which Citus refuses."""
+    return and_(Penalty.id == row.penalty_id, Penalty.subject_key == row.uscc)

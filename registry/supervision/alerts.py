@@ -21,7 +21,7 @@ from registry.core import audit, clock
 from registry.core.errors import Conflict, Forbidden, Invalid
 from registry.core.rows import change_event, get_row
 from registry.evaluation.models import Alert
-from registry.records.models import Penalty
+from registry.records.models import Penalty, on_penalty
 from registry.supervision.models import CaseTransfer
 
 STATUSES: tuple[str, ...] = ("open", "resolved")
@@ -83,7 +83,7 @@ def list_alerts(
     total = session.execute(select(func.count()).select_from(Alert).where(*where)).scalar_one()
     rows = session.execute(
         select(Alert, Penalty)
-        .outerjoin(Penalty, Penalty.id == Alert.penalty_id)
+        .outerjoin(Penalty, on_penalty(Alert))
         .where(*where)
         .order_by(Alert.id)
         .offset((page - 1) * per_page)

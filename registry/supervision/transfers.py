@@ -24,7 +24,7 @@ from registry.core import audit, clock
 from registry.core.errors import Conflict, Forbidden, Invalid
 from registry.core.rows import change_event, columns, get_row, record_change
 from registry.evaluation.models import Alert
-from registry.records.models import Penalty
+from registry.records.models import Penalty, on_penalty
 from registry.supervision.alerts import close_alert, resolved_event, transferred_resolution
 from registry.supervision.models import CaseTransfer
 
@@ -178,7 +178,9 @@ def transfers_of(session: Session, penalty_id: int, authority_uscc: str) -> list
 
 def _untransferred_where(authority_uscc: str) -> list[Any]:
     transferred = exists().where(
-        CaseTransfer.penalty_id == Alert.penalty_id, CaseTransfer.police_unit.is_not(None)
+        CaseTransfer.penalty_id == Alert.penalty_id,
+        CaseTransfer.uscc == Alert.uscc,  # the same shard on Citus
+        CaseTransfer.police_unit.is_not(None),
     )
     return [
         Alert.authority_uscc == authority_uscc,
@@ -194,7 +196,7 @@ def untransferred_count(session: Session, authority_uscc: str) -> int:
         session.execute(
             select(func.count())
             .select_from(Alert)
-            .join(Penalty, Penalty.id == Alert.penalty_id)
+            .join(Penalty, on_penalty(Alert))
             .where(*_untransferred_where(authority_uscc))
         ).scalar_one()
     )
@@ -210,7 +212,7 @@ def untransferred(
     total = untransferred_count(session, authority_uscc)
     rows = session.execute(
         select(Alert, Penalty)
-        .join(Penalty, Penalty.id == Alert.penalty_id)
+        .join(Penalty, on_penalty(Alert))
         .where(*where)
         .order_by(Penalty.decided_on, Penalty.id)
         .offset((page - 1) * per_page)
@@ -231,7 +233,7 @@ def untransferred(
         session.execute(
             select(func.count())
             .select_from(Alert)
-            .join(Penalty, Penalty.id == Alert.penalty_id)
+            .join(Penalty, on_penalty(Alert))
             .where(*where, Alert.status == "resolved")
         ).scalar_one()
     )
