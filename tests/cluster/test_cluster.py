@@ -4,6 +4,7 @@ single-shard; a worker lost mid-import leaves nothing half-written."""
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import subprocess
@@ -463,3 +464,197 @@ def test_jobs_the_dashboard_doors_and_audit_verify_run_on_the_coordinator(
     assert "审计链完好" in verified.output
     public = Invoke(url)("export", "--scope", "public")
     assert public.exit_code == 0, public.output
+
+
+# --- the desk, the report and every read endpoint ----------------------------------------
+
+#: Path arguments of the app's GET routes, filled from rows made below (a missing row's id
+#: is 0: a 404 is an answer, a 500 is not).
+_SKIPPED_ARGS = {"name", "filename"}
+
+
+def test_the_desk_the_report_and_every_read_endpoint_answer_on_the_coordinator(
+    cluster: Servers, shared_dir: Path
+):
+    """The regulator's dashboard (2,000 proposals confirmed with one reason, an
+    objection answered, a complaint accepted; an administrator routes one), the bulk API,
+    the credit report with its PDF and its verification, a batch sanctions check, and
+    every GET route of the app as the public, an admin, a regulator and a department —
+    on the Citus coordinator, none answering 5xx."""
+    from api import create_app
+    from tests.api.factories import ApiFactory
+    from tests.web import work
+
+    url = cluster.cluster_url
+    _import(url, _sample(shared_dir))
+    rt = Runtime(make_config(url))
+    try:
+        with rt.sessions() as session:
+            factory = ApiFactory(session, seed=43)
+            ours = factory.authority()
+            regulator = factory.token("regulator", ours, name="本局科员")
+            admin = factory.token("admin", name="管理员")
+            department = factory.token("department", name="财政部门")
+            queued = work.proposals(factory, ours, 2000)
+            by_api = work.proposals(factory, ours, 3)
+            objection = work.objection(factory, ours)
+            complaint = work.complaint(factory, ours)
+            unrouted = work.complaint(factory, None)
+            alert = work.alert(factory, ours)
+            repair = work.repair(factory, ours)
+            batch = work.import_batch(factory, ours)
+            records = [factory.record(ours) for _ in range(3)]
+            factory.commit()
+            ids = {
+                "objection_id": objection.id,
+                "complaint_id": complaint.id,
+                "repair_id": repair.id,
+                "entry_id": queued[0],
+                "penalty_id": alert.penalty_id,
+                "batch_id": batch,
+            }
+        code = _rows(url, "SELECT uscc FROM list_entries WHERE status = 'active' LIMIT 1")[0][0]
+
+        app = create_app(runtime=rt)
+        app.config["TESTING"] = True  # an exception fails the test instead of a 500
+        client = app.test_client()
+
+        # The bulk API, one reason, an answer per id.
+        bulk = client.post(
+            "/api/v1/list-entries/reject",
+            json={"ids": by_api, "reason": "当事人已在告知期内纠正"},
+            headers=regulator.headers,
+        )
+        assert bulk.status_code == 200, bulk.get_json()
+        assert {i["status"] for i in bulk.get_json()["items"]} == {"rejected"}
+
+        # The desk: every one of the 2,000 waiting proposals confirmed with one reason.
+        work.login(client, regulator.secret)
+        page = client.get("/dashboard/queue").get_data(as_text=True)
+        assert "<strong>2000</strong> 个待确认条目符合筛选条件" in page
+        decided = client.post(
+            "/dashboard/queue/decide",
+            data={
+                "decision": "confirm",
+                "scope": "all",
+                "expected_count": "2000",
+                "reason": "告知期满，当事人未陈述申辩",
+                "csrf_token": work.csrf_of(page),
+            },
+            follow_redirects=True,
+        )
+        assert decided.status_code == 200
+        statuses = _rows(
+            url,
+            "SELECT status, count(*) FROM list_entries WHERE authority_uscc = "
+            f"'{ours}' AND rule_id = 'heavy-penalty' AND pack_version = 'test' GROUP BY status "
+            "ORDER BY status",
+        )
+        assert statuses == [("active", 2000), ("rejected", 3)], statuses
+        page = client.get("/dashboard/objections").get_data(as_text=True)
+        answered = client.post(
+            f"/dashboard/objections/{objection.id}/answer",
+            data={
+                "outcome": "rejected",
+                "answer": "经核查，记录无误。",
+                "csrf_token": work.csrf_of(page),
+            },
+            follow_redirects=True,
+        )
+        assert f"异议 {objection.id} 已答复" in answered.get_data(as_text=True)
+        accepted = client.post(
+            f"/dashboard/complaints/{complaint.id}/status",
+            data={"status": "accepted", "csrf_token": work.csrf_of(page)},
+            follow_redirects=True,
+        )
+        assert f"举报 {complaint.id} 已受理。" in accepted.get_data(as_text=True)
+        page = client.get("/dashboard/alerts").get_data(as_text=True)
+        resolved = client.post(
+            f"/dashboard/alerts/{alert.id}/resolve",
+            data={"how": "reason", "reason": "经审查不构成犯罪", "csrf_token": work.csrf_of(page)},
+            follow_redirects=True,
+        )
+        assert resolved.status_code == 200
+        assert _rows(url, f"SELECT status FROM alerts WHERE id = {alert.id}") == [("resolved",)]
+        page = client.get("/dashboard/repairs").get_data(as_text=True)
+        approved = client.post(
+            f"/dashboard/repairs/{repair.id}/decide",
+            data={"decision": "approve", "csrf_token": work.csrf_of(page)},
+            follow_redirects=True,
+        )
+        assert approved.status_code == 200
+        assert _rows(url, f"SELECT status FROM repairs WHERE id = {repair.id}") == [("approved",)]
+        report = client.get(f"/dashboard/imports/{batch}/report")
+        assert report.status_code == 200
+        assert "第18位校验码错误" in report.get_data(as_text=True)
+        client.post("/dashboard/logout", data={"csrf_token": work.csrf_of(page)})
+        # An administrator routes a complaint nobody was found for.
+        work.login(client, admin.secret)
+        page = client.get("/dashboard/complaints").get_data(as_text=True)
+        routed = client.post(
+            f"/dashboard/complaints/{unrouted.id}/route",
+            data={"authority_uscc": ours, "csrf_token": work.csrf_of(page)},
+            follow_redirects=True,
+        )
+        assert routed.status_code == 200
+        assert _rows(url, f"SELECT authority_uscc FROM complaints WHERE id = {unrouted.id}") == [
+            (ours,)
+        ]
+        client.post("/dashboard/logout", data={"csrf_token": work.csrf_of(page)})
+
+        # A record through the API, and a file through the API's upload.
+        created = client.post("/api/v1/penalties", json=records[0], headers=regulator.headers)
+        assert created.status_code == 201, created.get_json()
+        upload = client.post(
+            "/api/v1/imports",
+            data={
+                "file": (
+                    io.BytesIO(
+                        "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records).encode()
+                    ),
+                    "batch.jsonl",
+                )
+            },
+            content_type="multipart/form-data",
+            headers=regulator.headers,
+        )
+        assert upload.status_code == 200, upload.get_json()
+        assert (upload.get_json()["accepted"], upload.get_json()["unchanged"]) == (2, 1)
+
+        # A department checks a batch of codes.
+        checked = client.post(
+            "/api/v1/sanctions/check",
+            json={"codes": [code, "91110000000000000X"]},
+            headers=department.headers,
+        )
+        assert checked.status_code == 200, checked.get_json()
+        assert checked.get_json()["results"][0]["sanctioned"] is True
+
+        # The credit report, its PDF and its verification.
+        html = client.get(f"/entities/{code}/report").get_data(as_text=True)
+        number = re.search(r'class="report-number">([^<]+)<', html).group(1)  # type: ignore[union-attr]
+        check = re.search(r'class="report-code">([^<]+)<', html).group(1)  # type: ignore[union-attr]
+        pdf = client.get(f"/entities/{code}/report.pdf")
+        assert (pdf.status_code, pdf.mimetype) == (200, "application/pdf")
+        verdict = client.post(
+            "/api/v1/public/reports/verify", json={"number": number, "code": check}
+        ).get_json()
+        assert (verdict["genuine"], verdict["facts_hold"]) == (True, True)
+
+        # Every GET route, as the public and with each role's token.
+        values = {**ids, "uscc": code, "list_type": "samr_serious"}
+        walked = 0
+        for rule in app.url_map.iter_rules():
+            if "GET" not in (rule.methods or ()) or rule.arguments & _SKIPPED_ARGS:
+                continue
+            path = re.sub(
+                r"<(?:[^:<>]+:)?([^<>]+)>", lambda m: str(values.get(m.group(1), 0)), rule.rule
+            )
+            for headers in ({}, admin.headers, regulator.headers, department.headers):
+                answer = client.get(path, headers=headers)
+                answer.close()  # a static file's handle
+                assert answer.status_code < 500, (path, answer.status_code)
+            walked += 1
+        assert walked > 50
+    finally:
+        rt.dispose()
