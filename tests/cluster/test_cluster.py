@@ -658,3 +658,155 @@ def test_the_desk_the_report_and_every_read_endpoint_answer_on_the_coordinator(
         assert walked > 50
     finally:
         rt.dispose()
+
+
+def test_supervision_intake_and_department_writes_on_the_coordinator(cluster: Servers):
+    """The other writing doors, on the Citus coordinator: an inspection task defined,
+    drawn, its result recorded and published; a case transferred and its outcome; an
+    alert closed by transfer; a quality commitment made and withdrawn; a repair applied
+    for and approved; a list entry removed; a person check and a department's feedback."""
+    from datetime import timedelta
+
+    from api import create_app
+    from registry.core import clock
+    from tests.api.factories import ApiFactory, apply_for_repair
+
+    url = cluster.cluster_url
+    rt = Runtime(make_config(url))
+    try:
+        today = clock.today()
+        with rt.sessions() as session:
+            factory = ApiFactory(session, seed=53)
+            ours = factory.authority()
+            regulator = factory.token("regulator", ours)
+            department = factory.token("department", name="市财政局政府采购处")
+            for name in ("深圳市鲜味食品有限公司", "深圳市南海食品贸易有限公司"):
+                factory.entity(factory.uscc("440305"), name=name)
+            entity = factory.entity()
+            transferred = factory.penalty(entity.uscc, ours, business_volume_wan=8)
+            by_alert = factory.alert(
+                factory.penalty(
+                    entity.uscc, ours, violation_type="假冒专利", business_volume_wan=25
+                )
+            )
+            minor = factory.penalty(
+                entity.uscc,
+                ours,
+                severity="minor",
+                decided_on=today - timedelta(days=200),
+                disclosure_until=today + timedelta(days=200),
+                repair_allowed_from=today - timedelta(days=20),
+            )
+            entry = factory.entry(entity.uscc, authority_uscc=ours, status="active")
+            number = factory.id_number()
+            factory.link(factory.person(number), entity.uscc)
+            factory.commit()
+        client = create_app(runtime=rt).test_client()
+        client.application.config["TESTING"] = True
+        h = regulator.headers
+
+        task = client.post(
+            "/api/v1/inspections/tasks",
+            json={
+                "title": "2026年第四季度双随机抽查",
+                "authority_name": "深圳市南山区市场监督管理局",
+                "scope": {"regions": ["440305"], "name_keywords": ["食品"]},
+                "ratios": {"A": "1", "B": "1", "C": "1", "D": "1"},
+            },
+            headers=h,
+        )
+        assert task.status_code == 201, task.get_json()
+        tid = task.get_json()["id"]
+        pool = [
+            {"code": "44030500101", "name": "李明", "region": "440305"},
+            {"code": "44030500102", "name": "陈芳", "region": "440305"},
+        ]
+        put = client.put(
+            f"/api/v1/inspections/tasks/{tid}/inspectors", json={"inspectors": pool}, headers=h
+        )
+        assert put.status_code == 200, put.get_json()
+        drawn = client.post(f"/api/v1/inspections/tasks/{tid}/draw", json={"seed": "s"}, headers=h)
+        assert drawn.status_code == 200, drawn.get_json()
+        picked = drawn.get_json()["sample"][0]["uscc"]
+        result = client.post(
+            f"/api/v1/inspections/tasks/{tid}/results",
+            json={"uscc": picked, "outcome": "no_problem", "inspected_on": today.isoformat()},
+            headers=h,
+        )
+        assert result.status_code == 200, result.get_json()
+        assert client.post(f"/api/v1/inspections/tasks/{tid}/publish", headers=h).status_code == 200
+        assert client.get(f"/inspections/{tid}").status_code == 200
+
+        made = client.post(
+            f"/api/v1/penalties/{transferred.id}/transfers",
+            json={"police_unit": "深圳市公安局南山分局", "transferred_on": today.isoformat()},
+            headers=h,
+        )
+        assert made.status_code == 201, made.get_json()
+        outcome = client.post(
+            f"/api/v1/transfers/{made.get_json()['id']}/outcome",
+            json={"outcome": "公安机关已立案侦查", "outcome_on": today.isoformat()},
+            headers=h,
+        )
+        assert outcome.status_code == 200, outcome.get_json()
+        closed = client.post(
+            f"/api/v1/alerts/{by_alert.id}/resolve",
+            json={"transfer": {"police_unit": "深圳市公安局", "outcome": "已立案"}},
+            headers=h,
+        )
+        assert closed.status_code == 200, closed.get_json()
+
+        commitment = client.post(
+            "/api/v1/commitments",
+            json={
+                "uscc": entity.uscc,
+                "products": "速冻水饺",
+                "standard": "Q/XW 001-2026",
+                "statement": "本企业承诺按严于国家标准的企业标准组织生产。",
+                "made_on": today.isoformat(),
+            },
+            headers=h,
+        )
+        assert commitment.status_code == 201, commitment.get_json()
+        withdrawn = client.post(
+            f"/api/v1/commitments/{commitment.get_json()['id']}/withdraw",
+            json={"reason": "企业申请撤回"},
+            headers=h,
+        )
+        assert withdrawn.status_code == 200, withdrawn.get_json()
+
+        applied = apply_for_repair(client, minor, regulator, "已履行行政处罚决定，申请停止公示。")
+        assert applied.status_code == 201, applied.get_json()
+        approved = client.post(
+            f"/api/v1/repairs/{applied.get_json()['id']}/approve", json={}, headers=h
+        )
+        assert approved.status_code == 200, approved.get_json()
+        public = client.get(f"/api/v1/public/entities/{entity.uscc}").get_json()
+        assert minor.decision_number not in [p["decision_number"] for p in public["penalties"]]
+
+        removed = client.post(
+            f"/api/v1/list-entries/{entry.id}/remove", json={"reason": "经复核撤销认定"}, headers=h
+        )
+        assert removed.status_code == 200, removed.get_json()
+
+        person = client.post(
+            "/api/v1/sanctions/person-check", json={"id_number": number}, headers=department.headers
+        )
+        assert person.status_code == 200, person.get_json()
+        assert person.get_json()["person"]["known"] is True
+        assert number not in person.get_data(as_text=True)
+        feedback = client.post(
+            "/api/v1/sanctions/feedback",
+            json={
+                "uscc": entity.uscc,
+                "measure_id": "procurement-ban",
+                "list_entry_id": entry.id,
+                "action": "applied",
+                "note": "取消投标资格",
+                "acted_on": today.isoformat(),
+            },
+            headers=department.headers,
+        )
+        assert feedback.status_code == 201, feedback.get_json()
+    finally:
+        rt.dispose()
