@@ -810,3 +810,69 @@ def test_supervision_intake_and_department_writes_on_the_coordinator(cluster: Se
         assert feedback.status_code == 201, feedback.get_json()
     finally:
         rt.dispose()
+
+
+def test_the_command_line_on_the_coordinator(cluster: Servers, shared_dir: Path, tmp_path: Path):
+    """The other commands against the coordinator's URL: tokens created, listed and
+    revoked; proposals confirmed and rejected in bulk from the CLI; the public export and
+    an export since a cursor; rules preview of one subject; audit verify."""
+    from tests.api.factories import ApiFactory
+    from tests.web import work
+
+    url = cluster.cluster_url
+    _import(url, _sample(shared_dir))
+    invoke = Invoke(url)
+    rt = Runtime(make_config(url))
+    try:
+        with rt.sessions() as session:
+            factory = ApiFactory(session, seed=59)
+            ours = factory.authority()
+            confirm = work.proposals(factory, ours, 30)
+            reject = work.proposals(factory, ours, 5, list_type="samr_abnormal")
+            factory.commit()
+    finally:
+        rt.dispose()
+
+    made = invoke(
+        "token", "create", "--role", "regulator", "--name", "本局科员", "--authority", ours
+    )
+    assert made.exit_code == 0, made.output
+    listed = invoke("token", "list")
+    assert listed.exit_code == 0, listed.output
+    assert "本局科员" in listed.output
+    assert made.output.strip() not in listed.output  # never the secret
+    token_id = _rows(url, "SELECT id FROM api_tokens WHERE name = '本局科员'")[0][0]
+    assert invoke("token", "revoke", str(token_id)).exit_code == 0
+
+    args = ("--authority", ours, "--reason", "告知期满，当事人未陈述申辩")
+    confirmed = invoke("lists", "confirm", "--ids", ",".join(map(str, confirm)), *args)
+    assert confirmed.exit_code == 0, confirmed.output
+    rejected = invoke("lists", "reject", "--list", "samr_abnormal", "--expected-count", "5", *args)
+    assert rejected.exit_code == 0, rejected.output
+    statuses = _rows(
+        url,
+        f"SELECT status, count(*) FROM list_entries WHERE authority_uscc = '{ours}' "
+        "GROUP BY status ORDER BY status",
+    )
+    assert statuses == [("active", 30), ("rejected", 5)], statuses
+    assert _rows(
+        url,
+        f"SELECT count(*) FROM list_entries WHERE status = 'rejected' "
+        f"AND id IN ({','.join(map(str, reject))})",
+    ) == [(5,)]
+
+    public = tmp_path / "public.jsonl"
+    exported = invoke("export", "--scope", "public", "--out", str(public))
+    assert exported.exit_code == 0, exported.output
+    assert public.stat().st_size > 0
+    cursor = exported.output.rsplit("游标（--since）：", 1)[1].strip()
+    later = tmp_path / "since.jsonl"
+    since = invoke("export", "--scope", "public", "--since", cursor, "--out", str(later))
+    assert since.exit_code == 0, since.output
+    assert later.read_text(encoding="utf-8") == ""  # nothing changed since
+
+    code = _rows(url, "SELECT uscc FROM entities ORDER BY uscc LIMIT 1")[0][0]
+    preview = invoke("evaluate", code, "--dry-run")
+    assert preview.exit_code == 0, preview.output
+    verified = invoke("audit", "verify")
+    assert verified.exit_code == 0, verified.output
