@@ -181,9 +181,12 @@ def queue_decide(principal: Principal):
                 expected_count=int(expected) if expected.isdigit() else None,
             )
         else:
-            ids = [int(i) for i in form.getlist("ids") if i.isdigit()]
+            # "本页全部": the entries the page showed (as it showed them; one decided
+            # since is refused by the operation, and with it the whole call)
+            picked = "page_ids" if form.get("scope") == "page" else "ids"
+            ids = [int(i) for i in form.getlist(picked) if i.isdigit()]
             if not ids:
-                raise Invalid("请勾选要处理的条目，或选择“全部符合筛选条件的条目”")
+                raise Invalid("请勾选要处理的条目，或选择“本页全部”或“全部符合筛选条件的条目”")
             result = decide_ids(
                 session,
                 rt.pack,

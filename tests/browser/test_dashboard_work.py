@@ -112,6 +112,16 @@ def test_regulator_confirms_two_thousand_from_the_queue(page, session, factory, 
         select(func.count()).where(AuditEntry.action == "list_entry.confirmed")
     ).scalar_one()
     assert audited == 2000
+
+    # The other list's three: the whole page refused at once, no box ticked.
+    page.get_by_label("名单").select_option("ip_serious")
+    page.get_by_role("button", name="筛选").click()
+    page.get_by_label("本页全部 3 个条目").check()
+    page.get_by_label("理由（所有条目共用；不予列入时必填）").fill("当事人已在告知期内纠正")
+    page.get_by_role("button", name="不予列入").click()
+    page.wait_for_load_state()
+    assert page.get_by_text("已不予列入 3 个名单条目。").is_visible()
+    assert _count(session, ListEntry.id.in_(others), ListEntry.status == "rejected") == 3
     assert page.dialogs == []
     assert page.console_errors == []
 

@@ -239,3 +239,35 @@ def test_an_objection_answered_as_corrected_writes_a_new_version(client, session
         "3",
         "罚款3万元",
     )
+
+
+def test_a_whole_page_is_decided_without_ticking_each_entry(client, session, api_factory):
+    """ "本页全部": the entries the page shows, no more — without JavaScript, the page's
+    ids travel with the form."""
+    import re
+
+    ours = api_factory.authority()
+    token = api_factory.token("regulator", ours)
+    ids = work.proposals(api_factory, ours, 60)
+    api_factory.commit()
+    work.login(client, token.secret)
+    page = client.get("/dashboard/queue").get_data(as_text=True)
+    shown = [int(i) for i in re.findall(r'name="ids" value="(\d+)"', page)]
+    assert "本页全部 50 个条目" in page
+    assert len(shown) == 50
+    done = client.post(
+        "/dashboard/queue/decide",
+        data={
+            "decision": "confirm",
+            "scope": "page",
+            "page_ids": [str(i) for i in shown],
+            "reason": "告知期满，当事人未陈述申辩",
+            "csrf_token": work.csrf_of(page),
+        },
+        follow_redirects=True,
+    )
+    assert "已确认列入 50 个名单条目。" in done.get_data(as_text=True)
+    _fresh(session)
+    statuses = {i: session.get(ListEntry, i).status for i in ids}
+    assert {i for i, s in statuses.items() if s == "active"} == set(shown)
+    assert sum(1 for s in statuses.values() if s == "proposed") == 10
