@@ -384,17 +384,33 @@ def _evaluate_together(url: str, processes: int) -> None:
         "SELECT DISTINCT subject_key, now() FROM penalties RETURNING subject_key",
     )
     assert len(queued) > 1000
-    procs = [
-        subprocess.Popen(
-            [*CLI, "evaluate"],
-            cwd=ROOT,
-            env=cli_env(url),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for _ in range(processes)
-    ]
+    # A start line: the queue is locked until every evaluator waits at its first claim,
+    # so none drains it all before the others have started (on a fast machine the
+    # memoised rules take a second, about what a process takes to start).
+    gate = create_engine(url)
+    try:
+        with gate.connect() as hold:
+            held = hold.begin()
+            hold.execute(text("LOCK TABLE dirty_entities IN EXCLUSIVE MODE"))
+            procs = [
+                subprocess.Popen(
+                    [*CLI, "evaluate"],
+                    cwd=ROOT,
+                    env=cli_env(url),
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    text=True,
+                )
+                for _ in range(processes)
+            ]
+            waiting = (
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                "AND query LIKE 'DELETE FROM dirty_entities%'"
+            )
+            assert wait_for(lambda: _rows(url, waiting)[0][0] >= processes, 120)
+            held.rollback()
+    finally:
+        gate.dispose()
     outputs = [p.communicate(timeout=300) for p in procs]
     assert all(p.returncode == 0 for p in procs), outputs
     # "评估 N 个主体（…）", or "没有待处理的主体。" for one that found the queue drained.
@@ -665,11 +681,11 @@ def test_supervision_intake_and_department_writes_on_the_coordinator(cluster: Se
     drawn, its result recorded and published; a case transferred and its outcome; an
     alert closed by transfer; a quality commitment made and withdrawn; a repair applied
     for and approved; a list entry removed; a person check and a department's feedback."""
-    from datetime import timedelta
 
     from api import create_app
     from registry.core import clock
     from tests.api.factories import ApiFactory, apply_for_repair
+    from tests.web import work
 
     url = cluster.cluster_url
     rt = Runtime(make_config(url))
@@ -689,14 +705,7 @@ def test_supervision_intake_and_department_writes_on_the_coordinator(cluster: Se
                     entity.uscc, ours, violation_type="假冒专利", business_volume_wan=25
                 )
             )
-            minor = factory.penalty(
-                entity.uscc,
-                ours,
-                severity="minor",
-                decided_on=today - timedelta(days=200),
-                disclosure_until=today + timedelta(days=200),
-                repair_allowed_from=today - timedelta(days=20),
-            )
+            minor = work.repairable_penalty(factory, entity.uscc, ours)
             entry = factory.entry(entity.uscc, authority_uscc=ours, status="active")
             number = factory.id_number()
             factory.link(factory.person(number), entity.uscc)

@@ -113,18 +113,25 @@ def alert(factory: ApiFactory, authority: str) -> Any:
     return factory.alert(penalty)
 
 
-def repair(factory: ApiFactory, authority: str) -> Repair:
-    """An application to end the disclosure of a minor penalty decided long enough ago."""
-    entity = factory.entity()
+def repairable_penalty(factory: ApiFactory, uscc: str, authority: str) -> Any:
+    """A minor penalty decided 200 days ago, disclosed for 200 days more, open to credit
+    repair for 20 days already."""
     today = clock.today()
-    penalty = factory.penalty(
-        entity.uscc,
+    return factory.penalty(
+        uscc,
         authority,
         severity="minor",
         decided_on=today - timedelta(days=200),
         disclosure_until=today + timedelta(days=200),
         repair_allowed_from=today - timedelta(days=20),
     )
+
+
+def repair(factory: ApiFactory, authority: str) -> Repair:
+    """An application to end the disclosure of a minor penalty decided long enough ago."""
+    entity = factory.entity()
+    today = clock.today()
+    penalty = repairable_penalty(factory, entity.uscc, authority)
     row = Repair(
         uscc=entity.uscc,
         target_type="penalty",
