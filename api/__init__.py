@@ -40,6 +40,9 @@ def create_app(
 def _configure(app: Flask, runtime: Runtime) -> None:
     cfg = runtime.config
     app.extensions["registry"] = runtime
+    from api.common.writers import writers_from
+
+    app.extensions["writers"] = writers_from(cfg.database.writers_storage)
     from registry.records.schema import set_earliest_decision_date
 
     set_earliest_decision_date(cfg.records.earliest_decision_date)

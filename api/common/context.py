@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import threading
-import time
 
 from flask import Response, current_app, g, request
 from sqlalchemy.exc import DBAPIError
@@ -23,9 +21,6 @@ def runtime() -> Runtime:
 #: search, published lists, the change feed, …) and the public pages.
 REPLICA_PATHS = ("/api/v1/public/", "/entities/", "/search", "/lists")
 _READING = ("GET", "HEAD", "OPTIONS")
-#: When each token (by the SHA-256 of its secret) last wrote, in this process.
-_writers: dict[str, float] = {}
-_writers_lock = threading.Lock()
 
 
 def db() -> Session:
@@ -82,14 +77,12 @@ def _token_key() -> str | None:
 def _wrote_lately() -> bool:
     """Whether the calling token wrote recently enough that a usable replica may not have
     its write yet (a replica is used up to ``max_replica_lag`` seconds behind, checked
-    once a second): its reads go to the primary, so it reads what it wrote."""
+    once a second): its reads go to the primary, so it reads what it wrote.  Remembered
+    where ``database.writers_storage`` says (api/common/writers.py)."""
     key = _token_key()
     if key is None:
         return False
-    window = runtime().config.database.max_replica_lag + CHECK_EVERY_S + 1
-    with _writers_lock:
-        at = _writers.get(key)
-    return at is not None and time.monotonic() - at < window
+    return bool(current_app.extensions["writers"].wrote_lately(key))
 
 
 def remember_writer(response: Response) -> Response:
@@ -97,12 +90,8 @@ def remember_writer(response: Response) -> Response:
     if request.method not in _READING and response.status_code < 400:
         key = _token_key()
         if key is not None and runtime().replicas.configured:
-            now = time.monotonic()
             window = runtime().config.database.max_replica_lag + CHECK_EVERY_S + 1
-            with _writers_lock:
-                _writers[key] = now
-                for old in [k for k, at in _writers.items() if now - at > window]:
-                    del _writers[old]
+            current_app.extensions["writers"].remember(key, window)
     return response
 
 

@@ -44,6 +44,11 @@ class DatabaseConfig:
     #: (registry.core.replicas, docs/scaling.md).
     replica_urls: tuple[str, ...] = ()
     max_replica_lag: int = 5
+    #: Where the API workers remember which token wrote lately (its reads then skip the
+    #: replicas for ``max_replica_lag`` + 2 s, so it reads its own writes):
+    #: ``memory://`` (each worker its own) or a Redis URL every worker shares, e.g.
+    #: ``redis://127.0.0.1:6379`` (api/common/writers.py, docs/scaling.md).
+    writers_storage: str = "memory://"
 
 
 @dataclass(frozen=True)
@@ -258,15 +263,15 @@ def _coerce(value: Any, typ: Any, where: str) -> Any:
             "off",
         ):
             return value.lower() in ("1", "true", "yes", "on")
-        raise ConfigError(f"{where}: expected true or false, got {value!r}")
+        raise ConfigError(f"{where}：应为 true 或 false，而不是 {value!r}")
     if typ is int:
         if isinstance(value, bool):
-            raise ConfigError(f"{where}: expected a whole number, got {value!r}")
+            raise ConfigError(f"{where}：应为整数，而不是 {value!r}")
         if isinstance(value, int):
             return value
         if isinstance(value, str) and value.strip().lstrip("-").isdigit():
             return int(value)
-        raise ConfigError(f"{where}: expected a whole number, got {value!r}")
+        raise ConfigError(f"{where}：应为整数，而不是 {value!r}")
     if typ is date:
         if isinstance(value, datetime):
             value = value.date()
@@ -277,46 +282,46 @@ def _coerce(value: Any, typ: Any, where: str) -> Any:
                 return date.fromisoformat(value.strip())
             except ValueError:
                 pass
-        raise ConfigError(f"{where}: expected a date (YYYY-MM-DD), got {value!r}")
+        raise ConfigError(f"{where}：应为日期（YYYY-MM-DD），而不是 {value!r}")
     if typ is str:
         if isinstance(value, str):
             return value
-        raise ConfigError(f"{where}: expected text, got {value!r}")
+        raise ConfigError(f"{where}：应为文本，而不是 {value!r}")
     if origin is tuple:
         if isinstance(value, str):
             value = [v.strip() for v in value.split(",") if v.strip()]
         if not isinstance(value, list | tuple):
-            raise ConfigError(f"{where}: expected a list, got {value!r}")
+            raise ConfigError(f"{where}：应为列表，而不是 {value!r}")
         return tuple(
             _coerce(v, typing.get_args(typ)[0], f"{where}[{i}]") for i, v in enumerate(value)
         )
     if isinstance(origin, type) and issubclass(origin, types.UnionType):  # pragma: no cover
-        raise ConfigError(f"{where}: unsupported type")
-    raise ConfigError(f"{where}: unsupported type {typ!r}")  # pragma: no cover
+        raise ConfigError(f"{where}：不支持的类型")
+    raise ConfigError(f"{where}：不支持的类型 {typ!r}")  # pragma: no cover
 
 
 def _section(cls: type, values: Mapping[str, Any], source: str, prefix: str) -> Any:
     if not isinstance(values, Mapping):
-        raise ConfigError(f"{source}: '{prefix}' must be a mapping, got {values!r}")
+        raise ConfigError(f"{source}：'{prefix}' 应为键值映射，而不是 {values!r}")
     hints = typing.get_type_hints(cls)
     names = {f.name for f in dataclasses.fields(cls)}
     for key in values:
         if key not in names:
             raise ConfigError(
-                f"{source}: unknown key '{prefix}.{key}' (known: {', '.join(sorted(names))})"
+                f"{source}：未知的配置项 '{prefix}.{key}'（可用：{', '.join(sorted(names))}）"
             )
     return {k: _coerce(v, hints[k], f"{source}: '{prefix}.{k}'") for k, v in values.items()}
 
 
 def _merge(base: Config, layer: Mapping[str, Any], source: str) -> Config:
     if not isinstance(layer, Mapping):
-        raise ConfigError(f"{source}: the top level must be a mapping of sections")
+        raise ConfigError(f"{source}：顶层应为各配置节的映射")
     sections = {f.name: f for f in dataclasses.fields(Config) if f.name != "base_dir"}
     changes: dict[str, Any] = {}
     for name, values in layer.items():
         if name not in sections:
             raise ConfigError(
-                f"{source}: unknown section '{name}' (known: {', '.join(sorted(sections))})"
+                f"{source}：未知的配置节 '{name}'（可用：{', '.join(sorted(sections))}）"
             )
         current = getattr(base, name)
         parsed = _section(type(current), values or {}, source, name)
@@ -347,8 +352,8 @@ def _env_layer(environ: Mapping[str, str]) -> dict[str, dict[str, str]]:
                 continue
             if key not in sections[sec]:
                 raise ConfigError(
-                    f"environment: unknown setting {name} (expected {ENV_PREFIX}<SECTION>_<KEY>,"
-                    f" e.g. REGISTRY_DATABASE_URL)"
+                    f"环境变量：未知的配置项 {name}（应为 {ENV_PREFIX}<SECTION>_<KEY>，"
+                    f"如 REGISTRY_DATABASE_URL）"
                 )
         layer.setdefault(sec, {})[key] = value
     return layer
@@ -384,12 +389,12 @@ def load_config(
         try:
             data = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
         except yaml.YAMLError as exc:
-            raise ConfigError(f"{file}: not valid YAML ({exc})") from exc
+            raise ConfigError(f"{file}：不是有效的 YAML（{exc}）") from exc
         cfg = _merge(cfg, data, str(file))
         cfg = dataclasses.replace(cfg, base_dir=str(file.resolve().parent))
     elif explicit:
         raise ConfigError(f"配置文件 {file} 不存在")
-    cfg = _merge(cfg, _env_layer(environ), "environment")
+    cfg = _merge(cfg, _env_layer(environ), "环境变量")
     if overrides:
-        cfg = _merge(cfg, overrides, "overrides")
+        cfg = _merge(cfg, overrides, "程序内覆盖")
     return cfg

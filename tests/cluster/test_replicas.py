@@ -4,14 +4,17 @@ lags is skipped — every answer stays correct."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 from sqlalchemy import Engine, event
 
+from api.common.writers import PREFIX
 from registry.core.runtime import Runtime
 from tests.cluster.conftest import Servers
 from tests.cluster.pgnodes import wait_for
@@ -21,14 +24,25 @@ from tests.conftest import make_config
 pytestmark = [pytest.mark.citus, pytest.mark.slow]
 
 
+#: The Redis of this machine (and CI's): the API workers' shared memory of writers.
+REDIS = "redis://127.0.0.1:6379"
+
+
 @contextmanager
-def app_with_replica(servers: Servers, max_lag: int = 5) -> Iterator[Any]:
+def app_with_replica(
+    servers: Servers, max_lag: int = 5, writers: str = "memory://"
+) -> Iterator[Any]:
+    """An API app (one worker, as far as the registry can tell) reading the standby."""
     from api import create_app
 
     rt = Runtime(
         make_config(
             servers.single_url,
-            database={"replica_urls": [servers.replica.url], "max_replica_lag": max_lag},
+            database={
+                "replica_urls": [servers.replica.url],
+                "max_replica_lag": max_lag,
+                "writers_storage": writers,
+            },
         )
     )
     try:
@@ -95,19 +109,60 @@ def test_public_reads_go_to_the_replica_and_see_writes_once_replayed(
         assert after["name"] == "改名后的公司"
 
 
-def test_a_token_that_just_wrote_reads_the_primary(cluster: Servers, shared_dir: Path):
-    _import(cluster.single_url, _sample(shared_dir))
+def _a_revocable_record(servers: Servers, shared_dir: Path) -> tuple[int, str, str, dict]:
+    """A disclosed record's id, code and decision number, and its authority's token."""
+    _import(servers.single_url, _sample(shared_dir))
     penalty_id, code = _rows(
-        cluster.single_url,
+        servers.single_url,
         "SELECT id, uscc FROM penalties WHERE uscc IS NOT NULL AND status = 'active' "
         "AND disclosure_until >= '2026-11-29' AND decided_on <= '2026-11-29' ORDER BY id LIMIT 1",
     )[0]
     authority, number = _rows(
-        cluster.single_url,
+        servers.single_url,
         f"SELECT authority_uscc, decision_number FROM penalties WHERE id = {penalty_id}",
     )[0]
-    secret = _token(cluster.single_url, "regulator", authority=authority)
-    headers = {"Authorization": f"Bearer {secret}"}
+    secret = _token(servers.single_url, "regulator", authority=authority)
+    return penalty_id, code, number, {"Authorization": f"Bearer {secret}"}
+
+
+def test_every_worker_knows_a_token_wrote_when_they_share_redis(cluster: Servers, shared_dir: Path):
+    """Behind a load balancer the token's next read may reach another worker: with
+    ``database.writers_storage`` in Redis that worker, too, reads the primary; a worker
+    with a memory of its own does not know and reads the replica (still behind)."""
+    penalty_id, code, number, headers = _a_revocable_record(cluster, shared_dir)
+    path = f"/api/v1/public/entities/{code}"
+    assert wait_for(lambda: _replayed(cluster), 30)
+    with (
+        app_with_replica(cluster, writers=REDIS) as first,
+        app_with_replica(cluster, writers=REDIS) as second,
+        app_with_replica(cluster) as alone,
+    ):
+        _rows(cluster.replica.url, "SELECT pg_wal_replay_pause()")
+        try:
+            revoked = first.post(
+                f"/api/v1/penalties/{penalty_id}/revoke",
+                json={"reason": "经行政复议撤销原处罚决定"},
+                headers=headers,
+            )
+            assert revoked.status_code == 200, revoked.get_json()
+            # Remembered in Redis, under the token's hash (not because Redis is away,
+            # which would also send reads to the primary).
+            token_hash = hashlib.sha256(headers["Authorization"][7:].encode()).hexdigest()
+            assert redis.Redis.from_url(REDIS).exists(PREFIX + token_hash) == 1
+            with ports() as seen:
+                mine = second.get(path, headers=headers)
+            assert set(seen) == {cluster.single.port}
+            assert number not in [p["decision_number"] for p in mine.get_json()["penalties"]]
+            with ports() as seen:
+                stale = alone.get(path, headers=headers)
+            assert set(seen) == {cluster.replica.port}
+            assert number in [p["decision_number"] for p in stale.get_json()["penalties"]]
+        finally:
+            _rows(cluster.replica.url, "SELECT pg_wal_replay_resume()")
+
+
+def test_a_token_that_just_wrote_reads_the_primary(cluster: Servers, shared_dir: Path):
+    penalty_id, code, number, headers = _a_revocable_record(cluster, shared_dir)
     assert wait_for(lambda: _replayed(cluster), 30)
     with app_with_replica(cluster) as client:
         # The replica stops replaying: whatever the primary writes now, it lacks.

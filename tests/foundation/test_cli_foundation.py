@@ -122,7 +122,7 @@ def test_bad_configuration_is_one_line(tmp_path):
     result = _console("--config", str(bad), "init")
     assert result.returncode == 2
     assert result.stderr.strip().count("\n") == 0
-    assert "unknown key 'database.urll'" in result.stderr
+    assert "未知的配置项 'database.urll'" in result.stderr
     assert "Traceback" not in result.stderr
 
 

@@ -40,11 +40,11 @@ def test_frozen():
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("databse: {url: x}\n", "unknown section 'databse'"),
-        ("database: {urll: x}\n", "unknown key 'database.urll'"),
-        ("api: {page_size: many}\n", "'api.page_size': expected a whole number"),
-        ("scheduler: {in_serve: perhaps}\n", "'scheduler.in_serve': expected true or false"),
-        ("[1, 2\n", "not valid YAML"),
+        ("databse: {url: x}\n", "未知的配置节 'databse'"),
+        ("database: {urll: x}\n", "未知的配置项 'database.urll'"),
+        ("api: {page_size: many}\n", "'api.page_size'：应为整数"),
+        ("scheduler: {in_serve: perhaps}\n", "'scheduler.in_serve'：应为 true 或 false"),
+        ("[1, 2\n", "不是有效的 YAML"),
     ],
 )
 def test_bad_file_names_the_key(tmp_path, text, message):
