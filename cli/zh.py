@@ -120,9 +120,7 @@ def ngettext(singular: str, plural: str, n: int) -> str:
 def _missing_message(self: click.exceptions.MissingParameter) -> str:
     """Click writes the full stop after a missing parameter's name itself, outside its
     catalogue (``"{missing}{param_hint}.{msg}"``): the Chinese sentence ends in 。"""
-    text = _CLICK_MISSING(self)
-    hint = "'" if "'" in text else ""
-    return text.replace(f"{hint}.", f"{hint}。", 1) if hint else text
+    return _CLICK_MISSING(self).replace("'.", "'。", 1)
 
 
 _CLICK_MISSING = click.exceptions.MissingParameter.format_message

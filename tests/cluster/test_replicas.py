@@ -70,6 +70,26 @@ def ports() -> Iterator[list[int]]:
         event.remove(Engine, "before_cursor_execute", record)
 
 
+@contextmanager
+def replay_paused(servers: Servers) -> Iterator[None]:
+    """The standby stops replaying while the block runs: whatever the primary writes
+    meanwhile, it lacks."""
+    _rows(servers.replica.url, "SELECT pg_wal_replay_pause()")
+    try:
+        yield
+    finally:
+        _rows(servers.replica.url, "SELECT pg_wal_replay_resume()")
+
+
+def _revoke(client: Any, penalty_id: int, headers: dict) -> None:
+    revoked = client.post(
+        f"/api/v1/penalties/{penalty_id}/revoke",
+        json={"reason": "经行政复议撤销原处罚决定"},
+        headers=headers,
+    )
+    assert revoked.status_code == 200, revoked.get_json()
+
+
 def _replayed(servers: Servers) -> bool:
     primary = _rows(servers.single_url, "SELECT pg_current_wal_insert_lsn()::text")[0][0]
     replayed = _rows(
@@ -136,53 +156,35 @@ def test_every_worker_knows_a_token_wrote_when_they_share_redis(cluster: Servers
         app_with_replica(cluster, writers=REDIS) as first,
         app_with_replica(cluster, writers=REDIS) as second,
         app_with_replica(cluster) as alone,
+        replay_paused(cluster),
     ):
-        _rows(cluster.replica.url, "SELECT pg_wal_replay_pause()")
-        try:
-            revoked = first.post(
-                f"/api/v1/penalties/{penalty_id}/revoke",
-                json={"reason": "经行政复议撤销原处罚决定"},
-                headers=headers,
-            )
-            assert revoked.status_code == 200, revoked.get_json()
-            # Remembered in Redis, under the token's hash (not because Redis is away,
-            # which would also send reads to the primary).
-            token_hash = hashlib.sha256(headers["Authorization"][7:].encode()).hexdigest()
-            assert redis.Redis.from_url(REDIS).exists(PREFIX + token_hash) == 1
-            with ports() as seen:
-                mine = second.get(path, headers=headers)
-            assert set(seen) == {cluster.single.port}
-            assert number not in [p["decision_number"] for p in mine.get_json()["penalties"]]
-            with ports() as seen:
-                stale = alone.get(path, headers=headers)
-            assert set(seen) == {cluster.replica.port}
-            assert number in [p["decision_number"] for p in stale.get_json()["penalties"]]
-        finally:
-            _rows(cluster.replica.url, "SELECT pg_wal_replay_resume()")
+        _revoke(first, penalty_id, headers)
+        # Remembered in Redis, under the token's hash (not because Redis is away,
+        # which would also send reads to the primary).
+        token_hash = hashlib.sha256(headers["Authorization"][7:].encode()).hexdigest()
+        assert redis.Redis.from_url(REDIS).exists(PREFIX + token_hash) == 1
+        with ports() as seen:
+            mine = second.get(path, headers=headers)
+        assert set(seen) == {cluster.single.port}
+        assert number not in [p["decision_number"] for p in mine.get_json()["penalties"]]
+        with ports() as seen:
+            stale = alone.get(path, headers=headers)
+        assert set(seen) == {cluster.replica.port}
+        assert number in [p["decision_number"] for p in stale.get_json()["penalties"]]
 
 
 def test_a_token_that_just_wrote_reads_the_primary(cluster: Servers, shared_dir: Path):
     penalty_id, code, number, headers = _a_revocable_record(cluster, shared_dir)
     assert wait_for(lambda: _replayed(cluster), 30)
-    with app_with_replica(cluster) as client:
-        # The replica stops replaying: whatever the primary writes now, it lacks.
-        _rows(cluster.replica.url, "SELECT pg_wal_replay_pause()")
-        try:
-            revoked = client.post(
-                f"/api/v1/penalties/{penalty_id}/revoke",
-                json={"reason": "经行政复议撤销原处罚决定"},
-                headers=headers,
-            )
-            assert revoked.status_code == 200, revoked.get_json()
-            with ports() as seen:
-                mine = client.get(f"/api/v1/public/entities/{code}", headers=headers)
-            assert set(seen) == {cluster.single.port}
-            assert number not in [p["decision_number"] for p in mine.get_json()["penalties"]]
-            # The replica, still behind, shows it to everyone else.
-            other = client.get(f"/api/v1/public/entities/{code}").get_json()
-            assert number in [p["decision_number"] for p in other["penalties"]]
-        finally:
-            _rows(cluster.replica.url, "SELECT pg_wal_replay_resume()")
+    with app_with_replica(cluster) as client, replay_paused(cluster):
+        _revoke(client, penalty_id, headers)
+        with ports() as seen:
+            mine = client.get(f"/api/v1/public/entities/{code}", headers=headers)
+        assert set(seen) == {cluster.single.port}
+        assert number not in [p["decision_number"] for p in mine.get_json()["penalties"]]
+        # The replica, still behind, shows it to everyone else.
+        other = client.get(f"/api/v1/public/entities/{code}").get_json()
+        assert number in [p["decision_number"] for p in other["penalties"]]
 
 
 def test_a_lagging_or_stopped_replica_is_skipped_and_answers_stay_correct(
@@ -194,8 +196,7 @@ def test_a_lagging_or_stopped_replica_is_skipped_and_answers_stay_correct(
     path = f"/api/v1/public/entities/{code}"
     with app_with_replica(cluster, max_lag=1) as client:
         # Lagging: replay paused while the primary writes.
-        _rows(cluster.replica.url, "SELECT pg_wal_replay_pause()")
-        try:
+        with replay_paused(cluster):
             _rows(
                 cluster.single_url, f"UPDATE entities SET name = '滞后测试' WHERE uscc = '{code}'"
             )
@@ -204,8 +205,6 @@ def test_a_lagging_or_stopped_replica_is_skipped_and_answers_stay_correct(
                 answer = client.get(path)
             assert answer.get_json()["name"] == "滞后测试"
             assert set(seen) == {cluster.single.port}
-        finally:
-            _rows(cluster.replica.url, "SELECT pg_wal_replay_resume()")
         # Stopped: every answer still right, from the primary.
         cluster.replica.stop()
         try:
